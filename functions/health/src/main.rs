@@ -1,0 +1,8 @@
+//! `GET /health`
+use shared::{api, http};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    http::init_tracing();
+    http::serve(api::health).await
+}

@@ -1,0 +1,150 @@
+use chrono::Utc;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use super::authenticate;
+use crate::app::App;
+use crate::auth::{Principal, TenantScope};
+use crate::domain::{Role, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
+use crate::http::{self, ApiError};
+use crate::store::{CursorKey, DeleteRefused, StoreError, TaskFilter};
+
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// How often an update without `If-Match` re-reads and retries when another writer got
+/// in between; with `If-Match` a conflict is the client's to resolve (412).
+const UPDATE_ATTEMPTS: usize = 3;
+
+/// A task answer with its version as a strong `ETag`, for `If-Match` on the next update.
+fn task_response(status: StatusCode, task: &Task) -> Result<Response<Body>, ApiError> {
+    let mut response = http::json(status, task)?;
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", task.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+fn task_id(req: &Request) -> Result<TaskId, ApiError> {
+    http::path_id(req, "id", TaskId::parse)
+}
+
+/// An assignee must be a user of the caller's own organization; any other id is refused
+/// the same way whether it exists elsewhere or not.
+async fn check_assignee(app: &App, scope: &TenantScope, assignee: Option<UserId>) -> Result<(), ApiError> {
+    let Some(assignee) = assignee else { return Ok(()) };
+    match app.store.users().get(scope, assignee).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::validation("assignee_id", "must be a user of your organization")),
+    }
+}
+
+/// `POST /api/v1/tasks`.
+pub async fn create(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let draft: TaskDraft = http::json_body(&req)?;
+    let scope = principal.scope();
+    check_assignee(app, &scope, draft.assignee_id).await?;
+    let task = app.store.tasks().create(&scope, principal.user_id(), draft, Utc::now()).await?;
+    tracing::info!(task_id = %task.id, "task created");
+    let mut response = task_response(StatusCode::CREATED, &task)?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+#[derive(Serialize)]
+struct TaskList {
+    items: Vec<Task>,
+    next_cursor: Option<String>,
+}
+
+fn parse_limit(raw: &str) -> Result<usize, String> {
+    raw.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+        .ok_or_else(|| format!("must be a whole number from 1 to {MAX_PAGE_SIZE}"))
+}
+
+fn parse_status(raw: &str) -> Result<TaskStatus, String> {
+    TaskStatus::parse(raw).ok_or_else(|| "must be one of todo, in_progress, done".into())
+}
+
+fn parse_user_id(raw: &str) -> Result<UserId, String> {
+    UserId::parse(raw).ok_or_else(|| "must be a UUID".into())
+}
+
+/// `GET /api/v1/tasks?limit=&cursor=&status=&assignee_id=`: newest first.
+pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let scope = principal.scope();
+    let limit = http::query_param(&req, "limit", parse_limit)?.unwrap_or(DEFAULT_PAGE_SIZE);
+    let filter = TaskFilter::new(
+        http::query_param(&req, "status", parse_status)?,
+        http::query_param(&req, "assignee_id", parse_user_id)?,
+    );
+    let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
+        Some(cursor) => Some(cursors.decode(&scope, &filter, &cursor)?),
+        None => None,
+    };
+    let page = app.store.tasks().list_page(&scope, &filter, limit, after).await?;
+    let next_cursor = page.last.map(|last| cursors.encode(&scope, &filter, last));
+    http::json(StatusCode::OK, &TaskList { items: page.items, next_cursor })
+}
+
+/// `GET /api/v1/tasks/{id}`: another organization's task is not found, like a missing one.
+pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let id = task_id(&req)?;
+    let task = app.store.tasks().get(&principal.scope(), id).await?.ok_or(ApiError::NotFound("task"))?;
+    task_response(StatusCode::OK, &task)
+}
+
+/// `PATCH /api/v1/tasks/{id}`: a partial update. Each write is conditional on the version
+/// it was computed from, so concurrent updates never silently overwrite each other.
+pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let id = task_id(&req)?;
+    let expected = http::if_match_version(&req)?;
+    let patch: TaskPatch = http::json_body(&req)?;
+    if patch.is_empty() {
+        return Err(ApiError::validation("body", "name at least one field to change"));
+    }
+    let scope = principal.scope();
+    check_assignee(app, &scope, patch.new_assignee()).await?;
+    for _ in 0..UPDATE_ATTEMPTS {
+        let current = app.store.tasks().get(&scope, id).await?.ok_or(ApiError::NotFound("task"))?;
+        if let Some(expected) = expected.filter(|v| *v != current.version) {
+            return Err(stale(expected, current.version));
+        }
+        let next = current.patched(patch.clone(), Utc::now());
+        match app.store.tasks().replace(&scope, &next, current.version).await {
+            Ok(()) => return task_response(StatusCode::OK, &next),
+            Err(StoreError::VersionConflict) if expected.is_some() => {
+                return Err(ApiError::PreconditionFailed("the task changed since that version; fetch it again".into()));
+            }
+            Err(StoreError::VersionConflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::VersionConflict.into())
+}
+
+fn stale(expected: u64, current: u64) -> ApiError {
+    ApiError::PreconditionFailed(format!("If-Match names version {expected}, but the task is at version {current}"))
+}
+
+/// `DELETE /api/v1/tasks/{id}`: admins may delete any task of their organization, members
+/// only the tasks they created.
+pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal: Principal = authenticate(app, &req)?;
+    let id = task_id(&req)?;
+    let only_creator = (principal.role() != Role::Admin).then(|| principal.user_id());
+    match app.store.tasks().delete(&principal.scope(), id, only_creator).await? {
+        Ok(()) => http::no_content(),
+        Err(DeleteRefused::NotFound) => Err(ApiError::NotFound("task")),
+        Err(DeleteRefused::NotCreator) => Err(ApiError::Forbidden("only an admin or the task's creator may delete it")),
+    }
+}

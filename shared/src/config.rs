@@ -1,0 +1,81 @@
+//! Configuration from the environment, read once per cold start. Each function loads only
+//! the pieces it uses: only token issuers read the private key, only the list function the
+//! cursor secret.
+
+use std::time::Duration;
+
+use crate::auth::{TokenIssuer, TokenSettings, TokenVerifier};
+use crate::store::{CursorKey, Store};
+
+pub const TABLE_NAME: &str = "TASKFLOW_TABLE_NAME";
+pub const JWT_PRIVATE_KEY: &str = "TASKFLOW_JWT_PRIVATE_KEY";
+pub const JWT_PUBLIC_KEY: &str = "TASKFLOW_JWT_PUBLIC_KEY";
+pub const JWT_ISSUER: &str = "TASKFLOW_JWT_ISSUER";
+pub const JWT_AUDIENCE: &str = "TASKFLOW_JWT_AUDIENCE";
+pub const ACCESS_TOKEN_TTL_SECONDS: &str = "TASKFLOW_ACCESS_TOKEN_TTL_SECONDS";
+pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
+
+const DEFAULT_TABLE_NAME: &str = "taskflow";
+const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+}
+
+fn optional(name: &'static str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+/// The SDK's standard chain: region, credentials and endpoint (`AWS_ENDPOINT_URL`, which
+/// points the functions at a local emulator) come from the environment.
+pub async fn store() -> Store {
+    let sdk = aws_config::load_from_env().await;
+    Store::new(aws_sdk_dynamodb::Client::new(&sdk), optional(TABLE_NAME, DEFAULT_TABLE_NAME))
+}
+
+pub fn token_settings() -> Result<TokenSettings, ConfigError> {
+    let ttl = match std::env::var(ACCESS_TOKEN_TTL_SECONDS) {
+        Err(_) => DEFAULT_ACCESS_TOKEN_TTL,
+        Ok(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (60..=24 * 3600).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| ConfigError::Invalid {
+                name: ACCESS_TOKEN_TTL_SECONDS,
+                reason: "must be whole seconds from 60 to 86400".into(),
+            })?,
+    };
+    Ok(TokenSettings {
+        issuer: optional(JWT_ISSUER, "taskflow"),
+        audience: optional(JWT_AUDIENCE, "taskflow-api"),
+        access_ttl: ttl,
+    })
+}
+
+pub fn token_verifier() -> Result<TokenVerifier, ConfigError> {
+    TokenVerifier::from_pem(&required(JWT_PUBLIC_KEY)?, &token_settings()?)
+        .map_err(|e| ConfigError::Invalid { name: JWT_PUBLIC_KEY, reason: e.to_string() })
+}
+
+pub fn token_issuer() -> Result<TokenIssuer, ConfigError> {
+    // The reason is the parser's, never the key itself.
+    TokenIssuer::from_pem(&required(JWT_PRIVATE_KEY)?, token_settings()?)
+        .map_err(|e| ConfigError::Invalid { name: JWT_PRIVATE_KEY, reason: e.to_string() })
+}
+
+pub fn cursor_key() -> Result<CursorKey, ConfigError> {
+    let secret = required(CURSOR_SECRET)?;
+    if secret.len() < 32 {
+        return Err(ConfigError::Invalid { name: CURSOR_SECRET, reason: "must be at least 32 characters".into() });
+    }
+    Ok(CursorKey::new(secret.as_bytes()))
+}

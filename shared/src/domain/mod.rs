@@ -1,0 +1,70 @@
+//! Types and rules with no AWS in them. Every value here is built by parsing, so an invalid
+//! one cannot exist past the edge of the system.
+
+mod email;
+mod ids;
+mod organization;
+mod task;
+mod user;
+
+pub use email::Email;
+pub use ids::{OrgId, TaskId, UserId};
+pub use organization::{OrgName, OrgSlug, Organization};
+pub use task::{
+    DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle,
+};
+pub use user::{Password, Role, User};
+
+/// Why a value was refused: the field it came from and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
+/// Trims `raw` and checks its length in characters (not bytes: titles are often not ASCII).
+fn bounded_text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, Invalid> {
+    let text = raw.trim();
+    let chars = text.chars().count();
+    if chars < min {
+        return Err(Invalid::new(field, format!("must have at least {min} character(s)")));
+    }
+    if chars > max {
+        return Err(Invalid::new(field, format!("must have at most {max} characters")));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Invalid::new(field, "must not contain control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+/// Newtypes that are strings on the wire implement `Deserialize` by parsing, so that a
+/// request type holding them is valid as soon as serde has built it.
+macro_rules! parsed_string_type {
+    ($ty:ty) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                <$ty>::parse(&raw).map_err(|e| serde::de::Error::custom(e.message))
+            }
+        }
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+use parsed_string_type;

@@ -1,0 +1,12 @@
+//! The edge: parsing requests, answering JSON, and the one place where errors become
+//! `application/problem+json` responses.
+
+mod problem;
+mod request;
+mod response;
+mod serve;
+
+pub use problem::ApiError;
+pub use request::{bearer_token, if_match_version, json_body, path_id, query_param, MAX_BODY_BYTES};
+pub use response::{json, no_content};
+pub use serve::{init_tracing, record_principal, serve};

@@ -1,0 +1,172 @@
+use lambda_http::http::{StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::auth::AuthError;
+use crate::domain::Invalid;
+use crate::store::{CursorError, StoreError, Unique};
+
+/// Everything a handler can answer besides success. Converted to an RFC 9457 problem in
+/// [`ApiError::into_response`] and nowhere else; internal causes are logged where they are
+/// converted and never shown to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{field}: {detail}")]
+    Validation { field: String, detail: String },
+    #[error("missing or invalid access token")]
+    Unauthenticated,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("internal error")]
+    Internal,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::Validation { field: field.into(), detail: detail.into() }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        let field = match &self {
+            ApiError::Validation { field, .. } => Some(field.as_str()),
+            _ => None,
+        };
+        let detail = match &self {
+            ApiError::Validation { detail, .. } => detail.clone(),
+            other => other.to_string(),
+        };
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            field,
+        };
+        let body = serde_json::to_string(&problem).unwrap_or_else(|_| String::from("{}"));
+        let mut response = Response::builder().status(status).header(header::CONTENT_TYPE, "application/problem+json");
+        if status == StatusCode::UNAUTHORIZED {
+            response = response.header(header::WWW_AUTHENTICATE, "Bearer");
+        }
+        response.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::validation(e.field, e.message)
+    }
+}
+
+impl From<CursorError> for ApiError {
+    fn from(e: CursorError) -> Self {
+        ApiError::BadRequest(format!("cursor: {e}"))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Taken(Unique::Email) => ApiError::Conflict("an account with this email already exists".into()),
+            StoreError::Taken(Unique::Slug) => ApiError::Conflict("an organization with this slug already exists".into()),
+            StoreError::NotFound => ApiError::NotFound("resource"),
+            StoreError::VersionConflict => ApiError::Conflict("the resource changed while it was being updated; retry".into()),
+            StoreError::Dynamo(_) | StoreError::Mapping(_) => {
+                tracing::error!(error = %e, "store failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidToken => ApiError::Unauthenticated,
+            AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::Forbidden(why) => ApiError::Forbidden(why),
+            AuthError::Store(e) => e.into(),
+            AuthError::Key(_) | AuthError::Hashing(_) => {
+                tracing::error!(error = %e, "auth failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(r: &Response<Body>) -> serde_json::Value {
+        match r.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[test]
+    fn validation_errors_are_problems_naming_the_field() {
+        let r = ApiError::validation("title", "must not be empty").into_response();
+        assert_eq!(r.status(), 422);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let b = body(&r);
+        assert_eq!(b["field"], "title");
+        assert_eq!(b["status"], 422);
+        assert_eq!(b["detail"], "must not be empty");
+    }
+
+    #[test]
+    fn internal_causes_never_reach_the_client() {
+        let r = ApiError::from(StoreError::Dynamo("secret table arn".into())).into_response();
+        assert_eq!(r.status(), 500);
+        assert!(!body(&r).to_string().contains("secret"));
+    }
+
+    #[test]
+    fn unauthenticated_answers_carry_a_bearer_challenge() {
+        let r = ApiError::Unauthenticated.into_response();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+}

@@ -1,0 +1,52 @@
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use super::keys::{GUARD_SK, PK, SK, email_pk};
+use super::{Store, StoreError};
+use crate::auth::PasswordHash;
+use crate::domain::{Email, OrgId, UserId};
+
+/// What login needs before it knows the tenant. Stored on the email's guard item, which is
+/// what makes an email unique across the service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub user_id: UserId,
+    pub organization_id: OrgId,
+    pub password_hash: PasswordHash,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct CredentialsItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub credentials: Credentials,
+}
+
+impl CredentialsItem {
+    pub fn new(email: &Email, credentials: Credentials) -> Self {
+        Self { pk: email_pk(email), sk: GUARD_SK.into(), credentials }
+    }
+}
+
+pub struct CredentialStore<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl CredentialStore<'_> {
+    pub async fn find(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
+        let out = self
+            .store
+            .client
+            .get_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(email_pk(email)))
+            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        let item: Option<CredentialsItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        Ok(item.map(|i| i.credentials))
+    }
+}

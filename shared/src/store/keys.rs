@@ -1,0 +1,55 @@
+//! Every key the table uses, in one place. Tenant-owned keys take a [`TenantScope`].
+
+use crate::auth::TenantScope;
+use crate::domain::{Email, OrgSlug, TaskId, TaskStatus, UserId};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+
+/// The partition that holds everything one organization owns.
+pub fn tenant_pk(scope: &TenantScope) -> String {
+    format!("ORG#{}", scope.org_id())
+}
+
+pub const ORGANIZATION_SK: &str = "ORGANIZATION";
+
+pub fn user_sk(user: UserId) -> String {
+    format!("USER#{user}")
+}
+
+pub const TASK_SK_PREFIX: &str = "TASK#";
+
+/// Task ids are UUIDv7, so within a tenant's partition task keys sort by creation time.
+pub fn task_sk(task: TaskId) -> String {
+    format!("{TASK_SK_PREFIX}{task}")
+}
+
+pub fn task_id_from_sk(sk: &str) -> Option<TaskId> {
+    sk.strip_prefix(TASK_SK_PREFIX).and_then(TaskId::parse)
+}
+
+/// Partition keys of the sparse task indexes: a task appears under its status, under its
+/// assignee, and under both, so each filter is one Query that reads only matching items.
+pub fn status_pk(scope: &TenantScope, status: TaskStatus) -> String {
+    format!("ORG#{}#STATUS#{}", scope.org_id(), status.as_str())
+}
+
+pub fn assignee_pk(scope: &TenantScope, assignee: UserId) -> String {
+    format!("ORG#{}#ASSIGNEE#{assignee}", scope.org_id())
+}
+
+pub fn assignee_status_pk(scope: &TenantScope, assignee: UserId, status: TaskStatus) -> String {
+    format!("ORG#{}#ASSIGNEE#{assignee}#STATUS#{}", scope.org_id(), status.as_str())
+}
+
+/// Global (not tenant-owned) guard items that make emails and slugs unique service-wide.
+/// The email item also holds the login credentials, found before any tenant is known.
+pub fn email_pk(email: &Email) -> String {
+    format!("EMAIL#{}", email.as_str())
+}
+
+pub fn slug_pk(slug: &OrgSlug) -> String {
+    format!("SLUG#{}", slug.as_str())
+}
+
+pub const GUARD_SK: &str = "GUARD";

@@ -1,0 +1,53 @@
+//! The tenant-keyed DynamoDB store: one table, single-table design.
+//!
+//! Every tenant-owned item lives in the partition `ORG#<organization id>`, and every
+//! function that forms such a key takes a [`TenantScope`](crate::auth::TenantScope), which
+//! only a verified caller has. Request paths use GetItem, Query and conditional writes;
+//! nothing here scans.
+
+mod credentials;
+mod cursor;
+mod error;
+mod keys;
+mod organizations;
+pub mod schema;
+mod tasks;
+mod users;
+
+pub use credentials::{Credentials, CredentialStore};
+pub use cursor::{CursorError, CursorKey};
+pub use error::{StoreError, Unique};
+pub use organizations::{OrganizationStore, Registration};
+pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
+pub use users::UserStore;
+
+use aws_sdk_dynamodb::Client;
+
+/// A handle on the table; cheap to clone, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn credentials(&self) -> CredentialStore<'_> {
+        CredentialStore { store: self }
+    }
+
+    pub fn organizations(&self) -> OrganizationStore<'_> {
+        OrganizationStore { store: self }
+    }
+
+    pub fn users(&self) -> UserStore<'_> {
+        UserStore { store: self }
+    }
+
+    pub fn tasks(&self) -> TaskStore<'_> {
+        TaskStore { store: self }
+    }
+}

@@ -1,0 +1,159 @@
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::credentials::{Credentials, CredentialsItem};
+use super::error::is_condition_failure;
+use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk};
+use super::users::UserItem;
+use super::{Store, StoreError, Unique};
+use crate::auth::{PasswordHash, TenantScope};
+use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, Role, User, UserId};
+
+#[derive(Serialize, Deserialize)]
+struct OrganizationItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    organization: Organization,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SlugItem {
+    pk: String,
+    sk: String,
+    organization_id: OrgId,
+}
+
+/// A new organization with its first admin.
+pub struct Registration {
+    pub name: OrgName,
+    pub slug: OrgSlug,
+    pub admin_email: Email,
+    pub admin_password_hash: PasswordHash,
+}
+
+pub struct OrganizationStore<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl OrganizationStore<'_> {
+    /// Creates the organization, its slug and email guards, and its admin in one
+    /// transaction: either all four items exist afterwards or none does.
+    pub async fn register(
+        &self,
+        scope: &TenantScope,
+        registration: Registration,
+        now: DateTime<Utc>,
+    ) -> Result<(Organization, User), StoreError> {
+        let organization = Organization {
+            id: scope.org_id(),
+            name: registration.name,
+            slug: registration.slug,
+            created_at: now,
+            updated_at: now,
+        };
+        let admin = User {
+            id: UserId::generate(),
+            email: registration.admin_email,
+            role: Role::Admin,
+            organization_id: scope.org_id(),
+            created_at: now,
+        };
+        // The order matters: cancellation reasons come back per item, by position.
+        let items = [
+            serde_dynamo::to_item(OrganizationItem {
+                pk: tenant_pk(scope),
+                sk: ORGANIZATION_SK.into(),
+                organization: organization.clone(),
+            })?,
+            serde_dynamo::to_item(SlugItem {
+                pk: slug_pk(&organization.slug),
+                sk: GUARD_SK.into(),
+                organization_id: organization.id,
+            })?,
+            serde_dynamo::to_item(CredentialsItem::new(
+                &admin.email,
+                Credentials {
+                    user_id: admin.id,
+                    organization_id: organization.id,
+                    password_hash: registration.admin_password_hash,
+                },
+            ))?,
+            serde_dynamo::to_item(UserItem::new(scope, admin.clone()))?,
+        ];
+        let mut request = self.store.client.transact_write_items();
+        for item in items {
+            let put = Put::builder()
+                .table_name(&self.store.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        match request.send().await {
+            Ok(_) => Ok((organization, admin)),
+            Err(err) => {
+                let reasons = err
+                    .as_service_error()
+                    .and_then(|e| match e {
+                        TransactWriteItemsError::TransactionCanceledException(c) => Some(c.cancellation_reasons().to_vec()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+                if failed(1) {
+                    Err(StoreError::Taken(Unique::Slug))
+                } else if failed(2) {
+                    Err(StoreError::Taken(Unique::Email))
+                } else {
+                    Err(StoreError::dynamo(err))
+                }
+            }
+        }
+    }
+
+    pub async fn get(&self, scope: &TenantScope) -> Result<Option<Organization>, StoreError> {
+        let out = self
+            .store
+            .client
+            .get_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        let item: Option<OrganizationItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        Ok(item.map(|i| i.organization))
+    }
+
+    pub async fn rename(&self, scope: &TenantScope, name: &OrgName, now: DateTime<Utc>) -> Result<Organization, StoreError> {
+        let result = self
+            .store
+            .client
+            .update_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
+            .update_expression("SET #name = :name, updated_at = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", serde_dynamo::to_attribute_value(name)?)
+            .expression_attribute_values(":now", serde_dynamo::to_attribute_value(now)?)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let item: OrganizationItem = serde_dynamo::from_item(out.attributes.unwrap_or_default())?;
+                Ok(item.organization)
+            }
+            Err(e) if is_condition_failure(&e) => Err(StoreError::NotFound),
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+}

@@ -1,0 +1,264 @@
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::is_condition_failure;
+use super::keys::{PK, SK, TASK_SK_PREFIX, assignee_pk, assignee_status_pk, status_pk, task_id_from_sk, task_sk, tenant_pk};
+use super::schema::{ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS, TASKS_BY_STATUS};
+use super::{Store, StoreError};
+use crate::auth::TenantScope;
+use crate::domain::{Task, TaskDraft, TaskId, TaskStatus, UserId};
+
+/// A task as stored: its keys, the keys of the sparse indexes it belongs to, and the task.
+#[derive(Serialize, Deserialize)]
+struct TaskItem {
+    pk: String,
+    sk: String,
+    status_pk: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee_pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee_status_pk: Option<String>,
+    #[serde(flatten)]
+    task: Task,
+}
+
+impl TaskItem {
+    fn new(scope: &TenantScope, task: Task) -> Self {
+        Self {
+            pk: tenant_pk(scope),
+            sk: task_sk(task.id),
+            status_pk: status_pk(scope, task.status),
+            assignee_pk: task.assignee_id.map(|a| assignee_pk(scope, a)),
+            assignee_status_pk: task.assignee_id.map(|a| assignee_status_pk(scope, a, task.status)),
+            task,
+        }
+    }
+}
+
+/// Which tasks a list asks for. Each variant is answered by one Query on its own key, so a
+/// filtered page reads only matching items.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub status: Option<TaskStatus>,
+    pub assignee: Option<UserId>,
+}
+
+impl TaskFilter {
+    pub fn new(status: Option<TaskStatus>, assignee: Option<UserId>) -> Self {
+        Self { status, assignee }
+    }
+
+    /// A stable text naming the filter, which cursors are bound to.
+    pub fn fingerprint(&self) -> String {
+        match (self.status, self.assignee) {
+            (None, None) => "all".into(),
+            (Some(s), None) => format!("status={}", s.as_str()),
+            (None, Some(a)) => format!("assignee={a}"),
+            (Some(s), Some(a)) => format!("assignee={a}&status={}", s.as_str()),
+        }
+    }
+
+    /// The index to query, its partition key attribute and value; `None` means the
+    /// tenant's partition of the table itself.
+    fn index(&self, scope: &TenantScope) -> Option<(&'static str, &'static str, String)> {
+        match (self.status, self.assignee) {
+            (None, None) => None,
+            (Some(s), None) => Some((TASKS_BY_STATUS, STATUS_PK, status_pk(scope, s))),
+            (None, Some(a)) => Some((TASKS_BY_ASSIGNEE, ASSIGNEE_PK, assignee_pk(scope, a))),
+            (Some(s), Some(a)) => Some((TASKS_BY_ASSIGNEE_STATUS, ASSIGNEE_STATUS_PK, assignee_status_pk(scope, a, s))),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct TaskPage {
+    pub items: Vec<Task>,
+    /// The last task of this page when more may follow.
+    pub last: Option<TaskId>,
+}
+
+/// How a delete ended when it did not delete.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeleteRefused {
+    NotFound,
+    NotCreator,
+}
+
+pub struct TaskStore<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl TaskStore<'_> {
+    pub async fn create(&self, scope: &TenantScope, created_by: UserId, draft: TaskDraft, now: DateTime<Utc>) -> Result<Task, StoreError> {
+        let task = Task::create(draft, scope.org_id(), created_by, now);
+        self.store
+            .client
+            .put_item()
+            .table_name(&self.store.table)
+            .set_item(Some(serde_dynamo::to_item(TaskItem::new(scope, task.clone()))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(task)
+    }
+
+    pub async fn get(&self, scope: &TenantScope, id: TaskId) -> Result<Option<Task>, StoreError> {
+        let out = self
+            .store
+            .client
+            .get_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(task_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        let item: Option<TaskItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        Ok(item.map(|i| i.task))
+    }
+
+    /// One page, newest first, starting after `after`. It asks DynamoDB for one item more
+    /// than the page holds, so that `last` is set only when another page really exists.
+    pub async fn list_page(
+        &self,
+        scope: &TenantScope,
+        filter: &TaskFilter,
+        limit: usize,
+        after: Option<TaskId>,
+    ) -> Result<TaskPage, StoreError> {
+        let query_limit = i32::try_from(limit + 1).unwrap_or(i32::MAX);
+        let mut query = self
+            .store
+            .client
+            .query()
+            .table_name(&self.store.table)
+            .scan_index_forward(false)
+            .limit(query_limit);
+        let mut start: HashMap<String, AttributeValue> = HashMap::new();
+        match filter.index(scope) {
+            None => {
+                query = query
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
+                    .expression_attribute_values(":prefix", AttributeValue::S(TASK_SK_PREFIX.into()))
+                    .consistent_read(true);
+            }
+            Some((index, attribute, value)) => {
+                start.insert(attribute.into(), AttributeValue::S(value.clone()));
+                query = query
+                    .index_name(index)
+                    .key_condition_expression("#ipk = :ipk")
+                    .expression_attribute_names("#ipk", attribute)
+                    .expression_attribute_values(":ipk", AttributeValue::S(value));
+            }
+        }
+        if let Some(after) = after {
+            start.insert(PK.into(), AttributeValue::S(tenant_pk(scope)));
+            start.insert(SK.into(), AttributeValue::S(task_sk(after)));
+            query = query.set_exclusive_start_key(Some(start));
+        }
+        let out = query.send().await.map_err(StoreError::dynamo)?;
+        let mut items: Vec<TaskItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+        let more = items.len() > limit || out.last_evaluated_key.is_some();
+        items.truncate(limit);
+        let last = if more { items.last().and_then(|i| task_id_from_sk(&i.sk)) } else { None };
+        Ok(TaskPage { items: items.into_iter().map(|i| i.task).collect(), last })
+    }
+
+    /// Writes `next` in place of the stored task, only if the stored one is still at
+    /// `expected_version`: two writers that read the same version cannot both win.
+    pub async fn replace(&self, scope: &TenantScope, next: &Task, expected_version: u64) -> Result<(), StoreError> {
+        let result = self
+            .store
+            .client
+            .put_item()
+            .table_name(&self.store.table)
+            .set_item(Some(serde_dynamo::to_item(TaskItem::new(scope, next.clone()))?))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::VersionConflict),
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+
+    /// Deletes the task; with `only_creator`, only if that user created it. A refusal says
+    /// whether the task was missing or someone else's, which needs a second read only then.
+    pub async fn delete(
+        &self,
+        scope: &TenantScope,
+        id: TaskId,
+        only_creator: Option<UserId>,
+    ) -> Result<Result<(), DeleteRefused>, StoreError> {
+        let mut request = self
+            .store
+            .client
+            .delete_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(task_sk(id)));
+        request = match only_creator {
+            None => request.condition_expression("attribute_exists(pk)"),
+            Some(user) => request
+                .condition_expression("attribute_exists(pk) AND created_by = :user")
+                .expression_attribute_values(":user", AttributeValue::S(user.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if is_condition_failure(&e) => match self.get(scope, id).await? {
+                None => Ok(Err(DeleteRefused::NotFound)),
+                Some(_) => Ok(Err(DeleteRefused::NotCreator)),
+            },
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Priority, TaskTitle};
+
+    #[test]
+    fn a_task_item_round_trips_and_carries_only_its_index_keys() {
+        let scope = TenantScope::for_new_organization();
+        let draft = TaskDraft {
+            title: TaskTitle::parse("t").unwrap(),
+            description: None,
+            status: TaskStatus::InProgress,
+            priority: Priority::High,
+            assignee_id: None,
+            due_date: None,
+        };
+        let task = Task::create(draft, scope.org_id(), UserId::generate(), Utc::now());
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(TaskItem::new(&scope, task.clone())).unwrap();
+        assert!(!item.contains_key(ASSIGNEE_PK), "an unassigned task must stay out of the assignee indexes");
+        assert_eq!(item[STATUS_PK], AttributeValue::S(status_pk(&scope, TaskStatus::InProgress)));
+        let back: TaskItem = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.task, task);
+    }
+
+    #[test]
+    fn each_filter_names_its_own_index() {
+        let scope = TenantScope::for_new_organization();
+        let a = UserId::generate();
+        assert!(TaskFilter::default().index(&scope).is_none());
+        let names: Vec<_> = [
+            TaskFilter::new(Some(TaskStatus::Done), None),
+            TaskFilter::new(None, Some(a)),
+            TaskFilter::new(Some(TaskStatus::Done), Some(a)),
+        ]
+        .iter()
+        .map(|f| f.index(&scope).unwrap().0)
+        .collect();
+        assert_eq!(names, [TASKS_BY_STATUS, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS]);
+    }
+}
