@@ -36,9 +36,17 @@ fn optional(name: &'static str, default: &str) -> String {
 
 /// The SDK's standard chain: region, credentials and endpoint (`AWS_ENDPOINT_URL`, which
 /// points the functions at a local emulator) come from the environment.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}
+
 pub async fn store() -> Store {
-    let sdk = aws_config::load_from_env().await;
-    Store::new(aws_sdk_dynamodb::Client::new(&sdk), optional(TABLE_NAME, DEFAULT_TABLE_NAME))
+    let sdk = sdk_config().await;
+    Store::new(aws_sdk_dynamodb::Client::new(&sdk), table_name())
+}
+
+pub fn table_name() -> String {
+    optional(TABLE_NAME, DEFAULT_TABLE_NAME)
 }
 
 pub fn token_settings() -> Result<TokenSettings, ConfigError> {

@@ -25,6 +25,13 @@ impl CursorKey {
         Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
     }
 
+    /// A fresh random secret (256 bits, hex) for `TASKFLOW_CURSOR_SECRET`.
+    pub fn generate_secret() -> String {
+        let mut bytes = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     pub fn encode(&self, scope: &TenantScope, filter: &TaskFilter, last: TaskId) -> String {
         let payload = format!("{}|{}|{last}", scope.org_id(), filter.fingerprint());
         let tag = hmac::sign(&self.0, payload.as_bytes());

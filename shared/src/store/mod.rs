@@ -22,6 +22,7 @@ pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
 pub use users::UserStore;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
 
 /// A handle on the table; cheap to clone, built once per cold start.
 #[derive(Clone, Debug)]
@@ -49,5 +50,15 @@ impl Store {
 
     pub fn tasks(&self) -> TaskStore<'_> {
         TaskStore { store: self }
+    }
+
+    /// A transactional put that only creates: it fails if an item with its key exists.
+    fn put_new(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))
     }
 }

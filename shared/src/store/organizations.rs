@@ -1,12 +1,11 @@
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{Credentials, CredentialsItem};
 use super::error::is_condition_failure;
 use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk};
-use super::users::UserItem;
+use super::users::{UserItem, cancelled_at};
 use super::{Store, StoreError, Unique};
 use crate::auth::{PasswordHash, TenantScope};
 use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, Role, User, UserId};
@@ -85,33 +84,13 @@ impl OrganizationStore<'_> {
         ];
         let mut request = self.store.client.transact_write_items();
         for item in items {
-            let put = Put::builder()
-                .table_name(&self.store.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
         }
         match request.send().await {
             Ok(_) => Ok((organization, admin)),
-            Err(err) => {
-                let reasons = err
-                    .as_service_error()
-                    .and_then(|e| match e {
-                        TransactWriteItemsError::TransactionCanceledException(c) => Some(c.cancellation_reasons().to_vec()),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-                if failed(1) {
-                    Err(StoreError::Taken(Unique::Slug))
-                } else if failed(2) {
-                    Err(StoreError::Taken(Unique::Email))
-                } else {
-                    Err(StoreError::dynamo(err))
-                }
-            }
+            Err(err) if cancelled_at(&err, 1) => Err(StoreError::Taken(Unique::Slug)),
+            Err(err) if cancelled_at(&err, 2) => Err(StoreError::Taken(Unique::Email)),
+            Err(err) => Err(StoreError::dynamo(err)),
         }
     }
 

@@ -1,10 +1,13 @@
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::credentials::{Credentials, CredentialsItem};
 use super::keys::{PK, SK, tenant_pk, user_sk};
-use super::{Store, StoreError};
-use crate::auth::TenantScope;
-use crate::domain::{User, UserId};
+use super::{Store, StoreError, Unique};
+use crate::auth::{PasswordHash, TenantScope};
+use crate::domain::{Email, Role, User, UserId};
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct UserItem {
@@ -41,5 +44,45 @@ impl UserStore<'_> {
             .map_err(StoreError::dynamo)?;
         let item: Option<UserItem> = out.item.map(serde_dynamo::from_item).transpose()?;
         Ok(item.map(|i| i.user))
+    }
+}
+
+impl UserStore<'_> {
+    /// Adds a user to the scope's organization: the user and the email's credentials in one
+    /// transaction, so an email taken anywhere in the service leaves nothing behind.
+    pub async fn create(
+        &self,
+        scope: &TenantScope,
+        email: Email,
+        role: Role,
+        password_hash: PasswordHash,
+        now: DateTime<Utc>,
+    ) -> Result<User, StoreError> {
+        let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: now };
+        let credentials = Credentials { user_id: user.id, organization_id: scope.org_id(), password_hash };
+        // Order matters: cancellation reasons come back per item, by position.
+        let items = [
+            serde_dynamo::to_item(CredentialsItem::new(&user.email, credentials))?,
+            serde_dynamo::to_item(UserItem::new(scope, user.clone()))?,
+        ];
+        let mut request = self.store.client.transact_write_items();
+        for item in items {
+            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
+        }
+        match request.send().await {
+            Ok(_) => Ok(user),
+            Err(err) if cancelled_at(&err, 0) => Err(StoreError::Taken(Unique::Email)),
+            Err(err) => Err(StoreError::dynamo(err)),
+        }
+    }
+}
+
+/// True when a transaction was cancelled because the condition of item `index` failed.
+pub(super) fn cancelled_at<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>, index: usize) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            c.cancellation_reasons().get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+        }
+        _ => false,
     }
 }

@@ -1,0 +1,147 @@
+//! A small client for the end-to-end tests. They run against a real stack started by
+//! `tools/stack.sh` (moto_server plus `cargo lambda watch`), which `make test` does; each
+//! test makes its own organizations, so tests run in parallel and never share data.
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use shared::auth::TokenVerifier;
+use shared::domain::{Email, Password, Role};
+
+pub const PASSWORD: &str = "admin123";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with `make test`, which starts the emulator and the API (tools/stack.sh)")
+    })
+}
+
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// An organization made for one test, with its admin logged in.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub org_id: String,
+    pub slug: String,
+    pub admin: Caller,
+}
+
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// A unique suffix, so that emails and slugs never collide between tests or runs.
+pub fn unique() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self::from_env()
+    }
+}
+
+impl Api {
+    pub fn from_env() -> Self {
+        Self { base: env("TASKFLOW_API_URL"), http: reqwest::Client::new() }
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.request(method, path, token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.expect("the API answers")).await
+    }
+
+    pub async fn register(&self, email: &str, slug: &str) -> (StatusCode, Value) {
+        let body = json!({
+            "email": email, "password": PASSWORD,
+            "organization_name": format!("Org {slug}"), "organization_slug": slug,
+        });
+        self.call(Method::POST, "/api/v1/auth/register", None, Some(body)).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        let body = json!({ "email": email, "password": password });
+        self.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await
+    }
+
+    pub async fn token(&self, email: &str) -> String {
+        let (status, body) = self.login(email, PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "login of {email}: {body}");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn tenant(&self) -> Tenant {
+        let slug = format!("org-{}", unique());
+        let email = format!("admin-{slug}@example.com");
+        let (status, body) = self.register(&email, &slug).await;
+        assert_eq!(status, StatusCode::CREATED, "register: {body}");
+        let token = self.token(&email).await;
+        Tenant {
+            org_id: body["organization"]["id"].as_str().unwrap().to_owned(),
+            slug,
+            admin: Caller { user_id: body["user"]["id"].as_str().unwrap().to_owned(), email, token },
+        }
+    }
+
+    /// A member of `tenant`. Inviting members is a later feature, so the fixture writes
+    /// the user through the store, with the tenant scope of the admin's verified token.
+    pub async fn member(&self, tenant: &Tenant) -> Caller {
+        let verifier = TokenVerifier::from_pem(
+            &env(shared::config::JWT_PUBLIC_KEY),
+            &shared::config::token_settings().expect("token settings"),
+        )
+        .expect("public key");
+        let admin = verifier.verify(&tenant.admin.token).expect("admin token verifies");
+        let email = format!("member-{}@example.com", unique());
+        let hash = shared::auth::hash_password(&Password::parse(PASSWORD).unwrap()).unwrap();
+        let store = shared::config::store().await;
+        let user = store
+            .users()
+            .create(&admin.scope(), Email::parse(&email).unwrap(), Role::Member, hash, chrono::Utc::now())
+            .await
+            .expect("member created");
+        let token = self.token(&email).await;
+        Caller { user_id: user.id.to_string(), email, token }
+    }
+
+    pub async fn create_task(&self, token: &str, body: Value) -> Value {
+        let (status, task) = self.call(Method::POST, "/api/v1/tasks", Some(token), Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "create task: {task}");
+        task
+    }
+}
+
+/// Status and JSON body (`Value::Null` for an empty body); a problem answer must say so in
+/// its content type.
+pub async fn read(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.text().await.expect("a body");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    if status.is_client_error() && status != StatusCode::NOT_FOUND || status.is_server_error() {
+        assert_eq!(content_type, "application/problem+json", "{status} answered as {content_type}: {body}");
+    }
+    (status, body)
+}

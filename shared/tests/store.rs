@@ -1,0 +1,124 @@
+//! The store against a real DynamoDB emulator (moto_server, started by `make test` through
+//! tools/stack.sh; `AWS_ENDPOINT_URL` points at it). Each test creates its own table.
+
+use chrono::Utc;
+use serde_json::json;
+use shared::auth::{TenantScope, hash_password};
+use shared::domain::{Email, OrgName, OrgSlug, Password, Role, TaskDraft, TaskStatus, UserId};
+use shared::store::schema::TABLE;
+use shared::store::{DeleteRefused, Registration, Store, StoreError, TaskFilter, Unique};
+
+async fn fresh_store() -> Store {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://127.0.0.1")),
+        "AWS_ENDPOINT_URL must point at a loopback emulator: run the tests with `make test`"
+    );
+    let sdk = shared::config::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = format!("store-test-{}", uuid::Uuid::new_v4().simple());
+    TABLE.create(&client, &table).await.expect("table created");
+    TABLE.create(&client, &table).await.expect("creating it again is harmless");
+    Store::new(client, table)
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+fn registration(email: &str, slug: &str) -> Registration {
+    Registration {
+        name: OrgName::parse("Org").unwrap(),
+        slug: OrgSlug::parse(slug).unwrap(),
+        admin_email: Email::parse(email).unwrap(),
+        admin_password_hash: hash_password(&Password::parse("admin123").unwrap()).unwrap(),
+    }
+}
+
+fn draft(title: &str, status: TaskStatus) -> TaskDraft {
+    serde_json::from_value(json!({"title": title, "status": status})).unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_registration_leaves_nothing_behind() {
+    let store = fresh_store().await;
+    let orgs = store.organizations();
+    let (email, slug) = (format!("{}@example.com", unique("a")), unique("org"));
+    let (org, admin) =
+        orgs.register(&TenantScope::for_new_organization(), registration(&email, &slug), Utc::now()).await.unwrap();
+    assert_eq!(admin.role, Role::Admin);
+    assert_eq!(admin.organization_id, org.id);
+
+    let other_email = format!("{}@example.com", unique("b"));
+    let other_scope = TenantScope::for_new_organization();
+    let taken = orgs.register(&other_scope, registration(&other_email, &slug), Utc::now()).await;
+    assert!(matches!(taken, Err(StoreError::Taken(Unique::Slug))), "{taken:?}");
+    assert!(store.credentials().find(&Email::parse(&other_email).unwrap()).await.unwrap().is_none());
+    assert!(orgs.get(&other_scope).await.unwrap().is_none(), "no organization item either");
+
+    let other_slug = unique("org");
+    let taken = orgs.register(&other_scope, registration(&email.to_uppercase(), &other_slug), Utc::now()).await;
+    assert!(matches!(taken, Err(StoreError::Taken(Unique::Email))), "{taken:?}");
+    // The slug of the failed attempt is still free.
+    orgs.register(&other_scope, registration(&other_email, &other_slug), Utc::now()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_filtered_page_reads_only_matching_items_however_many_others_exist() {
+    let store = fresh_store().await;
+    let tasks = store.tasks();
+    let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
+    let creator = UserId::generate();
+    for i in 0..30 {
+        tasks.create(&mine, creator, draft(&format!("todo {i}"), TaskStatus::Todo), Utc::now()).await.unwrap();
+    }
+    for i in 0..5 {
+        tasks.create(&mine, creator, draft(&format!("done {i}"), TaskStatus::Done), Utc::now()).await.unwrap();
+    }
+    for i in 0..20 {
+        tasks.create(&theirs, creator, draft(&format!("theirs {i}"), TaskStatus::Done), Utc::now()).await.unwrap();
+    }
+
+    let done = TaskFilter::new(Some(TaskStatus::Done), None);
+    let page = tasks.list_page(&mine, &done, 2, None).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items_read, 3, "the page and one more to know a next page exists");
+    assert!(page.items.iter().all(|t| t.status == TaskStatus::Done && t.organization_id == mine.org_id()));
+
+    let mut seen = page.items.len();
+    let mut after = page.last;
+    while let Some(last) = after {
+        let page = tasks.list_page(&mine, &done, 2, Some(last)).await.unwrap();
+        assert!(page.items_read <= 3);
+        seen += page.items.len();
+        after = page.last;
+    }
+    assert_eq!(seen, 5);
+
+    let all = tasks.list_page(&mine, &TaskFilter::default(), 10, None).await.unwrap();
+    assert_eq!((all.items.len(), all.items_read), (10, 11));
+}
+
+#[tokio::test]
+async fn a_replace_based_on_a_stale_version_is_refused() {
+    let store = fresh_store().await;
+    let scope = TenantScope::for_new_organization();
+    let task = store.tasks().create(&scope, UserId::generate(), draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
+    let first = task.patched(serde_json::from_value(json!({"title": "one"})).unwrap(), Utc::now());
+    let second = task.patched(serde_json::from_value(json!({"title": "two"})).unwrap(), Utc::now());
+    store.tasks().replace(&scope, &first, task.version).await.unwrap();
+    let lost = store.tasks().replace(&scope, &second, task.version).await;
+    assert!(matches!(lost, Err(StoreError::VersionConflict)), "{lost:?}");
+    let stored = store.tasks().get(&scope, task.id).await.unwrap().unwrap();
+    assert_eq!(stored.title.as_str(), "one");
+}
+
+#[tokio::test]
+async fn another_scope_can_neither_see_nor_delete_a_task() {
+    let store = fresh_store().await;
+    let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
+    let task = store.tasks().create(&mine, UserId::generate(), draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
+    assert!(store.tasks().get(&theirs, task.id).await.unwrap().is_none());
+    let refused = store.tasks().delete(&theirs, task.id, None).await.unwrap();
+    assert_eq!(refused, Err(DeleteRefused::NotFound));
+    assert!(store.tasks().get(&mine, task.id).await.unwrap().is_some());
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Runs TaskFlow locally: moto_server (the AWS emulator) on a loopback port, the table and
+# key material bootstrapped into it, and every function behind `cargo lambda watch`'s
+# API-Gateway-like router.
+#
+#   tools/stack.sh --api-port 8000            serve until Ctrl-C (make dev)
+#   tools/stack.sh --api-port 0 -- CMD ARGS   start on free ports, run CMD, stop (make test)
+#
+# CMD sees TASKFLOW_API_URL, AWS_ENDPOINT_URL and the AWS_* variables. Everything this
+# script starts is stopped when it exits, however it exits.
+#
+# To use an emulator you already run (LocalStack: AWS_ENDPOINT_URL=http://localhost:4566),
+# set AWS_ENDPOINT_URL before calling: then no moto_server is started.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/.venv"
+state="$root/.local"
+logs="$root/target/stack"
+api_port=8000
+command=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --api-port) api_port=$2; shift 2 ;;
+    --) shift; command=("$@"); break ;;
+    *) echo "stack.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+for tool in "$venv/bin/moto_server" "$venv/bin/cargo-lambda"; do
+  if [ ! -x "$tool" ]; then
+    echo "stack.sh: $tool is missing; run 'make tools' (it installs the pinned versions into .venv)" >&2
+    exit 1
+  fi
+done
+export PATH="$venv/bin:$PATH"
+mkdir -p "$logs" "$state"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Polls URL until it answers with HTTP 2xx or the deadline (seconds) passes.
+wait_for() {
+  local url=$1 deadline=$(( $(date +%s) + $2 )) what=$3
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "stack.sh: $what did not answer at $url within $2 s; see $logs" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+pids=()
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+export AWS_REGION=${AWS_REGION:-us-east-1}
+export AWS_DEFAULT_REGION=$AWS_REGION
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
+export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
+export AWS_EC2_METADATA_DISABLED=true
+export TASKFLOW_TABLE_NAME=${TASKFLOW_TABLE_NAME:-taskflow}
+
+if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
+  moto_port=$(free_port)
+  setsid moto_server -H 127.0.0.1 -p "$moto_port" > "$logs/moto.log" 2>&1 &
+  pids+=($!)
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+  wait_for "$AWS_ENDPOINT_URL/moto-api/" 30 moto_server
+fi
+
+devstack="$root/target/debug/devstack"
+"$devstack" keys "$state"
+"$devstack" bootstrap
+TASKFLOW_JWT_PRIVATE_KEY=$(cat "$state/jwt-private.pem")
+TASKFLOW_JWT_PUBLIC_KEY=$(cat "$state/jwt-public.pem")
+TASKFLOW_CURSOR_SECRET=$(cat "$state/cursor-secret")
+export TASKFLOW_JWT_PRIVATE_KEY TASKFLOW_JWT_PUBLIC_KEY TASKFLOW_CURSOR_SECRET
+
+[ "$api_port" = 0 ] && api_port=$(free_port)
+watch_args=(--invoke-address 127.0.0.1 --invoke-port "$api_port" --disable-cors --timeout 60)
+if [ ${#command[@]} -gt 0 ]; then
+  # Under test nothing may restart the functions mid-run, and concurrent requests to one
+  # route are served by several instances, as Lambda scales out.
+  watch_args+=(--ignore-changes --concurrency 4)
+fi
+(cd "$root" && setsid cargo lambda watch "${watch_args[@]}" > "$logs/watch.log" 2>&1) &
+pids+=($!)
+export TASKFLOW_API_URL="http://127.0.0.1:$api_port"
+wait_for "$TASKFLOW_API_URL/health" 300 "cargo lambda watch"
+
+if [ ${#command[@]} -gt 0 ]; then
+  "${command[@]}"
+else
+  echo "TaskFlow API on http://localhost:$api_port (emulator $AWS_ENDPOINT_URL); logs in $logs; Ctrl-C stops."
+  tail -n 0 -f "$logs/watch.log" & pids+=($!)
+  wait "${pids[0]}"
+fi
