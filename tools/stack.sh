@@ -50,6 +50,9 @@ wait_for() {
   done
 }
 
+# Each service runs in a session of its own (setsid, which does not fork here because a
+# background job of a non-interactive shell is no group leader), so killing the group
+# also ends what it started: the function processes of `cargo lambda watch`.
 pids=()
 stop_all() {
   local pid
@@ -91,7 +94,8 @@ if [ ${#command[@]} -gt 0 ]; then
   # route are served by several instances, as Lambda scales out.
   watch_args+=(--ignore-changes --concurrency 4)
 fi
-(cd "$root" && setsid cargo lambda watch "${watch_args[@]}" > "$logs/watch.log" 2>&1) &
+cd "$root"
+setsid cargo lambda watch "${watch_args[@]}" > "$logs/watch.log" 2>&1 &
 pids+=($!)
 export TASKFLOW_API_URL="http://127.0.0.1:$api_port"
 wait_for "$TASKFLOW_API_URL/health" 300 "cargo lambda watch"

@@ -78,6 +78,9 @@ pub struct TaskPage {
     pub items: Vec<Task>,
     /// The last task of this page when more may follow.
     pub last: Option<TaskId>,
+    /// How many items DynamoDB read to answer (its ScannedCount): with the indexes this is
+    /// the page plus one, however many other tasks the tenant or the table holds.
+    pub items_read: usize,
 }
 
 /// How a delete ended when it did not delete.
@@ -163,11 +166,12 @@ impl TaskStore<'_> {
             query = query.set_exclusive_start_key(Some(start));
         }
         let out = query.send().await.map_err(StoreError::dynamo)?;
+        let items_read = usize::try_from(out.scanned_count).unwrap_or(0);
         let mut items: Vec<TaskItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
         let more = items.len() > limit || out.last_evaluated_key.is_some();
         items.truncate(limit);
         let last = if more { items.last().and_then(|i| task_id_from_sk(&i.sk)) } else { None };
-        Ok(TaskPage { items: items.into_iter().map(|i| i.task).collect(), last })
+        Ok(TaskPage { items: items.into_iter().map(|i| i.task).collect(), last, items_read })
     }
 
     /// Writes `next` in place of the stored task, only if the stored one is still at
