@@ -49,7 +49,10 @@ impl Default for Api {
 
 impl Api {
     pub fn from_env() -> Self {
-        Self { base: env("TASKFLOW_API_URL"), http: reqwest::Client::new() }
+        Self {
+            base: env("TASKFLOW_API_URL"),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
@@ -60,7 +63,13 @@ impl Api {
         req
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.request(method, path, token);
         if let Some(body) = body {
             req = req.json(&body);
@@ -73,18 +82,23 @@ impl Api {
             "email": email, "password": PASSWORD,
             "organization_name": format!("Org {slug}"), "organization_slug": slug,
         });
-        self.call(Method::POST, "/api/v1/auth/register", None, Some(body)).await
+        self.call(Method::POST, "/api/v1/auth/register", None, Some(body))
+            .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
         let body = json!({ "email": email, "password": password });
-        self.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await
+        self.call(Method::POST, "/api/v1/auth/login", None, Some(body))
+            .await
     }
 
     pub async fn token(&self, email: &str) -> String {
         let (status, body) = self.login(email, PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "login of {email}: {body}");
-        body["access_token"].as_str().expect("access_token").to_owned()
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     pub async fn tenant(&self) -> Tenant {
@@ -96,7 +110,11 @@ impl Api {
         Tenant {
             org_id: body["organization"]["id"].as_str().unwrap().to_owned(),
             slug,
-            admin: Caller { user_id: body["user"]["id"].as_str().unwrap().to_owned(), email, token },
+            admin: Caller {
+                user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+                email,
+                token,
+            },
         }
     }
 
@@ -108,21 +126,35 @@ impl Api {
             &shared::config::token_settings().expect("token settings"),
         )
         .expect("public key");
-        let admin = verifier.verify(&tenant.admin.token).expect("admin token verifies");
+        let admin = verifier
+            .verify(&tenant.admin.token)
+            .expect("admin token verifies");
         let email = format!("member-{}@example.com", unique());
         let hash = shared::auth::hash_password(&Password::parse(PASSWORD).unwrap()).unwrap();
         let store = shared::config::store().await;
         let user = store
             .users()
-            .create(&admin.scope(), Email::parse(&email).unwrap(), Role::Member, hash, chrono::Utc::now())
+            .create(
+                &admin.scope(),
+                Email::parse(&email).unwrap(),
+                Role::Member,
+                hash,
+                chrono::Utc::now(),
+            )
             .await
             .expect("member created");
         let token = self.token(&email).await;
-        Caller { user_id: user.id.to_string(), email, token }
+        Caller {
+            user_id: user.id.to_string(),
+            email,
+            token,
+        }
     }
 
     pub async fn create_task(&self, token: &str, body: Value) -> Value {
-        let (status, task) = self.call(Method::POST, "/api/v1/tasks", Some(token), Some(body)).await;
+        let (status, task) = self
+            .call(Method::POST, "/api/v1/tasks", Some(token), Some(body))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "create task: {task}");
         task
     }
@@ -139,9 +171,16 @@ pub async fn read(response: Response) -> (StatusCode, Value) {
         .unwrap_or("")
         .to_owned();
     let text = response.text().await.expect("a body");
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     if status.is_client_error() && status != StatusCode::NOT_FOUND || status.is_server_error() {
-        assert_eq!(content_type, "application/problem+json", "{status} answered as {content_type}: {body}");
+        assert_eq!(
+            content_type, "application/problem+json",
+            "{status} answered as {content_type}: {body}"
+        );
     }
     (status, body)
 }

@@ -11,6 +11,9 @@ pub struct App {
 
 impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self { tokens: config::token_verifier()?, store: config::store().await })
+        Ok(Self {
+            tokens: config::token_verifier()?,
+            store: config::store().await,
+        })
     }
 }

@@ -27,11 +27,17 @@ pub enum ConfigError {
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
 }
 
 fn optional(name: &'static str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// The SDK's standard chain: region, credentials and endpoint (`AWS_ENDPOINT_URL`, which
@@ -70,20 +76,31 @@ pub fn token_settings() -> Result<TokenSettings, ConfigError> {
 }
 
 pub fn token_verifier() -> Result<TokenVerifier, ConfigError> {
-    TokenVerifier::from_pem(&required(JWT_PUBLIC_KEY)?, &token_settings()?)
-        .map_err(|e| ConfigError::Invalid { name: JWT_PUBLIC_KEY, reason: e.to_string() })
+    TokenVerifier::from_pem(&required(JWT_PUBLIC_KEY)?, &token_settings()?).map_err(|e| {
+        ConfigError::Invalid {
+            name: JWT_PUBLIC_KEY,
+            reason: e.to_string(),
+        }
+    })
 }
 
 pub fn token_issuer() -> Result<TokenIssuer, ConfigError> {
     // The reason is the parser's, never the key itself.
-    TokenIssuer::from_pem(&required(JWT_PRIVATE_KEY)?, token_settings()?)
-        .map_err(|e| ConfigError::Invalid { name: JWT_PRIVATE_KEY, reason: e.to_string() })
+    TokenIssuer::from_pem(&required(JWT_PRIVATE_KEY)?, token_settings()?).map_err(|e| {
+        ConfigError::Invalid {
+            name: JWT_PRIVATE_KEY,
+            reason: e.to_string(),
+        }
+    })
 }
 
 pub fn cursor_key() -> Result<CursorKey, ConfigError> {
     let secret = required(CURSOR_SECRET)?;
     if secret.len() < 32 {
-        return Err(ConfigError::Invalid { name: CURSOR_SECRET, reason: "must be at least 32 characters".into() });
+        return Err(ConfigError::Invalid {
+            name: CURSOR_SECRET,
+            reason: "must be at least 32 characters".into(),
+        });
     }
     Ok(CursorKey::new(secret.as_bytes()))
 }

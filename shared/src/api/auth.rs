@@ -36,7 +36,10 @@ pub async fn register(store: &Store, req: Request) -> Result<Response<Body>, Api
         admin_email: body.email,
         admin_password_hash: password_hash,
     };
-    let (organization, user) = store.organizations().register(&scope, registration, Utc::now()).await?;
+    let (organization, user) = store
+        .organizations()
+        .register(&scope, registration, Utc::now())
+        .await?;
     tracing::info!(org_id = %organization.id, user_id = %user.id, "organization registered");
     http::json(StatusCode::CREATED, &Registered { user, organization })
 }
@@ -51,9 +54,14 @@ struct LoginRequest {
 }
 
 /// `POST /api/v1/auth/login`.
-pub async fn login(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn login(
+    store: &Store,
+    issuer: &TokenIssuer,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     let body: LoginRequest = http::json_body(&req)?;
-    let (Ok(email), Ok(password)) = (Email::parse(&body.email), Password::parse(&body.password)) else {
+    let (Ok(email), Ok(password)) = (Email::parse(&body.email), Password::parse(&body.password))
+    else {
         return Err(ApiError::InvalidCredentials);
     };
     let principal = auth::log_in(store, &email, &password).await?;

@@ -13,7 +13,11 @@ pub struct Principal {
 
 impl Principal {
     pub(super) fn new(user_id: UserId, org_id: OrgId, role: Role) -> Self {
-        Self { user_id, org_id, role }
+        Self {
+            user_id,
+            org_id,
+            role,
+        }
     }
 
     pub fn user_id(&self) -> UserId {
@@ -30,7 +34,9 @@ impl Principal {
 
     /// The tenant this caller may touch, and no other.
     pub fn scope(&self) -> TenantScope {
-        TenantScope { org_id: self.org_id }
+        TenantScope {
+            org_id: self.org_id,
+        }
     }
 
     pub fn require_admin(&self) -> Result<(), AuthError> {
@@ -79,7 +85,9 @@ impl TenantScope {
     /// The scope of an organization that does not exist yet: its id is fresh, so it cannot
     /// name anybody else's data.
     pub fn for_new_organization() -> Self {
-        Self { org_id: OrgId::generate() }
+        Self {
+            org_id: OrgId::generate(),
+        }
     }
 
     pub fn org_id(&self) -> OrgId {

@@ -25,7 +25,10 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -34,10 +37,16 @@ fn bounded_text(field: &'static str, raw: &str, min: usize, max: usize) -> Resul
     let text = raw.trim();
     let chars = text.chars().count();
     if chars < min {
-        return Err(Invalid::new(field, format!("must have at least {min} character(s)")));
+        return Err(Invalid::new(
+            field,
+            format!("must have at least {min} character(s)"),
+        ));
     }
     if chars > max {
-        return Err(Invalid::new(field, format!("must have at most {max} characters")));
+        return Err(Invalid::new(
+            field,
+            format!("must have at most {max} characters"),
+        ));
     }
     if text.chars().any(char::is_control) {
         return Err(Invalid::new(field, "must not contain control characters"));

@@ -24,7 +24,10 @@ where
 {
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     lambda_http::run(service_fn(move |req: Request| {
-        let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+        let request_id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
         let span = tracing::info_span!(
             "request",
             request_id = %request_id,

@@ -39,7 +39,11 @@ pub fn assignee_pk(scope: &TenantScope, assignee: UserId) -> String {
 }
 
 pub fn assignee_status_pk(scope: &TenantScope, assignee: UserId, status: TaskStatus) -> String {
-    format!("ORG#{}#ASSIGNEE#{assignee}#STATUS#{}", scope.org_id(), status.as_str())
+    format!(
+        "ORG#{}#ASSIGNEE#{assignee}#STATUS#{}",
+        scope.org_id(),
+        status.as_str()
+    )
 }
 
 /// Global (not tenant-owned) guard items that make emails and slugs unique service-wide.

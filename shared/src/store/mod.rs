@@ -14,7 +14,7 @@ pub mod schema;
 mod tasks;
 mod users;
 
-pub use credentials::{Credentials, CredentialStore};
+pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
 pub use error::{StoreError, Unique};
 pub use organizations::{OrganizationStore, Registration};
@@ -33,7 +33,10 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn credentials(&self) -> CredentialStore<'_> {
@@ -53,7 +56,10 @@ impl Store {
     }
 
     /// A transactional put that only creates: it fails if an item with its key exists.
-    fn put_new(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<Put, StoreError> {
+    fn put_new(
+        &self,
+        item: std::collections::HashMap<String, AttributeValue>,
+    ) -> Result<Put, StoreError> {
         Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))

@@ -84,7 +84,11 @@ impl OrganizationStore<'_> {
         ];
         let mut request = self.store.client.transact_write_items();
         for item in items {
-            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .put(self.store.put_new(item)?)
+                    .build(),
+            );
         }
         match request.send().await {
             Ok(_) => Ok((organization, admin)),
@@ -110,7 +114,12 @@ impl OrganizationStore<'_> {
         Ok(item.map(|i| i.organization))
     }
 
-    pub async fn rename(&self, scope: &TenantScope, name: &OrgName, now: DateTime<Utc>) -> Result<Organization, StoreError> {
+    pub async fn rename(
+        &self,
+        scope: &TenantScope,
+        name: &OrgName,
+        now: DateTime<Utc>,
+    ) -> Result<Organization, StoreError> {
         let result = self
             .store
             .client
@@ -128,7 +137,8 @@ impl OrganizationStore<'_> {
             .await;
         match result {
             Ok(out) => {
-                let item: OrganizationItem = serde_dynamo::from_item(out.attributes.unwrap_or_default())?;
+                let item: OrganizationItem =
+                    serde_dynamo::from_item(out.attributes.unwrap_or_default())?;
                 Ok(item.organization)
             }
             Err(e) if is_condition_failure(&e) => Err(StoreError::NotFound),

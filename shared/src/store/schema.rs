@@ -37,9 +37,21 @@ pub const TABLE: TableDefinition = TableDefinition {
     partition_key: PK,
     sort_key: SK,
     indexes: &[
-        IndexDefinition { name: TASKS_BY_STATUS, partition_key: STATUS_PK, sort_key: SK },
-        IndexDefinition { name: TASKS_BY_ASSIGNEE, partition_key: ASSIGNEE_PK, sort_key: SK },
-        IndexDefinition { name: TASKS_BY_ASSIGNEE_STATUS, partition_key: ASSIGNEE_STATUS_PK, sort_key: SK },
+        IndexDefinition {
+            name: TASKS_BY_STATUS,
+            partition_key: STATUS_PK,
+            sort_key: SK,
+        },
+        IndexDefinition {
+            name: TASKS_BY_ASSIGNEE,
+            partition_key: ASSIGNEE_PK,
+            sort_key: SK,
+        },
+        IndexDefinition {
+            name: TASKS_BY_ASSIGNEE_STATUS,
+            partition_key: ASSIGNEE_STATUS_PK,
+            sort_key: SK,
+        },
     ],
     ttl_attribute: "expires_at",
 };
@@ -62,7 +74,11 @@ impl TableDefinition {
     /// as it is, so running the bootstrap twice is harmless.
     pub async fn create(&self, client: &Client, table_name: &str) -> Result<(), StoreError> {
         let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("name and type are set")
         };
         let mut request = client
             .create_table()
@@ -85,14 +101,23 @@ impl TableDefinition {
                     .index_name(index.name)
                     .key_schema(key(index.partition_key, KeyType::Hash))
                     .key_schema(key(index.sort_key, KeyType::Range))
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
                     .build()
                     .expect("name and keys are set"),
             );
         }
         match request.send().await {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                return Ok(());
+            }
             Err(e) => return Err(StoreError::dynamo(e)),
         }
         client
@@ -118,6 +143,9 @@ mod tests {
 
     #[test]
     fn key_attributes_are_listed_once_each() {
-        assert_eq!(TABLE.key_attributes(), vec![PK, SK, STATUS_PK, ASSIGNEE_PK, ASSIGNEE_STATUS_PK]);
+        assert_eq!(
+            TABLE.key_attributes(),
+            vec![PK, SK, STATUS_PK, ASSIGNEE_PK, ASSIGNEE_STATUS_PK]
+        );
     }
 }

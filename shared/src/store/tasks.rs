@@ -5,8 +5,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::is_condition_failure;
-use super::keys::{PK, SK, TASK_SK_PREFIX, assignee_pk, assignee_status_pk, status_pk, task_id_from_sk, task_sk, tenant_pk};
-use super::schema::{ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS, TASKS_BY_STATUS};
+use super::keys::{
+    PK, SK, TASK_SK_PREFIX, assignee_pk, assignee_status_pk, status_pk, task_id_from_sk, task_sk,
+    tenant_pk,
+};
+use super::schema::{
+    ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS,
+    TASKS_BY_STATUS,
+};
 use super::{Store, StoreError};
 use crate::auth::TenantScope;
 use crate::domain::{Task, TaskDraft, TaskId, TaskStatus, UserId};
@@ -32,7 +38,9 @@ impl TaskItem {
             sk: task_sk(task.id),
             status_pk: status_pk(scope, task.status),
             assignee_pk: task.assignee_id.map(|a| assignee_pk(scope, a)),
-            assignee_status_pk: task.assignee_id.map(|a| assignee_status_pk(scope, a, task.status)),
+            assignee_status_pk: task
+                .assignee_id
+                .map(|a| assignee_status_pk(scope, a, task.status)),
             task,
         }
     }
@@ -68,7 +76,11 @@ impl TaskFilter {
             (None, None) => None,
             (Some(s), None) => Some((TASKS_BY_STATUS, STATUS_PK, status_pk(scope, s))),
             (None, Some(a)) => Some((TASKS_BY_ASSIGNEE, ASSIGNEE_PK, assignee_pk(scope, a))),
-            (Some(s), Some(a)) => Some((TASKS_BY_ASSIGNEE_STATUS, ASSIGNEE_STATUS_PK, assignee_status_pk(scope, a, s))),
+            (Some(s), Some(a)) => Some((
+                TASKS_BY_ASSIGNEE_STATUS,
+                ASSIGNEE_STATUS_PK,
+                assignee_status_pk(scope, a, s),
+            )),
         }
     }
 }
@@ -95,13 +107,22 @@ pub struct TaskStore<'a> {
 }
 
 impl TaskStore<'_> {
-    pub async fn create(&self, scope: &TenantScope, created_by: UserId, draft: TaskDraft, now: DateTime<Utc>) -> Result<Task, StoreError> {
+    pub async fn create(
+        &self,
+        scope: &TenantScope,
+        created_by: UserId,
+        draft: TaskDraft,
+        now: DateTime<Utc>,
+    ) -> Result<Task, StoreError> {
         let task = Task::create(draft, scope.org_id(), created_by, now);
         self.store
             .client
             .put_item()
             .table_name(&self.store.table)
-            .set_item(Some(serde_dynamo::to_item(TaskItem::new(scope, task.clone()))?))
+            .set_item(Some(serde_dynamo::to_item(TaskItem::new(
+                scope,
+                task.clone(),
+            ))?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -148,7 +169,10 @@ impl TaskStore<'_> {
                 query = query
                     .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                     .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
-                    .expression_attribute_values(":prefix", AttributeValue::S(TASK_SK_PREFIX.into()))
+                    .expression_attribute_values(
+                        ":prefix",
+                        AttributeValue::S(TASK_SK_PREFIX.into()),
+                    )
                     .consistent_read(true);
             }
             Some((index, attribute, value)) => {
@@ -170,21 +194,40 @@ impl TaskStore<'_> {
         let mut items: Vec<TaskItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
         let more = items.len() > limit || out.last_evaluated_key.is_some();
         items.truncate(limit);
-        let last = if more { items.last().and_then(|i| task_id_from_sk(&i.sk)) } else { None };
-        Ok(TaskPage { items: items.into_iter().map(|i| i.task).collect(), last, items_read })
+        let last = if more {
+            items.last().and_then(|i| task_id_from_sk(&i.sk))
+        } else {
+            None
+        };
+        Ok(TaskPage {
+            items: items.into_iter().map(|i| i.task).collect(),
+            last,
+            items_read,
+        })
     }
 
     /// Writes `next` in place of the stored task, only if the stored one is still at
     /// `expected_version`: two writers that read the same version cannot both win.
-    pub async fn replace(&self, scope: &TenantScope, next: &Task, expected_version: u64) -> Result<(), StoreError> {
+    pub async fn replace(
+        &self,
+        scope: &TenantScope,
+        next: &Task,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         let result = self
             .store
             .client
             .put_item()
             .table_name(&self.store.table)
-            .set_item(Some(serde_dynamo::to_item(TaskItem::new(scope, next.clone()))?))
+            .set_item(Some(serde_dynamo::to_item(TaskItem::new(
+                scope,
+                next.clone(),
+            ))?))
             .condition_expression("version = :expected")
-            .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
+            .expression_attribute_values(
+                ":expected",
+                AttributeValue::N(expected_version.to_string()),
+            )
             .send()
             .await;
         match result {
@@ -243,9 +286,16 @@ mod tests {
             due_date: None,
         };
         let task = Task::create(draft, scope.org_id(), UserId::generate(), Utc::now());
-        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(TaskItem::new(&scope, task.clone())).unwrap();
-        assert!(!item.contains_key(ASSIGNEE_PK), "an unassigned task must stay out of the assignee indexes");
-        assert_eq!(item[STATUS_PK], AttributeValue::S(status_pk(&scope, TaskStatus::InProgress)));
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(TaskItem::new(&scope, task.clone())).unwrap();
+        assert!(
+            !item.contains_key(ASSIGNEE_PK),
+            "an unassigned task must stay out of the assignee indexes"
+        );
+        assert_eq!(
+            item[STATUS_PK],
+            AttributeValue::S(status_pk(&scope, TaskStatus::InProgress))
+        );
         let back: TaskItem = serde_dynamo::from_item(item).unwrap();
         assert_eq!(back.task, task);
     }
@@ -263,6 +313,9 @@ mod tests {
         .iter()
         .map(|f| f.index(&scope).unwrap().0)
         .collect();
-        assert_eq!(names, [TASKS_BY_STATUS, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS]);
+        assert_eq!(
+            names,
+            [TASKS_BY_STATUS, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS]
+        );
     }
 }

@@ -19,7 +19,11 @@ pub(super) struct UserItem {
 
 impl UserItem {
     pub fn new(scope: &TenantScope, user: User) -> Self {
-        Self { pk: tenant_pk(scope), sk: user_sk(user.id), user }
+        Self {
+            pk: tenant_pk(scope),
+            sk: user_sk(user.id),
+            user,
+        }
     }
 }
 
@@ -58,8 +62,18 @@ impl UserStore<'_> {
         password_hash: PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
-        let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: now };
-        let credentials = Credentials { user_id: user.id, organization_id: scope.org_id(), password_hash };
+        let user = User {
+            id: UserId::generate(),
+            email,
+            role,
+            organization_id: scope.org_id(),
+            created_at: now,
+        };
+        let credentials = Credentials {
+            user_id: user.id,
+            organization_id: scope.org_id(),
+            password_hash,
+        };
         // Order matters: cancellation reasons come back per item, by position.
         let items = [
             serde_dynamo::to_item(CredentialsItem::new(&user.email, credentials))?,
@@ -67,7 +81,11 @@ impl UserStore<'_> {
         ];
         let mut request = self.store.client.transact_write_items();
         for item in items {
-            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .put(self.store.put_new(item)?)
+                    .build(),
+            );
         }
         match request.send().await {
             Ok(_) => Ok(user),
@@ -78,10 +96,14 @@ impl UserStore<'_> {
 }
 
 /// True when a transaction was cancelled because the condition of item `index` failed.
-pub(super) fn cancelled_at<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>, index: usize) -> bool {
+pub(super) fn cancelled_at<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+    index: usize,
+) -> bool {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            c.cancellation_reasons().get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+            c.cancellation_reasons().get(index).and_then(|r| r.code())
+                == Some("ConditionalCheckFailed")
         }
         _ => false,
     }

@@ -20,7 +20,12 @@ type Error = Box<dyn std::error::Error>;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["keys", dir] => write_keys(Path::new(dir)),
         ["bootstrap"] => bootstrap().await,
         _ => Err("usage: devstack keys DIR | devstack bootstrap".into()),
@@ -28,7 +33,11 @@ async fn main() -> Result<(), Error> {
 }
 
 fn write_secret(path: &Path, contents: &str) -> Result<(), Error> {
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents.as_bytes())?;
     Ok(())
 }
