@@ -10,12 +10,13 @@ MOTO_VERSION := 5.2.5
 CARGO_LAMBDA_VERSION := 1.9.2
 TOOLS_STAMP := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)
 
-.PHONY: help tools build dev test test-unit seed fmt lint clean
+.PHONY: help tools build dev test seed mail fmt lint clean
 
 help:
 	@echo "make dev    the API on http://localhost:8000 with a local emulator (Ctrl-C stops)"
 	@echo "make test   unit, store and end-to-end tests against an emulator they start"
 	@echo "make seed   demo data (two organizations, users, tasks) through the running API"
+	@echo "make mail   the emails the running stack has sent (from the emulator)"
 	@echo "make lint   rustfmt and clippy"
 
 $(TOOLS_STAMP):
@@ -40,6 +41,12 @@ test: tools build
 
 seed:
 	tools/seed.sh http://localhost:8000
+
+# moto keeps sent mail at /moto-api/data.json; the running stack wrote its address.
+mail:
+	@test -f .local/endpoint || { echo "no local stack has run yet: make dev" >&2; exit 1; }
+	@curl -fsS "$$(cat .local/endpoint)/moto-api/data.json" | \
+	  jq '[.ses.Message // {} | .. | objects | select(has("subject")) | {to: .destinations.ToAddresses, subject, body}]'
 
 fmt:
 	cargo fmt --all

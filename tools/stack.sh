@@ -70,6 +70,13 @@ export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_EC2_METADATA_DISABLED=true
 export TASKFLOW_TABLE_NAME=${TASKFLOW_TABLE_NAME:-taskflow}
+export TASKFLOW_MAIL_FROM=${TASKFLOW_MAIL_FROM:-notifications@taskflow.example}
+if [ ${#command[@]} -gt 0 ]; then
+  # Under test the re-publisher runs every 2 s for markers older than 2 s, so that a
+  # notification held back by a queue outage arrives within a test's deadline.
+  export TASKFLOW_OUTBOX_MIN_AGE_SECONDS=${TASKFLOW_OUTBOX_MIN_AGE_SECONDS:-2}
+  export TASKFLOW_REPUBLISH_EVERY_SECONDS=${TASKFLOW_REPUBLISH_EVERY_SECONDS:-2}
+fi
 
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   moto_port=$(free_port)
@@ -81,7 +88,8 @@ fi
 
 devstack="$root/target/debug/devstack"
 "$devstack" keys "$state"
-"$devstack" bootstrap
+eval "$("$devstack" bootstrap)"
+echo "$AWS_ENDPOINT_URL" > "$state/endpoint"
 TASKFLOW_JWT_PRIVATE_KEY=$(cat "$state/jwt-private.pem")
 TASKFLOW_JWT_PUBLIC_KEY=$(cat "$state/jwt-public.pem")
 TASKFLOW_CURSOR_SECRET=$(cat "$state/cursor-secret")
@@ -100,10 +108,15 @@ pids+=($!)
 export TASKFLOW_API_URL="http://127.0.0.1:$api_port"
 wait_for "$TASKFLOW_API_URL/health" 300 "cargo lambda watch"
 
+# The SQS event source mapping and the re-publisher's schedule, as Lambda would run them.
+TASKFLOW_INVOKE_URL=$TASKFLOW_API_URL setsid "$devstack" sqs-poller > "$logs/poller.log" 2>&1 &
+pids+=($!)
+
 if [ ${#command[@]} -gt 0 ]; then
   "${command[@]}"
 else
   echo "TaskFlow API on http://localhost:$api_port (emulator $AWS_ENDPOINT_URL); logs in $logs; Ctrl-C stops."
+  echo "Mail sent so far: make mail. Queue poller log: $logs/poller.log"
   tail -n 0 -f "$logs/watch.log" & pids+=($!)
   wait "${pids[0]}"
 fi

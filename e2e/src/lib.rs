@@ -11,7 +11,9 @@ pub const PASSWORD: &str = "admin123";
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests with `make test`, which starts the emulator and the API (tools/stack.sh)")
+        panic!(
+            "{name} is not set: run the tests with `make test`, which starts the emulator and the API (tools/stack.sh)"
+        )
     })
 }
 
@@ -49,10 +51,7 @@ impl Default for Api {
 
 impl Api {
     pub fn from_env() -> Self {
-        Self {
-            base: env("TASKFLOW_API_URL"),
-            http: reqwest::Client::new(),
-        }
+        Self { base: env("TASKFLOW_API_URL"), http: reqwest::Client::new() }
     }
 
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
@@ -82,23 +81,18 @@ impl Api {
             "email": email, "password": PASSWORD,
             "organization_name": format!("Org {slug}"), "organization_slug": slug,
         });
-        self.call(Method::POST, "/api/v1/auth/register", None, Some(body))
-            .await
+        self.call(Method::POST, "/api/v1/auth/register", None, Some(body)).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
         let body = json!({ "email": email, "password": password });
-        self.call(Method::POST, "/api/v1/auth/login", None, Some(body))
-            .await
+        self.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await
     }
 
     pub async fn token(&self, email: &str) -> String {
         let (status, body) = self.login(email, PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "login of {email}: {body}");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+        body["access_token"].as_str().expect("access_token").to_owned()
     }
 
     pub async fn tenant(&self) -> Tenant {
@@ -110,11 +104,7 @@ impl Api {
         Tenant {
             org_id: body["organization"]["id"].as_str().unwrap().to_owned(),
             slug,
-            admin: Caller {
-                user_id: body["user"]["id"].as_str().unwrap().to_owned(),
-                email,
-                token,
-            },
+            admin: Caller { user_id: body["user"]["id"].as_str().unwrap().to_owned(), email, token },
         }
     }
 
@@ -126,35 +116,21 @@ impl Api {
             &shared::config::token_settings().expect("token settings"),
         )
         .expect("public key");
-        let admin = verifier
-            .verify(&tenant.admin.token)
-            .expect("admin token verifies");
+        let admin = verifier.verify(&tenant.admin.token).expect("admin token verifies");
         let email = format!("member-{}@example.com", unique());
         let hash = shared::auth::hash_password(&Password::parse(PASSWORD).unwrap()).unwrap();
-        let store = shared::config::store().await;
+        let store = shared::config::store(&shared::config::sdk_config().await);
         let user = store
             .users()
-            .create(
-                &admin.scope(),
-                Email::parse(&email).unwrap(),
-                Role::Member,
-                hash,
-                chrono::Utc::now(),
-            )
+            .create(&admin.scope(), Email::parse(&email).unwrap(), Role::Member, hash, chrono::Utc::now())
             .await
             .expect("member created");
         let token = self.token(&email).await;
-        Caller {
-            user_id: user.id.to_string(),
-            email,
-            token,
-        }
+        Caller { user_id: user.id.to_string(), email, token }
     }
 
     pub async fn create_task(&self, token: &str, body: Value) -> Value {
-        let (status, task) = self
-            .call(Method::POST, "/api/v1/tasks", Some(token), Some(body))
-            .await;
+        let (status, task) = self.call(Method::POST, "/api/v1/tasks", Some(token), Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "create task: {task}");
         task
     }
@@ -164,23 +140,51 @@ impl Api {
 /// its content type.
 pub async fn read(response: Response) -> (StatusCode, Value) {
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type =
+        response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let text = response.text().await.expect("a body");
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
     if status.is_client_error() && status != StatusCode::NOT_FOUND || status.is_server_error() {
-        assert_eq!(
-            content_type, "application/problem+json",
-            "{status} answered as {content_type}: {body}"
-        );
+        assert_eq!(content_type, "application/problem+json", "{status} answered as {content_type}: {body}");
     }
     (status, body)
+}
+
+/// The emulator the stack runs (moto_server), as the tests reach it.
+pub fn emulator_url() -> String {
+    env("AWS_ENDPOINT_URL")
+}
+
+/// The mails moto has "sent" to `to`, from its state dump (`ses.Message`). moto keeps only
+/// the HTML body of a mail with both parts.
+pub async fn mails_to(to: &str) -> Vec<Value> {
+    let state: Value = reqwest::get(format!("{}/moto-api/data.json", emulator_url()))
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .expect("moto's state is JSON");
+    state["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|t| t == to)))
+        .collect()
+}
+
+/// Polls until `done` holds or `seconds` pass; answers whether it held.
+pub async fn eventually<F, Fut>(seconds: u64, mut done: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    done().await
 }

@@ -11,9 +11,7 @@ async fn emails_and_slugs_are_unique_and_registration_is_all_or_nothing() {
 
     // The same email in another case: 409, and the new slug was not taken on the way.
     let slug = format!("org-{}", unique());
-    let (status, problem) = api
-        .register(&tenant.admin.email.to_uppercase(), &slug)
-        .await;
+    let (status, problem) = api.register(&tenant.admin.email.to_uppercase(), &slug).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("email"));
     let email = format!("fresh-{}@example.com", unique());
@@ -39,14 +37,8 @@ async fn registration_validates_every_field() {
     ] {
         let mut body = good.clone();
         body[field] = value;
-        let (status, problem) = api
-            .call(Method::POST, "/api/v1/auth/register", None, Some(body))
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}: {problem}"
-        );
+        let (status, problem) = api.call(Method::POST, "/api/v1/auth/register", None, Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {problem}");
         assert_eq!(problem["field"], field);
     }
 }
@@ -56,18 +48,14 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
     let api = Api::from_env();
     let tenant = api.tenant().await;
     let wrong_password = api.login(&tenant.admin.email, "wrong-password").await;
-    let unknown_email = api
-        .login(&format!("nobody-{}@example.com", unique()), PASSWORD)
-        .await;
+    let unknown_email = api.login(&format!("nobody-{}@example.com", unique()), PASSWORD).await;
     let malformed = api.login("not-an-email", "x").await;
     assert_eq!(wrong_password.0, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong_password, unknown_email);
     assert_eq!(wrong_password, malformed);
 
     // Emails are case-insensitive at login too.
-    let (status, _) = api
-        .login(&tenant.admin.email.to_uppercase(), PASSWORD)
-        .await;
+    let (status, _) = api.login(&tenant.admin.email.to_uppercase(), PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -77,32 +65,15 @@ async fn only_admins_rename_the_organization() {
     let tenant = api.tenant().await;
     let member = api.member(&tenant).await;
 
-    let (status, me) = api
-        .call(Method::GET, "/api/v1/auth/me", Some(&member.token), None)
-        .await;
+    let (status, me) = api.call(Method::GET, "/api/v1/auth/me", Some(&member.token), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        (me["role"].as_str(), me["id"].as_str()),
-        (Some("member"), Some(member.user_id.as_str()))
-    );
+    assert_eq!((me["role"].as_str(), me["id"].as_str()), (Some("member"), Some(member.user_id.as_str())));
 
     let (status, problem) = api
-        .call(
-            Method::PATCH,
-            "/api/v1/organizations/me",
-            Some(&member.token),
-            Some(json!({"name": "Mine now"})),
-        )
+        .call(Method::PATCH, "/api/v1/organizations/me", Some(&member.token), Some(json!({"name": "Mine now"})))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-    let (status, org) = api
-        .call(
-            Method::GET,
-            "/api/v1/organizations/me",
-            Some(&member.token),
-            None,
-        )
-        .await;
+    let (status, org) = api.call(Method::GET, "/api/v1/organizations/me", Some(&member.token), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(org["name"], "Mine now");
 
@@ -118,14 +89,8 @@ async fn only_admins_rename_the_organization() {
     assert_eq!(org["name"], "New Name");
     assert_eq!(org["slug"], tenant.slug.as_str());
     for body in [json!({"slug": "other"}), json!({"name": ""}), json!({})] {
-        let (status, _) = api
-            .call(
-                Method::PATCH,
-                "/api/v1/organizations/me",
-                Some(&tenant.admin.token),
-                Some(body.clone()),
-            )
-            .await;
+        let (status, _) =
+            api.call(Method::PATCH, "/api/v1/organizations/me", Some(&tenant.admin.token), Some(body.clone())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
 }

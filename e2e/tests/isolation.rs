@@ -9,12 +9,7 @@ use serde_json::{Value, json};
 async fn another_tenants_token_never_reaches_this_tenants_data() {
     let api = Api::from_env();
     let (mine, theirs) = (api.tenant().await, api.tenant().await);
-    let task = api
-        .create_task(
-            &mine.admin.token,
-            json!({"title": "private", "assignee_id": mine.admin.user_id}),
-        )
-        .await;
+    let task = api.create_task(&mine.admin.token, json!({"title": "private", "assignee_id": mine.admin.user_id})).await;
     let task_path = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
     let missing_path = format!("/api/v1/tasks/{}", uuid_like());
     let token = Some(theirs.admin.token.as_str());
@@ -23,49 +18,26 @@ async fn another_tenants_token_never_reaches_this_tenants_data() {
     // task that does not exist at all.
     for method in [Method::GET, Method::PATCH, Method::DELETE] {
         let body = (method == Method::PATCH).then(|| json!({"title": "stolen"}));
-        let foreign = api
-            .call(method.clone(), &task_path, token, body.clone())
-            .await;
+        let foreign = api.call(method.clone(), &task_path, token, body.clone()).await;
         let missing = api.call(method.clone(), &missing_path, token, body).await;
-        assert_eq!(
-            foreign.0,
-            StatusCode::NOT_FOUND,
-            "{method} foreign: {}",
-            foreign.1
-        );
-        assert_eq!(
-            foreign, missing,
-            "{method}: foreign and missing must be indistinguishable"
-        );
+        assert_eq!(foreign.0, StatusCode::NOT_FOUND, "{method} foreign: {}", foreign.1);
+        assert_eq!(foreign, missing, "{method}: foreign and missing must be indistinguishable");
     }
 
     // Lists, with and without filters, show nothing of ours.
-    for query in [
-        "",
-        "?status=todo",
-        &format!("?assignee_id={}", mine.admin.user_id),
-    ] {
-        let (status, list) = api
-            .call(Method::GET, &format!("/api/v1/tasks{query}"), token, None)
-            .await;
+    for query in ["", "?status=todo", &format!("?assignee_id={}", mine.admin.user_id)] {
+        let (status, list) = api.call(Method::GET, &format!("/api/v1/tasks{query}"), token, None).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(list["items"], json!([]), "query {query:?}");
     }
 
     // Our user cannot be assigned to their tasks, on create or on update.
     let (status, problem) = api
-        .call(
-            Method::POST,
-            "/api/v1/tasks",
-            token,
-            Some(json!({"title": "t", "assignee_id": mine.admin.user_id})),
-        )
+        .call(Method::POST, "/api/v1/tasks", token, Some(json!({"title": "t", "assignee_id": mine.admin.user_id})))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["field"], "assignee_id");
-    let their_task = api
-        .create_task(&theirs.admin.token, json!({"title": "theirs"}))
-        .await;
+    let their_task = api.create_task(&theirs.admin.token, json!({"title": "theirs"})).await;
     let (status, _) = api
         .call(
             Method::PATCH,
@@ -79,35 +51,18 @@ async fn another_tenants_token_never_reaches_this_tenants_data() {
     // Caller-scoped endpoints answer with the caller's own organization and user.
     let (_, me) = api.call(Method::GET, "/api/v1/auth/me", token, None).await;
     assert_eq!(me["organization_id"], Value::String(theirs.org_id.clone()));
-    let (_, org) = api
-        .call(Method::GET, "/api/v1/organizations/me", token, None)
-        .await;
+    let (_, org) = api.call(Method::GET, "/api/v1/organizations/me", token, None).await;
     assert_eq!(org["id"], Value::String(theirs.org_id.clone()));
-    let (status, org) = api
-        .call(
-            Method::PATCH,
-            "/api/v1/organizations/me",
-            token,
-            Some(json!({"name": "Renamed by them"})),
-        )
-        .await;
+    let (status, org) =
+        api.call(Method::PATCH, "/api/v1/organizations/me", token, Some(json!({"name": "Renamed by them"}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(org["id"], Value::String(theirs.org_id.clone()));
 
     // And our task is untouched.
-    let (status, still) = api
-        .call(Method::GET, &task_path, Some(&mine.admin.token), None)
-        .await;
+    let (status, still) = api.call(Method::GET, &task_path, Some(&mine.admin.token), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(still, task);
-    let (_, our_org) = api
-        .call(
-            Method::GET,
-            "/api/v1/organizations/me",
-            Some(&mine.admin.token),
-            None,
-        )
-        .await;
+    let (_, our_org) = api.call(Method::GET, "/api/v1/organizations/me", Some(&mine.admin.token), None).await;
     assert_ne!(our_org["name"], "Renamed by them");
 }
 
@@ -116,23 +71,11 @@ async fn a_cursor_from_another_tenant_is_refused() {
     let api = Api::from_env();
     let (mine, theirs) = (api.tenant().await, api.tenant().await);
     for i in 0..3 {
-        api.create_task(&mine.admin.token, json!({"title": format!("t{i}")}))
-            .await;
-        api.create_task(&theirs.admin.token, json!({"title": format!("t{i}")}))
-            .await;
+        api.create_task(&mine.admin.token, json!({"title": format!("t{i}")})).await;
+        api.create_task(&theirs.admin.token, json!({"title": format!("t{i}")})).await;
     }
-    let (_, page) = api
-        .call(
-            Method::GET,
-            "/api/v1/tasks?limit=1",
-            Some(&theirs.admin.token),
-            None,
-        )
-        .await;
-    let cursor = page["next_cursor"]
-        .as_str()
-        .expect("a next page")
-        .to_owned();
+    let (_, page) = api.call(Method::GET, "/api/v1/tasks?limit=1", Some(&theirs.admin.token), None).await;
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
     let response = api
         .request(Method::GET, "/api/v1/tasks", Some(&mine.admin.token))
         .query(&[("limit", "1"), ("cursor", &cursor)])
@@ -147,25 +90,15 @@ async fn a_cursor_from_another_tenant_is_refused() {
 #[tokio::test]
 async fn requests_without_a_valid_token_are_401() {
     let api = Api::from_env();
-    for token in [
-        None,
-        Some("garbage"),
-        Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."),
-    ] {
+    for token in [None, Some("garbage"), Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")] {
         for (method, path) in [
             (Method::GET, "/api/v1/auth/me"),
             (Method::GET, "/api/v1/tasks"),
             (Method::POST, "/api/v1/tasks"),
             (Method::GET, "/api/v1/organizations/me"),
         ] {
-            let (status, problem) = api
-                .call(method.clone(), path, token, Some(json!({"title": "x"})))
-                .await;
-            assert_eq!(
-                status,
-                StatusCode::UNAUTHORIZED,
-                "{method} {path} with {token:?}: {problem}"
-            );
+            let (status, problem) = api.call(method.clone(), path, token, Some(json!({"title": "x"}))).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with {token:?}: {problem}");
         }
     }
 }

@@ -9,10 +9,7 @@ use serde_json::json;
 async fn the_seed_walkthrough_keeps_each_organizations_tasks_to_itself() {
     let api = Api::from_env();
     let run = unique();
-    let (acme, techstart) = (
-        format!("admin-{run}@acme.com"),
-        format!("admin-{run}@techstart.com"),
-    );
+    let (acme, techstart) = (format!("admin-{run}@acme.com"), format!("admin-{run}@techstart.com"));
 
     // 1. Register two organizations.
     let (status, org1) = api
@@ -46,12 +43,7 @@ async fn the_seed_walkthrough_keeps_each_organizations_tasks_to_itself() {
     assert_eq!(login["token_type"], "bearer");
     assert_eq!(login["expires_in"], 900);
     let token1 = login["access_token"].as_str().unwrap().to_owned();
-    let task = api
-        .create_task(
-            &token1,
-            json!({"title": "Org 1 Task", "description": "This is a task"}),
-        )
-        .await;
+    let task = api.create_task(&token1, json!({"title": "Org 1 Task", "description": "This is a task"})).await;
     assert_eq!(task["title"], "Org 1 Task");
     assert_eq!(task["status"], "todo");
     assert_eq!(task["priority"], "medium");
@@ -61,38 +53,28 @@ async fn the_seed_walkthrough_keeps_each_organizations_tasks_to_itself() {
 
     // 3. Log in as Org 2's admin: its list does not show Org 1's task.
     let token2 = api.token(&techstart).await;
-    let (status, list2) = api
-        .call(Method::GET, "/api/v1/tasks", Some(&token2), None)
-        .await;
+    let (status, list2) = api.call(Method::GET, "/api/v1/tasks", Some(&token2), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list2, json!({"items": [], "next_cursor": null}));
 
     // ... while Org 1 sees exactly its own.
-    let (_, list1) = api
-        .call(Method::GET, "/api/v1/tasks", Some(&token1), None)
-        .await;
+    let (_, list1) = api.call(Method::GET, "/api/v1/tasks", Some(&token1), None).await;
     assert_eq!(list1["items"].as_array().unwrap().len(), 1);
     assert_eq!(list1["items"][0]["id"], task["id"]);
 
     // The remaining seed endpoints answer for the caller's own organization.
-    let (status, me) = api
-        .call(Method::GET, "/api/v1/auth/me", Some(&token2), None)
-        .await;
+    let (status, me) = api.call(Method::GET, "/api/v1/auth/me", Some(&token2), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["email"], techstart);
     assert_eq!(me["organization_id"], org2["organization"]["id"]);
-    let (status, org) = api
-        .call(Method::GET, "/api/v1/organizations/me", Some(&token2), None)
-        .await;
+    let (status, org) = api.call(Method::GET, "/api/v1/organizations/me", Some(&token2), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(org["name"], "TechStart Inc");
 }
 
 #[tokio::test]
 async fn health_answers_without_a_token() {
-    let (status, body) = Api::from_env()
-        .call(Method::GET, "/health", None, None)
-        .await;
+    let (status, body) = Api::from_env().call(Method::GET, "/health", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
 }
@@ -107,12 +89,7 @@ async fn unknown_routes_and_methods_answer_404_like_api_gateway() {
         (Method::GET, "/api/v1/auth/login"),
         (Method::GET, "/api/v1/tasks/"),
     ] {
-        let status = api
-            .request(method.clone(), path, None)
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let status = api.request(method.clone(), path, None).send().await.unwrap().status();
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
     }
 }

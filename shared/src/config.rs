@@ -4,7 +4,12 @@
 
 use std::time::Duration;
 
+use aws_config::SdkConfig;
+use aws_config::timeout::TimeoutConfig;
+
 use crate::auth::{TokenIssuer, TokenSettings, TokenVerifier};
+use crate::mailer::Mailer;
+use crate::notifications::Publisher;
 use crate::store::{CursorKey, Store};
 
 pub const TABLE_NAME: &str = "TASKFLOW_TABLE_NAME";
@@ -14,6 +19,9 @@ pub const JWT_ISSUER: &str = "TASKFLOW_JWT_ISSUER";
 pub const JWT_AUDIENCE: &str = "TASKFLOW_JWT_AUDIENCE";
 pub const ACCESS_TOKEN_TTL_SECONDS: &str = "TASKFLOW_ACCESS_TOKEN_TTL_SECONDS";
 pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
+pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
+pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
+pub const OUTBOX_MIN_AGE_SECONDS: &str = "TASKFLOW_OUTBOX_MIN_AGE_SECONDS";
 
 const DEFAULT_TABLE_NAME: &str = "taskflow";
 const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -27,28 +35,21 @@ pub enum ConfigError {
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(ConfigError::Missing(name))
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
 }
 
 fn optional(name: &'static str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
 /// The SDK's standard chain: region, credentials and endpoint (`AWS_ENDPOINT_URL`, which
 /// points the functions at a local emulator) come from the environment.
-pub async fn sdk_config() -> aws_config::SdkConfig {
+pub async fn sdk_config() -> SdkConfig {
     aws_config::load_from_env().await
 }
 
-pub async fn store() -> Store {
-    let sdk = sdk_config().await;
-    Store::new(aws_sdk_dynamodb::Client::new(&sdk), table_name())
+pub fn store(sdk: &SdkConfig) -> Store {
+    Store::new(aws_sdk_dynamodb::Client::new(sdk), table_name())
 }
 
 pub fn table_name() -> String {
@@ -58,15 +59,14 @@ pub fn table_name() -> String {
 pub fn token_settings() -> Result<TokenSettings, ConfigError> {
     let ttl = match std::env::var(ACCESS_TOKEN_TTL_SECONDS) {
         Err(_) => DEFAULT_ACCESS_TOKEN_TTL,
-        Ok(raw) => raw
-            .parse::<u64>()
-            .ok()
-            .filter(|s| (60..=24 * 3600).contains(s))
-            .map(Duration::from_secs)
-            .ok_or_else(|| ConfigError::Invalid {
-                name: ACCESS_TOKEN_TTL_SECONDS,
-                reason: "must be whole seconds from 60 to 86400".into(),
-            })?,
+        Ok(raw) => {
+            raw.parse::<u64>().ok().filter(|s| (60..=24 * 3600).contains(s)).map(Duration::from_secs).ok_or_else(
+                || ConfigError::Invalid {
+                    name: ACCESS_TOKEN_TTL_SECONDS,
+                    reason: "must be whole seconds from 60 to 86400".into(),
+                },
+            )?
+        }
     };
     Ok(TokenSettings {
         issuer: optional(JWT_ISSUER, "taskflow"),
@@ -76,31 +76,47 @@ pub fn token_settings() -> Result<TokenSettings, ConfigError> {
 }
 
 pub fn token_verifier() -> Result<TokenVerifier, ConfigError> {
-    TokenVerifier::from_pem(&required(JWT_PUBLIC_KEY)?, &token_settings()?).map_err(|e| {
-        ConfigError::Invalid {
-            name: JWT_PUBLIC_KEY,
-            reason: e.to_string(),
-        }
-    })
+    TokenVerifier::from_pem(&required(JWT_PUBLIC_KEY)?, &token_settings()?)
+        .map_err(|e| ConfigError::Invalid { name: JWT_PUBLIC_KEY, reason: e.to_string() })
 }
 
 pub fn token_issuer() -> Result<TokenIssuer, ConfigError> {
     // The reason is the parser's, never the key itself.
-    TokenIssuer::from_pem(&required(JWT_PRIVATE_KEY)?, token_settings()?).map_err(|e| {
-        ConfigError::Invalid {
-            name: JWT_PRIVATE_KEY,
-            reason: e.to_string(),
-        }
-    })
+    TokenIssuer::from_pem(&required(JWT_PRIVATE_KEY)?, token_settings()?)
+        .map_err(|e| ConfigError::Invalid { name: JWT_PRIVATE_KEY, reason: e.to_string() })
 }
 
 pub fn cursor_key() -> Result<CursorKey, ConfigError> {
     let secret = required(CURSOR_SECRET)?;
     if secret.len() < 32 {
-        return Err(ConfigError::Invalid {
-            name: CURSOR_SECRET,
-            reason: "must be at least 32 characters".into(),
-        });
+        return Err(ConfigError::Invalid { name: CURSOR_SECRET, reason: "must be at least 32 characters".into() });
     }
     Ok(CursorKey::new(secret.as_bytes()))
+}
+
+/// The queue publisher. Its calls are bounded tightly: on a request path a slow queue must
+/// not hold the answer, since the outbox delivers what was not accepted in time.
+pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_millis(500))
+        .operation_attempt_timeout(std::time::Duration::from_secs(1))
+        .operation_timeout(std::time::Duration::from_secs(3))
+        .build();
+    let config = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(timeouts).build();
+    Ok(Publisher::new(aws_sdk_sqs::Client::from_conf(config), required(QUEUE_URL)?))
+}
+
+pub fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
+    Ok(Mailer::new(store(sdk), aws_sdk_sesv2::Client::new(sdk), required(MAIL_FROM)?))
+}
+
+/// How old an outbox marker must be before the re-publisher sends it again.
+pub fn outbox_min_age() -> Result<chrono::Duration, ConfigError> {
+    match std::env::var(OUTBOX_MIN_AGE_SECONDS) {
+        Err(_) => Ok(crate::notifications::DEFAULT_MIN_AGE),
+        Ok(raw) => raw
+            .parse::<u32>()
+            .map(|s| chrono::Duration::seconds(s.into()))
+            .map_err(|_| ConfigError::Invalid { name: OUTBOX_MIN_AGE_SECONDS, reason: "must be whole seconds".into() }),
+    }
 }

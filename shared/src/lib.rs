@@ -8,5 +8,8 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod http;
+pub mod mailer;
+pub mod notifications;
 pub mod store;

@@ -17,18 +17,12 @@ async fn fresh_store() -> Store {
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let table = format!("store-test-{}", uuid::Uuid::new_v4().simple());
     TABLE.create(&client, &table).await.expect("table created");
-    TABLE
-        .create(&client, &table)
-        .await
-        .expect("creating it again is harmless");
+    TABLE.create(&client, &table).await.expect("creating it again is harmless");
     Store::new(client, table)
 }
 
 fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
 }
 
 fn registration(email: &str, slug: &str) -> Registration {
@@ -49,116 +43,46 @@ async fn a_failed_registration_leaves_nothing_behind() {
     let store = fresh_store().await;
     let orgs = store.organizations();
     let (email, slug) = (format!("{}@example.com", unique("a")), unique("org"));
-    let (org, admin) = orgs
-        .register(
-            &TenantScope::for_new_organization(),
-            registration(&email, &slug),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let (org, admin) =
+        orgs.register(&TenantScope::for_new_organization(), registration(&email, &slug), Utc::now()).await.unwrap();
     assert_eq!(admin.role, Role::Admin);
     assert_eq!(admin.organization_id, org.id);
 
     let other_email = format!("{}@example.com", unique("b"));
     let other_scope = TenantScope::for_new_organization();
-    let taken = orgs
-        .register(&other_scope, registration(&other_email, &slug), Utc::now())
-        .await;
-    assert!(
-        matches!(taken, Err(StoreError::Taken(Unique::Slug))),
-        "{taken:?}"
-    );
-    assert!(
-        store
-            .credentials()
-            .find(&Email::parse(&other_email).unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        orgs.get(&other_scope).await.unwrap().is_none(),
-        "no organization item either"
-    );
+    let taken = orgs.register(&other_scope, registration(&other_email, &slug), Utc::now()).await;
+    assert!(matches!(taken, Err(StoreError::Taken(Unique::Slug))), "{taken:?}");
+    assert!(store.credentials().find(&Email::parse(&other_email).unwrap()).await.unwrap().is_none());
+    assert!(orgs.get(&other_scope).await.unwrap().is_none(), "no organization item either");
 
     let other_slug = unique("org");
-    let taken = orgs
-        .register(
-            &other_scope,
-            registration(&email.to_uppercase(), &other_slug),
-            Utc::now(),
-        )
-        .await;
-    assert!(
-        matches!(taken, Err(StoreError::Taken(Unique::Email))),
-        "{taken:?}"
-    );
+    let taken = orgs.register(&other_scope, registration(&email.to_uppercase(), &other_slug), Utc::now()).await;
+    assert!(matches!(taken, Err(StoreError::Taken(Unique::Email))), "{taken:?}");
     // The slug of the failed attempt is still free.
-    orgs.register(
-        &other_scope,
-        registration(&other_email, &other_slug),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    orgs.register(&other_scope, registration(&other_email, &other_slug), Utc::now()).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_filtered_page_reads_only_matching_items_however_many_others_exist() {
     let store = fresh_store().await;
     let tasks = store.tasks();
-    let (mine, theirs) = (
-        TenantScope::for_new_organization(),
-        TenantScope::for_new_organization(),
-    );
+    let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
     let creator = UserId::generate();
     for i in 0..30 {
-        tasks
-            .create(
-                &mine,
-                creator,
-                draft(&format!("todo {i}"), TaskStatus::Todo),
-                Utc::now(),
-            )
-            .await
-            .unwrap();
+        tasks.create(&mine, creator, draft(&format!("todo {i}"), TaskStatus::Todo), Utc::now()).await.unwrap();
     }
     for i in 0..5 {
-        tasks
-            .create(
-                &mine,
-                creator,
-                draft(&format!("done {i}"), TaskStatus::Done),
-                Utc::now(),
-            )
-            .await
-            .unwrap();
+        tasks.create(&mine, creator, draft(&format!("done {i}"), TaskStatus::Done), Utc::now()).await.unwrap();
     }
     for i in 0..20 {
-        tasks
-            .create(
-                &theirs,
-                creator,
-                draft(&format!("theirs {i}"), TaskStatus::Done),
-                Utc::now(),
-            )
-            .await
-            .unwrap();
+        tasks.create(&theirs, creator, draft(&format!("theirs {i}"), TaskStatus::Done), Utc::now()).await.unwrap();
     }
 
     let done = TaskFilter::new(Some(TaskStatus::Done), None);
     let page = tasks.list_page(&mine, &done, 2, None).await.unwrap();
     assert_eq!(page.items.len(), 2);
-    assert_eq!(
-        page.items_read, 3,
-        "the page and one more to know a next page exists"
-    );
-    assert!(
-        page.items
-            .iter()
-            .all(|t| t.status == TaskStatus::Done && t.organization_id == mine.org_id())
-    );
+    assert_eq!(page.items_read, 3, "the page and one more to know a next page exists");
+    assert!(page.items.iter().all(|t| t.status == TaskStatus::Done && t.organization_id == mine.org_id()));
 
     let mut seen = page.items.len();
     let mut after = page.last;
@@ -170,10 +94,7 @@ async fn a_filtered_page_reads_only_matching_items_however_many_others_exist() {
     }
     assert_eq!(seen, 5);
 
-    let all = tasks
-        .list_page(&mine, &TaskFilter::default(), 10, None)
-        .await
-        .unwrap();
+    let all = tasks.list_page(&mine, &TaskFilter::default(), 10, None).await.unwrap();
     assert_eq!((all.items.len(), all.items_read), (10, 11));
 }
 
@@ -181,30 +102,12 @@ async fn a_filtered_page_reads_only_matching_items_however_many_others_exist() {
 async fn a_replace_based_on_a_stale_version_is_refused() {
     let store = fresh_store().await;
     let scope = TenantScope::for_new_organization();
-    let task = store
-        .tasks()
-        .create(
-            &scope,
-            UserId::generate(),
-            draft("t", TaskStatus::Todo),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    let first = task.patched(
-        serde_json::from_value(json!({"title": "one"})).unwrap(),
-        Utc::now(),
-    );
-    let second = task.patched(
-        serde_json::from_value(json!({"title": "two"})).unwrap(),
-        Utc::now(),
-    );
-    store
-        .tasks()
-        .replace(&scope, &first, task.version)
-        .await
-        .unwrap();
-    let lost = store.tasks().replace(&scope, &second, task.version).await;
+    let (task, _) =
+        store.tasks().create(&scope, UserId::generate(), draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
+    let first = task.patched(serde_json::from_value(json!({"title": "one"})).unwrap(), Utc::now());
+    let second = task.patched(serde_json::from_value(json!({"title": "two"})).unwrap(), Utc::now());
+    store.tasks().replace(&scope, &first, task.version, None).await.unwrap();
+    let lost = store.tasks().replace(&scope, &second, task.version, None).await;
     assert!(matches!(lost, Err(StoreError::VersionConflict)), "{lost:?}");
     let stored = store.tasks().get(&scope, task.id).await.unwrap().unwrap();
     assert_eq!(stored.title.as_str(), "one");
@@ -213,20 +116,9 @@ async fn a_replace_based_on_a_stale_version_is_refused() {
 #[tokio::test]
 async fn another_scope_can_neither_see_nor_delete_a_task() {
     let store = fresh_store().await;
-    let (mine, theirs) = (
-        TenantScope::for_new_organization(),
-        TenantScope::for_new_organization(),
-    );
-    let task = store
-        .tasks()
-        .create(
-            &mine,
-            UserId::generate(),
-            draft("t", TaskStatus::Todo),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
+    let (task, _) =
+        store.tasks().create(&mine, UserId::generate(), draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
     assert!(store.tasks().get(&theirs, task.id).await.unwrap().is_none());
     let refused = store.tasks().delete(&theirs, task.id, None).await.unwrap();
     assert_eq!(refused, Err(DeleteRefused::NotFound));

@@ -3,7 +3,7 @@ use shared::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    http::init_tracing();
-    let store = shared::config::store().await;
+    shared::app::init_tracing();
+    let store = shared::config::store(&shared::config::sdk_config().await);
     http::serve(|req| api::auth::register(&store, req)).await
 }

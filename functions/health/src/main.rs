@@ -3,6 +3,6 @@ use shared::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    http::init_tracing();
+    shared::app::init_tracing();
     http::serve(api::health).await
 }

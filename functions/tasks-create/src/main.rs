@@ -3,7 +3,9 @@ use shared::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    http::init_tracing();
-    let app = shared::app::App::from_env().await?;
-    http::serve(|req| api::tasks::create(&app, req)).await
+    shared::app::init_tracing();
+    let sdk = shared::config::sdk_config().await;
+    let app = shared::app::App::from_env(&sdk)?;
+    let publisher = shared::config::publisher(&sdk)?;
+    http::serve(|req| api::tasks::create(&app, &publisher, req)).await
 }

@@ -36,10 +36,7 @@ pub async fn register(store: &Store, req: Request) -> Result<Response<Body>, Api
         admin_email: body.email,
         admin_password_hash: password_hash,
     };
-    let (organization, user) = store
-        .organizations()
-        .register(&scope, registration, Utc::now())
-        .await?;
+    let (organization, user) = store.organizations().register(&scope, registration, Utc::now()).await?;
     tracing::info!(org_id = %organization.id, user_id = %user.id, "organization registered");
     http::json(StatusCode::CREATED, &Registered { user, organization })
 }
@@ -54,14 +51,9 @@ struct LoginRequest {
 }
 
 /// `POST /api/v1/auth/login`.
-pub async fn login(
-    store: &Store,
-    issuer: &TokenIssuer,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
+pub async fn login(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
     let body: LoginRequest = http::json_body(&req)?;
-    let (Ok(email), Ok(password)) = (Email::parse(&body.email), Password::parse(&body.password))
-    else {
+    let (Ok(email), Ok(password)) = (Email::parse(&body.email), Password::parse(&body.password)) else {
         return Err(ApiError::InvalidCredentials);
     };
     let principal = auth::log_in(store, &email, &password).await?;
@@ -72,11 +64,7 @@ pub async fn login(
 /// `GET /api/v1/auth/me`: the caller as stored now (a removed user's token finds nothing).
 pub async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
-    let user = app
-        .store
-        .users()
-        .get(&principal.scope(), principal.user_id())
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    let user =
+        app.store.users().get(&principal.scope(), principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
     http::json(StatusCode::OK, &user)
 }

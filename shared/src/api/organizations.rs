@@ -11,12 +11,8 @@ use crate::http::{self, ApiError};
 /// `GET /api/v1/organizations/me`.
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
-    let organization = app
-        .store
-        .organizations()
-        .get(&principal.scope())
-        .await?
-        .ok_or(ApiError::NotFound("organization"))?;
+    let organization =
+        app.store.organizations().get(&principal.scope()).await?.ok_or(ApiError::NotFound("organization"))?;
     http::json(StatusCode::OK, &organization)
 }
 
@@ -32,10 +28,6 @@ pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let principal = authenticate(app, &req)?;
     principal.require_admin()?;
     let patch: OrganizationPatch = http::json_body(&req)?;
-    let organization = app
-        .store
-        .organizations()
-        .rename(&principal.scope(), &patch.name, Utc::now())
-        .await?;
+    let organization = app.store.organizations().rename(&principal.scope(), &patch.name, Utc::now()).await?;
     http::json(StatusCode::OK, &organization)
 }

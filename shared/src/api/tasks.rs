@@ -7,7 +7,9 @@ use super::authenticate;
 use crate::app::App;
 use crate::auth::{Principal, TenantScope};
 use crate::domain::{Role, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
+use crate::events::TaskEvent;
 use crate::http::{self, ApiError};
+use crate::notifications::{self, Publisher};
 use crate::store::{CursorKey, DeleteRefused, StoreError, TaskFilter};
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;
@@ -32,35 +34,26 @@ fn task_id(req: &Request) -> Result<TaskId, ApiError> {
 
 /// An assignee must be a user of the caller's own organization; any other id is refused
 /// the same way whether it exists elsewhere or not.
-async fn check_assignee(
-    app: &App,
-    scope: &TenantScope,
-    assignee: Option<UserId>,
-) -> Result<(), ApiError> {
+async fn check_assignee(app: &App, scope: &TenantScope, assignee: Option<UserId>) -> Result<(), ApiError> {
     let Some(assignee) = assignee else {
         return Ok(());
     };
     match app.store.users().get(scope, assignee).await? {
         Some(_) => Ok(()),
-        None => Err(ApiError::validation(
-            "assignee_id",
-            "must be a user of your organization",
-        )),
+        None => Err(ApiError::validation("assignee_id", "must be a user of your organization")),
     }
 }
 
-/// `POST /api/v1/tasks`.
-pub async fn create(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+/// `POST /api/v1/tasks`. The `task.created` notification is recorded with the task and
+/// then handed to the queue; a queue outage still answers 201 (the outbox delivers later).
+pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let draft: TaskDraft = http::json_body(&req)?;
     let scope = principal.scope();
     check_assignee(app, &scope, draft.assignee_id).await?;
-    let task = app
-        .store
-        .tasks()
-        .create(&scope, principal.user_id(), draft, Utc::now())
-        .await?;
+    let (task, event) = app.store.tasks().create(&scope, principal.user_id(), draft, Utc::now()).await?;
     tracing::info!(task_id = %task.id, "task created");
+    notifications::dispatch(&app.store, publisher, &scope, &event).await;
     let mut response = task_response(StatusCode::CREATED, &task)?;
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -90,11 +83,7 @@ fn parse_user_id(raw: &str) -> Result<UserId, String> {
 }
 
 /// `GET /api/v1/tasks?limit=&cursor=&status=&assignee_id=`: newest first.
-pub async fn list(
-    app: &App,
-    cursors: &CursorKey,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
+pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let scope = principal.scope();
     let limit = http::query_param(&req, "limit", parse_limit)?.unwrap_or(DEFAULT_PAGE_SIZE);
@@ -106,71 +95,48 @@ pub async fn list(
         Some(cursor) => Some(cursors.decode(&scope, &filter, &cursor)?),
         None => None,
     };
-    let page = app
-        .store
-        .tasks()
-        .list_page(&scope, &filter, limit, after)
-        .await?;
+    let page = app.store.tasks().list_page(&scope, &filter, limit, after).await?;
     let next_cursor = page.last.map(|last| cursors.encode(&scope, &filter, last));
-    http::json(
-        StatusCode::OK,
-        &TaskList {
-            items: page.items,
-            next_cursor,
-        },
-    )
+    http::json(StatusCode::OK, &TaskList { items: page.items, next_cursor })
 }
 
 /// `GET /api/v1/tasks/{id}`: another organization's task is not found, like a missing one.
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let id = task_id(&req)?;
-    let task = app
-        .store
-        .tasks()
-        .get(&principal.scope(), id)
-        .await?
-        .ok_or(ApiError::NotFound("task"))?;
+    let task = app.store.tasks().get(&principal.scope(), id).await?.ok_or(ApiError::NotFound("task"))?;
     task_response(StatusCode::OK, &task)
 }
 
 /// `PATCH /api/v1/tasks/{id}`: a partial update. Each write is conditional on the version
-/// it was computed from, so concurrent updates never silently overwrite each other.
-pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+/// it was computed from, so concurrent updates never silently overwrite each other. A new
+/// assignee is notified (`task.assigned`), through the outbox like a creation.
+pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let id = task_id(&req)?;
     let expected = http::if_match_version(&req)?;
     let patch: TaskPatch = http::json_body(&req)?;
     if patch.is_empty() {
-        return Err(ApiError::validation(
-            "body",
-            "name at least one field to change",
-        ));
+        return Err(ApiError::validation("body", "name at least one field to change"));
     }
     let scope = principal.scope();
     check_assignee(app, &scope, patch.new_assignee()).await?;
     for _ in 0..UPDATE_ATTEMPTS {
-        let current = app
-            .store
-            .tasks()
-            .get(&scope, id)
-            .await?
-            .ok_or(ApiError::NotFound("task"))?;
+        let current = app.store.tasks().get(&scope, id).await?.ok_or(ApiError::NotFound("task"))?;
         if let Some(expected) = expected.filter(|v| *v != current.version) {
             return Err(stale(expected, current.version));
         }
         let next = current.patched(patch.clone(), Utc::now());
-        match app
-            .store
-            .tasks()
-            .replace(&scope, &next, current.version)
-            .await
-        {
-            Ok(()) => return task_response(StatusCode::OK, &next),
+        let event = TaskEvent::assigned(&current, &next);
+        match app.store.tasks().replace(&scope, &next, current.version, event.as_ref()).await {
+            Ok(()) => {
+                if let Some(event) = &event {
+                    notifications::dispatch(&app.store, publisher, &scope, event).await;
+                }
+                return task_response(StatusCode::OK, &next);
+            }
             Err(StoreError::VersionConflict) if expected.is_some() => {
-                return Err(ApiError::PreconditionFailed(
-                    "the task changed since that version; fetch it again".into(),
-                ));
+                return Err(ApiError::PreconditionFailed("the task changed since that version; fetch it again".into()));
             }
             Err(StoreError::VersionConflict) => continue,
             Err(e) => return Err(e.into()),
@@ -180,9 +146,7 @@ pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 }
 
 fn stale(expected: u64, current: u64) -> ApiError {
-    ApiError::PreconditionFailed(format!(
-        "If-Match names version {expected}, but the task is at version {current}"
-    ))
+    ApiError::PreconditionFailed(format!("If-Match names version {expected}, but the task is at version {current}"))
 }
 
 /// `DELETE /api/v1/tasks/{id}`: admins may delete any task of their organization, members
@@ -191,16 +155,9 @@ pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     let principal: Principal = authenticate(app, &req)?;
     let id = task_id(&req)?;
     let only_creator = (principal.role() != Role::Admin).then(|| principal.user_id());
-    match app
-        .store
-        .tasks()
-        .delete(&principal.scope(), id, only_creator)
-        .await?
-    {
+    match app.store.tasks().delete(&principal.scope(), id, only_creator).await? {
         Ok(()) => http::no_content(),
         Err(DeleteRefused::NotFound) => Err(ApiError::NotFound("task")),
-        Err(DeleteRefused::NotCreator) => Err(ApiError::Forbidden(
-            "only an admin or the task's creator may delete it",
-        )),
+        Err(DeleteRefused::NotCreator) => Err(ApiError::Forbidden("only an admin or the task's creator may delete it")),
     }
 }

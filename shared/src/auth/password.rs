@@ -61,11 +61,7 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
         let hash = hash_password(&Password::parse("admin123").unwrap()).unwrap();
-        assert!(
-            hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{}",
-            hash.0
-        );
+        assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.0);
     }
 
     #[test]
@@ -79,10 +75,7 @@ mod tests {
 
     #[test]
     fn an_unknown_account_never_verifies() {
-        assert!(!verify_password(
-            &Password::parse("admin123").unwrap(),
-            None
-        ));
+        assert!(!verify_password(&Password::parse("admin123").unwrap(), None));
     }
 
     #[test]

@@ -1,4 +1,5 @@
 use crate::domain::{OrgId, Role, UserId};
+use crate::events::TaskEvent;
 
 use super::AuthError;
 
@@ -13,11 +14,7 @@ pub struct Principal {
 
 impl Principal {
     pub(super) fn new(user_id: UserId, org_id: OrgId, role: Role) -> Self {
-        Self {
-            user_id,
-            org_id,
-            role,
-        }
+        Self { user_id, org_id, role }
     }
 
     pub fn user_id(&self) -> UserId {
@@ -34,9 +31,7 @@ impl Principal {
 
     /// The tenant this caller may touch, and no other.
     pub fn scope(&self) -> TenantScope {
-        TenantScope {
-            org_id: self.org_id,
-        }
+        TenantScope { org_id: self.org_id }
     }
 
     pub fn require_admin(&self) -> Result<(), AuthError> {
@@ -85,12 +80,18 @@ impl TenantScope {
     /// The scope of an organization that does not exist yet: its id is fresh, so it cannot
     /// name anybody else's data.
     pub fn for_new_organization() -> Self {
-        Self {
-            org_id: OrgId::generate(),
-        }
+        Self { org_id: OrgId::generate() }
     }
 
     pub fn org_id(&self) -> OrgId {
         self.org_id
+    }
+
+    /// The scope of an event from TaskFlow's own outbox or queue. Only TaskFlow's functions
+    /// write those (IAM lets nothing else send to the queue), and each event was recorded
+    /// while serving a verified principal of that organization: the event carries that
+    /// principal's scope forward to the mailer and the re-publisher.
+    pub fn of_event(event: &TaskEvent) -> Self {
+        Self { org_id: event.organization_id }
     }
 }

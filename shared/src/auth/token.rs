@@ -46,8 +46,7 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     pub fn from_pem(private_key_pem: &str, settings: TokenSettings) -> Result<Self, AuthError> {
-        let key = EncodingKey::from_ed_pem(private_key_pem.as_bytes())
-            .map_err(|e| AuthError::Key(e.to_string()))?;
+        let key = EncodingKey::from_ed_pem(private_key_pem.as_bytes()).map_err(|e| AuthError::Key(e.to_string()))?;
         Ok(Self { key, settings })
     }
 
@@ -63,18 +62,13 @@ impl TokenIssuer {
             iat: now,
             exp: now + ttl,
         };
-        self.sign(&claims).map(|access_token| AccessToken {
-            access_token,
-            token_type: "bearer",
-            expires_in: ttl,
-        })
+        self.sign(&claims).map(|access_token| AccessToken { access_token, token_type: "bearer", expires_in: ttl })
     }
 
     /// Signs arbitrary claims; `issue` is the normal way in, this one lets tests build
     /// expired or foreign tokens with a real key.
     pub fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
-        jsonwebtoken::encode(&Header::new(ALGORITHM), claims, &self.key)
-            .map_err(|e| AuthError::Key(e.to_string()))
+        jsonwebtoken::encode(&Header::new(ALGORITHM), claims, &self.key).map_err(|e| AuthError::Key(e.to_string()))
     }
 }
 
@@ -85,8 +79,7 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn from_pem(public_key_pem: &str, settings: &TokenSettings) -> Result<Self, AuthError> {
-        let key = DecodingKey::from_ed_pem(public_key_pem.as_bytes())
-            .map_err(|e| AuthError::Key(e.to_string()))?;
+        let key = DecodingKey::from_ed_pem(public_key_pem.as_bytes()).map_err(|e| AuthError::Key(e.to_string()))?;
         // `Validation::new` pins the algorithm: a token signed any other way (HS256 with the
         // public key as secret, `none`) is refused.
         let mut validation = Validation::new(ALGORITHM);
@@ -98,11 +91,10 @@ impl TokenVerifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
-                tracing::info!(reason = %e, "access token refused");
-                AuthError::InvalidToken
-            })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
+            tracing::info!(reason = %e, "access token refused");
+            AuthError::InvalidToken
+        })?;
         let c = data.claims;
         Ok(Principal::new(c.sub, c.org, c.role))
     }
@@ -140,10 +132,7 @@ mod tests {
         assert_eq!(token.token_type, "bearer");
         assert_eq!(token.expires_in, 900);
         let back = verifier.verify(&token.access_token).unwrap();
-        assert_eq!(
-            (back.user_id(), back.org_id(), back.role()),
-            (p.user_id(), p.org_id(), p.role())
-        );
+        assert_eq!((back.user_id(), back.org_id(), back.role()), (p.user_id(), p.org_id(), p.role()));
     }
 
     #[test]
@@ -160,32 +149,18 @@ mod tests {
             iat: now - 1000,
             exp,
         };
-        let expired = issuer
-            .sign(&claims("taskflow", "taskflow-api", now - 60))
-            .unwrap();
-        let other_issuer = issuer
-            .sign(&claims("evil", "taskflow-api", now + 60))
-            .unwrap();
+        let expired = issuer.sign(&claims("taskflow", "taskflow-api", now - 60)).unwrap();
+        let other_issuer = issuer.sign(&claims("evil", "taskflow-api", now + 60)).unwrap();
         let other_audience = issuer.sign(&claims("taskflow", "other", now + 60)).unwrap();
         for token in [expired, other_issuer, other_audience] {
-            assert!(matches!(
-                verifier.verify(&token),
-                Err(AuthError::InvalidToken)
-            ));
+            assert!(matches!(verifier.verify(&token), Err(AuthError::InvalidToken)));
         }
 
-        let good = issuer
-            .sign(&claims("taskflow", "taskflow-api", now + 60))
-            .unwrap();
+        let good = issuer.sign(&claims("taskflow", "taskflow-api", now + 60)).unwrap();
         let mut parts: Vec<&str> = good.split('.').collect();
-        let forged_payload = base64_url(
-            &serde_json::to_vec(&claims("taskflow", "taskflow-api", now + 9999)).unwrap(),
-        );
+        let forged_payload = base64_url(&serde_json::to_vec(&claims("taskflow", "taskflow-api", now + 9999)).unwrap());
         parts[1] = &forged_payload;
-        assert!(
-            verifier.verify(&parts.join(".")).is_err(),
-            "payload swapped under a valid signature"
-        );
+        assert!(verifier.verify(&parts.join(".")).is_err(), "payload swapped under a valid signature");
         assert!(verifier.verify("not.a.token").is_err());
     }
 

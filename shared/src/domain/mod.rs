@@ -10,9 +10,7 @@ mod user;
 pub use email::Email;
 pub use ids::{OrgId, TaskId, UserId};
 pub use organization::{OrgName, OrgSlug, Organization};
-pub use task::{
-    DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle,
-};
+pub use task::{DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle};
 pub use user::{Password, Role, User};
 
 /// Why a value was refused: the field it came from and what is wrong with it.
@@ -25,10 +23,7 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
+        Self { field, message: message.into() }
     }
 }
 
@@ -37,16 +32,10 @@ fn bounded_text(field: &'static str, raw: &str, min: usize, max: usize) -> Resul
     let text = raw.trim();
     let chars = text.chars().count();
     if chars < min {
-        return Err(Invalid::new(
-            field,
-            format!("must have at least {min} character(s)"),
-        ));
+        return Err(Invalid::new(field, format!("must have at least {min} character(s)")));
     }
     if chars > max {
-        return Err(Invalid::new(
-            field,
-            format!("must have at most {max} characters"),
-        ));
+        return Err(Invalid::new(field, format!("must have at most {max} characters")));
     }
     if text.chars().any(char::is_control) {
         return Err(Invalid::new(field, "must not contain control characters"));

@@ -25,19 +25,10 @@ impl TaskDescription {
     pub const MAX_CHARS: usize = 5000;
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         if raw.chars().count() > Self::MAX_CHARS {
-            return Err(Invalid::new(
-                "description",
-                format!("must have at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(Invalid::new("description", format!("must have at most {} characters", Self::MAX_CHARS)));
         }
-        if raw
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(Invalid::new(
-                "description",
-                "must not contain control characters",
-            ));
+        if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(Invalid::new("description", "must not contain control characters"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -96,12 +87,7 @@ impl DueDate {
             .ok()
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|at| Self(at.and_utc()))
-            .ok_or_else(|| {
-                Invalid::new(
-                    "due_date",
-                    "must be a date (2026-12-01) or an RFC 3339 timestamp",
-                )
-            })
+            .ok_or_else(|| Invalid::new("due_date", "must be a date (2026-12-01) or an RFC 3339 timestamp"))
     }
 }
 
@@ -150,9 +136,7 @@ pub struct TaskPatch {
 }
 
 /// Marks a field that was present in the JSON (possibly as `null`) as `Some`.
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -195,12 +179,7 @@ pub struct Task {
 }
 
 impl Task {
-    pub fn create(
-        draft: TaskDraft,
-        organization_id: OrgId,
-        created_by: UserId,
-        now: DateTime<Utc>,
-    ) -> Self {
+    pub fn create(draft: TaskDraft, organization_id: OrgId, created_by: UserId, now: DateTime<Utc>) -> Self {
         Self {
             id: TaskId::generate(),
             organization_id,
@@ -262,13 +241,7 @@ mod tests {
 
     #[test]
     fn server_owned_fields_are_refused() {
-        for field in [
-            "id",
-            "organization_id",
-            "created_by",
-            "version",
-            "created_at",
-        ] {
+        for field in ["id", "organization_id", "created_by", "version", "created_at"] {
             let json = format!(r#"{{"title":"t","{field}":"x"}}"#);
             let err = draft(&json).unwrap_err().to_string();
             assert!(err.contains(field), "{field}: {err}");
@@ -286,15 +259,9 @@ mod tests {
     #[test]
     fn due_dates_accept_dates_and_timestamps() {
         let d = DueDate::parse("2026-12-01").unwrap();
-        assert_eq!(
-            serde_json::to_string(&d).unwrap(),
-            r#""2026-12-01T00:00:00Z""#
-        );
+        assert_eq!(serde_json::to_string(&d).unwrap(), r#""2026-12-01T00:00:00Z""#);
         let t = DueDate::parse("2026-12-01T10:00:00+02:00").unwrap();
-        assert_eq!(
-            serde_json::to_string(&t).unwrap(),
-            r#""2026-12-01T08:00:00Z""#
-        );
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""2026-12-01T08:00:00Z""#);
         assert!(DueDate::parse("tomorrow").is_err());
     }
 
@@ -304,14 +271,10 @@ mod tests {
         let d = draft(r#"{"title":"t","description":"keep me","due_date":"2026-01-01"}"#).unwrap();
         let task = Task::create(d, OrgId::generate(), UserId::generate(), now);
 
-        let patch: TaskPatch =
-            serde_json::from_str(r#"{"status":"done","due_date":null}"#).unwrap();
+        let patch: TaskPatch = serde_json::from_str(r#"{"status":"done","due_date":null}"#).unwrap();
         let next = task.patched(patch, now);
         assert_eq!(next.status, TaskStatus::Done);
-        assert_eq!(
-            next.description, task.description,
-            "absent field must not change"
-        );
+        assert_eq!(next.description, task.description, "absent field must not change");
         assert_eq!(next.due_date, None, "null must clear");
         assert_eq!(next.version, task.version + 1);
         assert_eq!(next.id, task.id);

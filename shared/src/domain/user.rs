@@ -35,11 +35,7 @@ impl Password {
         if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&chars) {
             return Err(Invalid::new(
                 "password",
-                format!(
-                    "must be {} to {} characters",
-                    Self::MIN_CHARS,
-                    Self::MAX_CHARS
-                ),
+                format!("must be {} to {} characters", Self::MIN_CHARS, Self::MAX_CHARS),
             ));
         }
         Ok(Self(raw.to_owned()))

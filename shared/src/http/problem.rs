@@ -63,10 +63,7 @@ impl ApiError {
     }
 
     pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        ApiError::Validation {
-            field: field.into(),
-            detail: detail.into(),
-        }
+        ApiError::Validation { field: field.into(), detail: detail.into() }
     }
 
     pub fn into_response(self) -> Response<Body> {
@@ -87,15 +84,11 @@ impl ApiError {
             field,
         };
         let body = serde_json::to_string(&problem).unwrap_or_else(|_| String::from("{}"));
-        let mut response = Response::builder()
-            .status(status)
-            .header(header::CONTENT_TYPE, "application/problem+json");
+        let mut response = Response::builder().status(status).header(header::CONTENT_TYPE, "application/problem+json");
         if status == StatusCode::UNAUTHORIZED {
             response = response.header(header::WWW_AUTHENTICATE, "Bearer");
         }
-        response
-            .body(Body::Text(body))
-            .unwrap_or_else(|_| Response::new(Body::Empty))
+        response.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
     }
 }
 
@@ -114,9 +107,7 @@ impl From<CursorError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Taken(Unique::Email) => {
-                ApiError::Conflict("an account with this email already exists".into())
-            }
+            StoreError::Taken(Unique::Email) => ApiError::Conflict("an account with this email already exists".into()),
             StoreError::Taken(Unique::Slug) => {
                 ApiError::Conflict("an organization with this slug already exists".into())
             }
@@ -162,10 +153,7 @@ mod tests {
     fn validation_errors_are_problems_naming_the_field() {
         let r = ApiError::validation("title", "must not be empty").into_response();
         assert_eq!(r.status(), 422);
-        assert_eq!(
-            r.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/problem+json");
         let b = body(&r);
         assert_eq!(b["field"], "title");
         assert_eq!(b["status"], 422);

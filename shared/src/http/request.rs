@@ -13,14 +13,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// naming the field.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
-        let essence = content_type
-            .to_str()
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let essence = content_type.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
             return Err(ApiError::UnsupportedMediaType);
         }
@@ -35,25 +28,18 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::BadRequest(
-            "the request body must be a JSON object".into(),
-        ));
+        return Err(ApiError::BadRequest("the request body must be a JSON object".into()));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            Category::Data => {
-                ApiError::validation(field_name(&path, &inner.to_string()), data_detail(&inner))
-            }
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::BadRequest(format!("malformed JSON: {inner}"))
-            }
+            Category::Data => ApiError::validation(field_name(&path, &inner.to_string()), data_detail(&inner)),
+            Category::Syntax | Category::Eof | Category::Io => ApiError::BadRequest(format!("malformed JSON: {inner}")),
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    de.end().map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     Ok(value)
 }
 
@@ -79,19 +65,12 @@ fn data_detail(err: &serde_json::Error) -> String {
 pub fn bearer_token(req: &Request) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// A path parameter parsed with `parse`; what does not parse is a 400, not a 404, so that
 /// a client's bug is told apart from a missing resource.
-pub fn path_id<T>(
-    req: &Request,
-    name: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<T, ApiError> {
+pub fn path_id<T>(req: &Request, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, ApiError> {
     let raw = req
         .path_parameters_ref()
         .and_then(|p| p.first(name))
@@ -105,14 +84,9 @@ pub fn query_param<T>(
     name: &str,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Option<T>, ApiError> {
-    match req
-        .query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-    {
+    match req.query_string_parameters_ref().and_then(|q| q.first(name)) {
         None => Ok(None),
-        Some(raw) => parse(raw)
-            .map(Some)
-            .map_err(|why| ApiError::BadRequest(format!("query parameter {name} {why}"))),
+        Some(raw) => parse(raw).map(Some).map_err(|why| ApiError::BadRequest(format!("query parameter {name} {why}"))),
     }
 }
 
@@ -154,10 +128,7 @@ mod tests {
     }
 
     fn status(body: &str) -> u16 {
-        json_body::<Body2>(&request(body))
-            .unwrap_err()
-            .status()
-            .as_u16()
+        json_body::<Body2>(&request(body)).unwrap_err().status().as_u16()
     }
 
     #[test]
@@ -173,11 +144,9 @@ mod tests {
 
     #[test]
     fn validation_errors_name_the_offending_field() {
-        for (body, field) in [
-            (r#"{"title":1}"#, "title"),
-            (r#"{"title":"a","id":"x"}"#, "id"),
-            (r#"{"count":1}"#, "title"),
-        ] {
+        for (body, field) in
+            [(r#"{"title":1}"#, "title"), (r#"{"title":"a","id":"x"}"#, "id"), (r#"{"count":1}"#, "title")]
+        {
             match json_body::<Body2>(&request(body)) {
                 Err(ApiError::Validation { field: f, .. }) => assert_eq!(f, field, "{body}"),
                 other => panic!("{body}: {other:?}"),
@@ -199,10 +168,8 @@ mod tests {
     #[test]
     fn if_match_accepts_bare_quoted_and_weak_versions() {
         let with = |v: &str| {
-            let r: Request = lambda_http::http::Request::builder()
-                .header(header::IF_MATCH, v)
-                .body(Body::Empty)
-                .unwrap();
+            let r: Request =
+                lambda_http::http::Request::builder().header(header::IF_MATCH, v).body(Body::Empty).unwrap();
             if_match_version(&r)
         };
         assert_eq!(with("3").unwrap(), Some(3));
@@ -215,10 +182,8 @@ mod tests {
     #[test]
     fn bearer_tokens_need_the_bearer_scheme() {
         let with = |v: &str| {
-            let r: Request = lambda_http::http::Request::builder()
-                .header(header::AUTHORIZATION, v)
-                .body(Body::Empty)
-                .unwrap();
+            let r: Request =
+                lambda_http::http::Request::builder().header(header::AUTHORIZATION, v).body(Body::Empty).unwrap();
             bearer_token(&r).map(str::to_owned)
         };
         assert_eq!(with("Bearer abc").as_deref(), Some("abc"));

@@ -17,8 +17,5 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body
 }
 
 pub fn no_content() -> Result<Response<Body>, ApiError> {
-    Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .body(Body::Empty)
-        .map_err(|_| ApiError::Internal)
+    Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).map_err(|_| ApiError::Internal)
 }

@@ -8,12 +8,6 @@ use tracing::field::Empty;
 use super::ApiError;
 use crate::auth::Principal;
 
-/// Lambda's own subscriber: JSON lines when the function's log format is JSON (as the
-/// template sets it), the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
-pub fn init_tracing() {
-    lambda_http::tracing::init_default_subscriber();
-}
-
 /// Runs an API handler on the Lambda runtime. Every request gets a span with the request
 /// id, function name, method and path (the organization and user are added once known),
 /// and every [`ApiError`] becomes its problem response here.
@@ -24,10 +18,7 @@ where
 {
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     lambda_http::run(service_fn(move |req: Request| {
-        let request_id = req
-            .lambda_context_ref()
-            .map(|c| c.request_id.clone())
-            .unwrap_or_default();
+        let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
         let span = tracing::info_span!(
             "request",
             request_id = %request_id,

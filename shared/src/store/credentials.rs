@@ -25,11 +25,7 @@ pub(super) struct CredentialsItem {
 
 impl CredentialsItem {
     pub fn new(email: &Email, credentials: Credentials) -> Self {
-        Self {
-            pk: email_pk(email),
-            sk: GUARD_SK.into(),
-            credentials,
-        }
+        Self { pk: email_pk(email), sk: GUARD_SK.into(), credentials }
     }
 }
 

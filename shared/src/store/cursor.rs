@@ -35,31 +35,17 @@ impl CursorKey {
     pub fn encode(&self, scope: &TenantScope, filter: &TaskFilter, last: TaskId) -> String {
         let payload = format!("{}|{}|{last}", scope.org_id(), filter.fingerprint());
         let tag = hmac::sign(&self.0, payload.as_bytes());
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(payload),
-            URL_SAFE_NO_PAD.encode(tag.as_ref())
-        )
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag.as_ref()))
     }
 
-    pub fn decode(
-        &self,
-        scope: &TenantScope,
-        filter: &TaskFilter,
-        cursor: &str,
-    ) -> Result<TaskId, CursorError> {
+    pub fn decode(&self, scope: &TenantScope, filter: &TaskFilter, cursor: &str) -> Result<TaskId, CursorError> {
         let (payload, tag) = cursor.split_once('.').ok_or(CursorError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| CursorError::Invalid)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(tag)
-            .map_err(|_| CursorError::Invalid)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| CursorError::Invalid)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| CursorError::Invalid)?;
         hmac::verify(&self.0, &payload, &tag).map_err(|_| CursorError::Invalid)?;
         let payload = String::from_utf8(payload).map_err(|_| CursorError::Invalid)?;
         let mut parts = payload.split('|');
-        let (Some(org), Some(fingerprint), Some(last), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(org), Some(fingerprint), Some(last), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(CursorError::Invalid);
         };
@@ -88,21 +74,12 @@ mod tests {
     #[test]
     fn another_tenants_or_another_filters_cursor_is_refused() {
         let key = CursorKey::new(b"k");
-        let (mine, theirs) = (
-            TenantScope::for_new_organization(),
-            TenantScope::for_new_organization(),
-        );
+        let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
         let cursor = key.encode(&theirs, &TaskFilter::default(), TaskId::generate());
-        assert_eq!(
-            key.decode(&mine, &TaskFilter::default(), &cursor),
-            Err(CursorError::OtherQuery)
-        );
+        assert_eq!(key.decode(&mine, &TaskFilter::default(), &cursor), Err(CursorError::OtherQuery));
         let done = TaskFilter::new(Some(TaskStatus::Done), None);
         let cursor = key.encode(&mine, &TaskFilter::default(), TaskId::generate());
-        assert_eq!(
-            key.decode(&mine, &done, &cursor),
-            Err(CursorError::OtherQuery)
-        );
+        assert_eq!(key.decode(&mine, &done, &cursor), Err(CursorError::OtherQuery));
     }
 
     #[test]
@@ -112,8 +89,7 @@ mod tests {
         let filter = TaskFilter::default();
         let cursor = key.encode(&scope, &filter, TaskId::generate());
         let (payload, tag) = cursor.split_once('.').unwrap();
-        let forged_payload =
-            URL_SAFE_NO_PAD.encode(format!("{}|all|{}", scope.org_id(), TaskId::generate()));
+        let forged_payload = URL_SAFE_NO_PAD.encode(format!("{}|all|{}", scope.org_id(), TaskId::generate()));
         for bad in [
             format!("{forged_payload}.{tag}"),
             format!("{payload}.AAAA"),
@@ -121,11 +97,7 @@ mod tests {
             String::new(),
             CursorKey::new(b"other").encode(&scope, &filter, TaskId::generate()),
         ] {
-            assert_eq!(
-                key.decode(&scope, &filter, &bad),
-                Err(CursorError::Invalid),
-                "{bad}"
-            );
+            assert_eq!(key.decode(&scope, &filter, &bad), Err(CursorError::Invalid), "{bad}");
         }
     }
 }

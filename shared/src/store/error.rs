@@ -1,4 +1,5 @@
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// What must be unique across the whole service.
@@ -41,4 +42,14 @@ where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// True when a transaction was cancelled because the condition of item `index` failed.
+pub(crate) fn cancelled_at<R>(err: &SdkError<TransactWriteItemsError, R>, index: usize) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            c.cancellation_reasons().get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+        }
+        _ => false,
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::auth::TenantScope;
 use crate::domain::{Email, OrgSlug, TaskId, TaskStatus, UserId};
+use crate::events::EventId;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -39,11 +40,7 @@ pub fn assignee_pk(scope: &TenantScope, assignee: UserId) -> String {
 }
 
 pub fn assignee_status_pk(scope: &TenantScope, assignee: UserId, status: TaskStatus) -> String {
-    format!(
-        "ORG#{}#ASSIGNEE#{assignee}#STATUS#{}",
-        scope.org_id(),
-        status.as_str()
-    )
+    format!("ORG#{}#ASSIGNEE#{assignee}#STATUS#{}", scope.org_id(), status.as_str())
 }
 
 /// Global (not tenant-owned) guard items that make emails and slugs unique service-wide.
@@ -57,3 +54,13 @@ pub fn slug_pk(slug: &OrgSlug) -> String {
 }
 
 pub const GUARD_SK: &str = "GUARD";
+
+/// A pending notification, in the tenant's partition beside the task it is about.
+pub fn outbox_sk(event: EventId) -> String {
+    format!("OUTBOX#{event}")
+}
+
+/// The mailer's idempotency record of one event (global: events have unique ids).
+pub fn delivery_pk(event: EventId) -> String {
+    format!("DELIVERY#{event}")
+}

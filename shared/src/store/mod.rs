@@ -7,17 +7,21 @@
 
 mod credentials;
 mod cursor;
+mod deliveries;
 mod error;
 mod keys;
 mod organizations;
+mod outbox;
 pub mod schema;
 mod tasks;
 mod users;
 
 pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
+pub use deliveries::{Claim, DeliveryState, DeliveryStore};
 pub use error::{StoreError, Unique};
 pub use organizations::{OrganizationStore, Registration};
+pub use outbox::OutboxStore;
 pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
 pub use users::UserStore;
 
@@ -33,10 +37,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn credentials(&self) -> CredentialStore<'_> {
@@ -55,11 +56,16 @@ impl Store {
         TaskStore { store: self }
     }
 
+    pub fn outbox(&self) -> OutboxStore<'_> {
+        OutboxStore { store: self }
+    }
+
+    pub fn deliveries(&self) -> DeliveryStore<'_> {
+        DeliveryStore { store: self }
+    }
+
     /// A transactional put that only creates: it fails if an item with its key exists.
-    fn put_new(
-        &self,
-        item: std::collections::HashMap<String, AttributeValue>,
-    ) -> Result<Put, StoreError> {
+    pub(crate) fn put_new(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<Put, StoreError> {
         Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))

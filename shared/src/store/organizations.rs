@@ -3,9 +3,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{Credentials, CredentialsItem};
+use super::error::cancelled_at;
 use super::error::is_condition_failure;
 use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk};
-use super::users::{UserItem, cancelled_at};
+use super::users::UserItem;
 use super::{Store, StoreError, Unique};
 use crate::auth::{PasswordHash, TenantScope};
 use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, Role, User, UserId};
@@ -84,11 +85,7 @@ impl OrganizationStore<'_> {
         ];
         let mut request = self.store.client.transact_write_items();
         for item in items {
-            request = request.transact_items(
-                TransactWriteItem::builder()
-                    .put(self.store.put_new(item)?)
-                    .build(),
-            );
+            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
         }
         match request.send().await {
             Ok(_) => Ok((organization, admin)),
@@ -137,8 +134,7 @@ impl OrganizationStore<'_> {
             .await;
         match result {
             Ok(out) => {
-                let item: OrganizationItem =
-                    serde_dynamo::from_item(out.attributes.unwrap_or_default())?;
+                let item: OrganizationItem = serde_dynamo::from_item(out.attributes.unwrap_or_default())?;
                 Ok(item.organization)
             }
             Err(e) if is_condition_failure(&e) => Err(StoreError::NotFound),

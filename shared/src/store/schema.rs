@@ -4,8 +4,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 
 use super::StoreError;
@@ -28,30 +28,22 @@ pub struct TableDefinition {
 pub const TASKS_BY_STATUS: &str = "tasks-by-status";
 pub const TASKS_BY_ASSIGNEE: &str = "tasks-by-assignee";
 pub const TASKS_BY_ASSIGNEE_STATUS: &str = "tasks-by-assignee-status";
+pub const OUTBOX_BY_AGE: &str = "outbox-by-age";
 
 pub const STATUS_PK: &str = "status_pk";
 pub const ASSIGNEE_PK: &str = "assignee_pk";
 pub const ASSIGNEE_STATUS_PK: &str = "assignee_status_pk";
+pub const OUTBOX_PK: &str = "outbox_pk";
+pub const OUTBOX_AT: &str = "outbox_at";
 
 pub const TABLE: TableDefinition = TableDefinition {
     partition_key: PK,
     sort_key: SK,
     indexes: &[
-        IndexDefinition {
-            name: TASKS_BY_STATUS,
-            partition_key: STATUS_PK,
-            sort_key: SK,
-        },
-        IndexDefinition {
-            name: TASKS_BY_ASSIGNEE,
-            partition_key: ASSIGNEE_PK,
-            sort_key: SK,
-        },
-        IndexDefinition {
-            name: TASKS_BY_ASSIGNEE_STATUS,
-            partition_key: ASSIGNEE_STATUS_PK,
-            sort_key: SK,
-        },
+        IndexDefinition { name: TASKS_BY_STATUS, partition_key: STATUS_PK, sort_key: SK },
+        IndexDefinition { name: TASKS_BY_ASSIGNEE, partition_key: ASSIGNEE_PK, sort_key: SK },
+        IndexDefinition { name: TASKS_BY_ASSIGNEE_STATUS, partition_key: ASSIGNEE_STATUS_PK, sort_key: SK },
+        IndexDefinition { name: OUTBOX_BY_AGE, partition_key: OUTBOX_PK, sort_key: OUTBOX_AT },
     ],
     ttl_attribute: "expires_at",
 };
@@ -74,11 +66,7 @@ impl TableDefinition {
     /// as it is, so running the bootstrap twice is harmless.
     pub async fn create(&self, client: &Client, table_name: &str) -> Result<(), StoreError> {
         let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .expect("name and type are set")
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
         };
         let mut request = client
             .create_table()
@@ -101,21 +89,14 @@ impl TableDefinition {
                     .index_name(index.name)
                     .key_schema(key(index.partition_key, KeyType::Hash))
                     .key_schema(key(index.sort_key, KeyType::Range))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
                     .build()
                     .expect("name and keys are set"),
             );
         }
         match request.send().await {
             Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
-            {
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
                 return Ok(());
             }
             Err(e) => return Err(StoreError::dynamo(e)),
@@ -145,7 +126,7 @@ mod tests {
     fn key_attributes_are_listed_once_each() {
         assert_eq!(
             TABLE.key_attributes(),
-            vec![PK, SK, STATUS_PK, ASSIGNEE_PK, ASSIGNEE_STATUS_PK]
+            vec![PK, SK, STATUS_PK, ASSIGNEE_PK, ASSIGNEE_STATUS_PK, OUTBOX_PK, OUTBOX_AT]
         );
     }
 }

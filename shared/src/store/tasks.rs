@@ -1,21 +1,22 @@
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::error::cancelled_at;
 use super::error::is_condition_failure;
 use super::keys::{
-    PK, SK, TASK_SK_PREFIX, assignee_pk, assignee_status_pk, status_pk, task_id_from_sk, task_sk,
-    tenant_pk,
+    PK, SK, TASK_SK_PREFIX, assignee_pk, assignee_status_pk, status_pk, task_id_from_sk, task_sk, tenant_pk,
 };
+use super::outbox::OutboxItem;
 use super::schema::{
-    ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS,
-    TASKS_BY_STATUS,
+    ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS, TASKS_BY_STATUS,
 };
 use super::{Store, StoreError};
 use crate::auth::TenantScope;
 use crate::domain::{Task, TaskDraft, TaskId, TaskStatus, UserId};
+use crate::events::TaskEvent;
 
 /// A task as stored: its keys, the keys of the sparse indexes it belongs to, and the task.
 #[derive(Serialize, Deserialize)]
@@ -38,9 +39,7 @@ impl TaskItem {
             sk: task_sk(task.id),
             status_pk: status_pk(scope, task.status),
             assignee_pk: task.assignee_id.map(|a| assignee_pk(scope, a)),
-            assignee_status_pk: task
-                .assignee_id
-                .map(|a| assignee_status_pk(scope, a, task.status)),
+            assignee_status_pk: task.assignee_id.map(|a| assignee_status_pk(scope, a, task.status)),
             task,
         }
     }
@@ -76,11 +75,7 @@ impl TaskFilter {
             (None, None) => None,
             (Some(s), None) => Some((TASKS_BY_STATUS, STATUS_PK, status_pk(scope, s))),
             (None, Some(a)) => Some((TASKS_BY_ASSIGNEE, ASSIGNEE_PK, assignee_pk(scope, a))),
-            (Some(s), Some(a)) => Some((
-                TASKS_BY_ASSIGNEE_STATUS,
-                ASSIGNEE_STATUS_PK,
-                assignee_status_pk(scope, a, s),
-            )),
+            (Some(s), Some(a)) => Some((TASKS_BY_ASSIGNEE_STATUS, ASSIGNEE_STATUS_PK, assignee_status_pk(scope, a, s))),
         }
     }
 }
@@ -107,27 +102,28 @@ pub struct TaskStore<'a> {
 }
 
 impl TaskStore<'_> {
+    /// Creates the task and records its `task.created` notification in the same
+    /// transaction, so the task never exists without its pending mail.
     pub async fn create(
         &self,
         scope: &TenantScope,
         created_by: UserId,
         draft: TaskDraft,
         now: DateTime<Utc>,
-    ) -> Result<Task, StoreError> {
+    ) -> Result<(Task, TaskEvent), StoreError> {
         let task = Task::create(draft, scope.org_id(), created_by, now);
+        let event = TaskEvent::created(&task);
+        let task_put = self.store.put_new(serde_dynamo::to_item(TaskItem::new(scope, task.clone()))?)?;
+        let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, &event))?)?;
         self.store
             .client
-            .put_item()
-            .table_name(&self.store.table)
-            .set_item(Some(serde_dynamo::to_item(TaskItem::new(
-                scope,
-                task.clone(),
-            ))?))
-            .condition_expression("attribute_not_exists(pk)")
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(task_put).build())
+            .transact_items(TransactWriteItem::builder().put(outbox_put).build())
             .send()
             .await
             .map_err(StoreError::dynamo)?;
-        Ok(task)
+        Ok((task, event))
     }
 
     pub async fn get(&self, scope: &TenantScope, id: TaskId) -> Result<Option<Task>, StoreError> {
@@ -156,23 +152,15 @@ impl TaskStore<'_> {
         after: Option<TaskId>,
     ) -> Result<TaskPage, StoreError> {
         let query_limit = i32::try_from(limit + 1).unwrap_or(i32::MAX);
-        let mut query = self
-            .store
-            .client
-            .query()
-            .table_name(&self.store.table)
-            .scan_index_forward(false)
-            .limit(query_limit);
+        let mut query =
+            self.store.client.query().table_name(&self.store.table).scan_index_forward(false).limit(query_limit);
         let mut start: HashMap<String, AttributeValue> = HashMap::new();
         match filter.index(scope) {
             None => {
                 query = query
                     .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                     .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
-                    .expression_attribute_values(
-                        ":prefix",
-                        AttributeValue::S(TASK_SK_PREFIX.into()),
-                    )
+                    .expression_attribute_values(":prefix", AttributeValue::S(TASK_SK_PREFIX.into()))
                     .consistent_read(true);
             }
             Some((index, attribute, value)) => {
@@ -194,45 +182,36 @@ impl TaskStore<'_> {
         let mut items: Vec<TaskItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
         let more = items.len() > limit || out.last_evaluated_key.is_some();
         items.truncate(limit);
-        let last = if more {
-            items.last().and_then(|i| task_id_from_sk(&i.sk))
-        } else {
-            None
-        };
-        Ok(TaskPage {
-            items: items.into_iter().map(|i| i.task).collect(),
-            last,
-            items_read,
-        })
+        let last = if more { items.last().and_then(|i| task_id_from_sk(&i.sk)) } else { None };
+        Ok(TaskPage { items: items.into_iter().map(|i| i.task).collect(), last, items_read })
     }
 
     /// Writes `next` in place of the stored task, only if the stored one is still at
-    /// `expected_version`: two writers that read the same version cannot both win.
+    /// `expected_version`: two writers that read the same version cannot both win. An
+    /// event the change causes is recorded in the outbox in the same transaction.
     pub async fn replace(
         &self,
         scope: &TenantScope,
         next: &Task,
         expected_version: u64,
+        event: Option<&TaskEvent>,
     ) -> Result<(), StoreError> {
-        let result = self
-            .store
-            .client
-            .put_item()
+        let task_put = Put::builder()
             .table_name(&self.store.table)
-            .set_item(Some(serde_dynamo::to_item(TaskItem::new(
-                scope,
-                next.clone(),
-            ))?))
+            .set_item(Some(serde_dynamo::to_item(TaskItem::new(scope, next.clone()))?))
             .condition_expression("version = :expected")
-            .expression_attribute_values(
-                ":expected",
-                AttributeValue::N(expected_version.to_string()),
-            )
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let mut request =
+            self.store.client.transact_write_items().transact_items(TransactWriteItem::builder().put(task_put).build());
+        if let Some(event) = event {
+            let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?;
+            request = request.transact_items(TransactWriteItem::builder().put(outbox_put).build());
+        }
+        match request.send().await {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::VersionConflict),
+            Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }
@@ -286,16 +265,9 @@ mod tests {
             due_date: None,
         };
         let task = Task::create(draft, scope.org_id(), UserId::generate(), Utc::now());
-        let item: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(TaskItem::new(&scope, task.clone())).unwrap();
-        assert!(
-            !item.contains_key(ASSIGNEE_PK),
-            "an unassigned task must stay out of the assignee indexes"
-        );
-        assert_eq!(
-            item[STATUS_PK],
-            AttributeValue::S(status_pk(&scope, TaskStatus::InProgress))
-        );
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(TaskItem::new(&scope, task.clone())).unwrap();
+        assert!(!item.contains_key(ASSIGNEE_PK), "an unassigned task must stay out of the assignee indexes");
+        assert_eq!(item[STATUS_PK], AttributeValue::S(status_pk(&scope, TaskStatus::InProgress)));
         let back: TaskItem = serde_dynamo::from_item(item).unwrap();
         assert_eq!(back.task, task);
     }
@@ -313,9 +285,6 @@ mod tests {
         .iter()
         .map(|f| f.index(&scope).unwrap().0)
         .collect();
-        assert_eq!(
-            names,
-            [TASKS_BY_STATUS, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS]
-        );
+        assert_eq!(names, [TASKS_BY_STATUS, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS]);
     }
 }

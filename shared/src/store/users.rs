@@ -1,9 +1,9 @@
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{Credentials, CredentialsItem};
+use super::error::cancelled_at;
 use super::keys::{PK, SK, tenant_pk, user_sk};
 use super::{Store, StoreError, Unique};
 use crate::auth::{PasswordHash, TenantScope};
@@ -19,11 +19,7 @@ pub(super) struct UserItem {
 
 impl UserItem {
     pub fn new(scope: &TenantScope, user: User) -> Self {
-        Self {
-            pk: tenant_pk(scope),
-            sk: user_sk(user.id),
-            user,
-        }
+        Self { pk: tenant_pk(scope), sk: user_sk(user.id), user }
     }
 }
 
@@ -62,18 +58,8 @@ impl UserStore<'_> {
         password_hash: PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
-        let user = User {
-            id: UserId::generate(),
-            email,
-            role,
-            organization_id: scope.org_id(),
-            created_at: now,
-        };
-        let credentials = Credentials {
-            user_id: user.id,
-            organization_id: scope.org_id(),
-            password_hash,
-        };
+        let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: now };
+        let credentials = Credentials { user_id: user.id, organization_id: scope.org_id(), password_hash };
         // Order matters: cancellation reasons come back per item, by position.
         let items = [
             serde_dynamo::to_item(CredentialsItem::new(&user.email, credentials))?,
@@ -81,30 +67,12 @@ impl UserStore<'_> {
         ];
         let mut request = self.store.client.transact_write_items();
         for item in items {
-            request = request.transact_items(
-                TransactWriteItem::builder()
-                    .put(self.store.put_new(item)?)
-                    .build(),
-            );
+            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
         }
         match request.send().await {
             Ok(_) => Ok(user),
             Err(err) if cancelled_at(&err, 0) => Err(StoreError::Taken(Unique::Email)),
             Err(err) => Err(StoreError::dynamo(err)),
         }
-    }
-}
-
-/// True when a transaction was cancelled because the condition of item `index` failed.
-pub(super) fn cancelled_at<R>(
-    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
-    index: usize,
-) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            c.cancellation_reasons().get(index).and_then(|r| r.code())
-                == Some("ConditionalCheckFailed")
-        }
-        _ => false,
     }
 }

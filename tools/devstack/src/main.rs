@@ -1,9 +1,16 @@
 //! Local development helper (never deployed).
 //!
-//! `devstack keys DIR`   writes a fresh Ed25519 signing key pair and a cursor secret into
-//!                       DIR, unless they are already there (they are git-ignored).
-//! `devstack bootstrap`  creates the table, from the one definition in `shared`, in the
-//!                       emulator the standard AWS variables point at.
+//! `devstack keys DIR`    writes a fresh Ed25519 signing key pair and a cursor secret into
+//!                        DIR, unless they are already there (they are git-ignored).
+//! `devstack bootstrap`   creates the table (from the one definition in `shared`), the
+//!                        notification queue with its dead-letter queue, and the SES sender
+//!                        identity in the emulator the standard AWS variables point at, and
+//!                        prints `export` lines for the queue URLs.
+//! `devstack sqs-poller`  the local stand-in for Lambda's SQS event source mapping and the
+//!                        re-publisher's schedule (see `poller.rs`).
+
+mod bootstrap;
+mod poller;
 
 use std::fs;
 use std::io::Write;
@@ -11,33 +18,23 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use shared::auth::keys::generate_signing_key_pair;
-use shared::config;
 use shared::store::CursorKey;
-use shared::store::schema::TABLE;
 
 type Error = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["keys", dir] => write_keys(Path::new(dir)),
-        ["bootstrap"] => bootstrap().await,
-        _ => Err("usage: devstack keys DIR | devstack bootstrap".into()),
+        ["bootstrap"] => bootstrap::run().await,
+        ["sqs-poller"] => poller::run().await,
+        _ => Err("usage: devstack keys DIR | devstack bootstrap | devstack sqs-poller".into()),
     }
 }
 
 fn write_secret(path: &Path, contents: &str) -> Result<(), Error> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(contents.as_bytes())?;
     Ok(())
 }
@@ -54,14 +51,5 @@ fn write_keys(dir: &Path) -> Result<(), Error> {
     if !cursor.exists() {
         write_secret(&cursor, &CursorKey::generate_secret())?;
     }
-    Ok(())
-}
-
-async fn bootstrap() -> Result<(), Error> {
-    let table = config::table_name();
-    let sdk = config::sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
-    TABLE.create(&client, &table).await?;
-    println!("table {table} ready");
     Ok(())
 }

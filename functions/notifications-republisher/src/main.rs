@@ -1,0 +1,20 @@
+//! Scheduled (every minute): re-publishes outbox markers that were not cleared, so a
+//! notification survives a queue outage at the moment its task changed.
+use lambda_runtime::{LambdaEvent, service_fn};
+
+/// One run's share; a backlog larger than this drains over the following minutes.
+const BATCH: i32 = 100;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::app::init_tracing();
+    let sdk = shared::config::sdk_config().await;
+    let store = shared::config::store(&sdk);
+    let publisher = shared::config::publisher(&sdk)?;
+    let min_age = shared::config::outbox_min_age()?;
+    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async {
+        let report = shared::notifications::republish(&store, &publisher, min_age, BATCH).await?;
+        Ok::<_, lambda_runtime::Error>(report)
+    }))
+    .await
+}

@@ -1,0 +1,207 @@
+//! The consumer side: turns `TaskEvent`s from SQS into emails sent with SES v2.
+//!
+//! Each record of a batch is handled on its own and only the failed ones are reported
+//! back (`ReportBatchItemFailures`), so one bad message never resends the good ones. A
+//! delivery record per event makes sending at-most-once across redeliveries.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use chrono::Utc;
+
+use crate::auth::TenantScope;
+use crate::domain::{Organization, Task, User};
+use crate::events::{TaskEvent, TaskEventKind};
+use crate::store::{Claim, DeliveryState, Store, StoreError};
+
+/// Why a message was not delivered. Both kinds are reported as batch item failures: SQS
+/// retries a transient one, and moves a permanent one to the dead-letter queue after the
+/// queue's maximum receive count; the log line says which and why.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("permanent: {0}")]
+    Permanent(String),
+    #[error("transient: {0}")]
+    Transient(String),
+}
+
+impl From<StoreError> for DeliveryError {
+    fn from(e: StoreError) -> Self {
+        DeliveryError::Transient(e.to_string())
+    }
+}
+
+pub struct Mailer {
+    store: Store,
+    ses: aws_sdk_sesv2::Client,
+    sender: String,
+}
+
+/// What one delivery did, for logs and tests.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivered {
+    Sent,
+    /// Another delivery of the same event already sent it, or is sending it.
+    Duplicate(DeliveryState),
+}
+
+impl Mailer {
+    pub fn new(store: Store, ses: aws_sdk_sesv2::Client, sender: impl Into<String>) -> Self {
+        Self { store, ses, sender: sender.into() }
+    }
+
+    pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in &batch.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            match self.deliver_message(record).await {
+                Ok(outcome) => tracing::info!(message_id = %id, ?outcome, "notification handled"),
+                Err(error) => {
+                    let receives = record.attributes.get("ApproximateReceiveCount").map(String::as_str).unwrap_or("?");
+                    tracing::error!(message_id = %id, receives, %error, "notification not delivered");
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id;
+                    response.batch_item_failures.push(failure);
+                }
+            }
+        }
+        response
+    }
+
+    async fn deliver_message(&self, record: &SqsMessage) -> Result<Delivered, DeliveryError> {
+        let body = record.body.as_deref().ok_or_else(|| DeliveryError::Permanent("the message has no body".into()))?;
+        let event = TaskEvent::parse(body).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+        self.deliver(&event).await
+    }
+
+    pub async fn deliver(&self, event: &TaskEvent) -> Result<Delivered, DeliveryError> {
+        let deliveries = self.store.deliveries();
+        if let Claim::Taken(state) = deliveries.claim(event.event_id, Utc::now()).await? {
+            return Ok(Delivered::Duplicate(state));
+        }
+        let sent = match self.compose(event).await {
+            Ok(mail) => self.send(&mail).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(()) => {
+                deliveries.mark_sent(event.event_id).await?;
+                Ok(Delivered::Sent)
+            }
+            Err(e) => {
+                // The send certainly did not happen: give the claim back so a retry may send.
+                deliveries.release(event.event_id).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn compose(&self, event: &TaskEvent) -> Result<Mail, DeliveryError> {
+        let scope = TenantScope::of_event(event);
+        let gone = |what: &str| DeliveryError::Permanent(format!("the {what} no longer exists"));
+        let task = self.store.tasks().get(&scope, event.task_id).await?.ok_or_else(|| gone("task"))?;
+        let organization = self.store.organizations().get(&scope).await?.ok_or_else(|| gone("organization"))?;
+        let recipient = self.store.users().get(&scope, event.recipient_id).await?.ok_or_else(|| gone("recipient"))?;
+        Ok(Mail::new(event.kind, &task, &organization, &recipient))
+    }
+
+    async fn send(&self, mail: &Mail) -> Result<(), DeliveryError> {
+        let text = |data: &str| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
+        let message = Message::builder()
+            .subject(text(&mail.subject))
+            .body(Body::builder().text(text(&mail.text)).html(text(&mail.html)).build())
+            .build();
+        self.ses
+            .send_email()
+            .from_email_address(&self.sender)
+            .destination(Destination::builder().to_addresses(&mail.to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Transient(format!("SES: {}", DisplayErrorContext(&e))))?;
+        Ok(())
+    }
+}
+
+/// One email, plain text and HTML.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    pub fn new(kind: TaskEventKind, task: &Task, organization: &Organization, recipient: &User) -> Self {
+        let (org, title) = (organization.name.as_str(), task.title.as_str());
+        let what = match kind {
+            TaskEventKind::Created => "New task",
+            TaskEventKind::Assigned => "Task assigned to you",
+        };
+        let due = task.due_date.map(|d| serde_json::to_value(d).unwrap_or_default());
+        let due_line = due.as_ref().and_then(|d| d.as_str()).map(|d| format!("Due: {d}\n")).unwrap_or_default();
+        let text = format!(
+            "{what} in {org}: {title}\n\nStatus: {}\nPriority: {:?}\n{due_line}Task id: {}\n",
+            task.status.as_str(),
+            task.priority,
+            task.id
+        );
+        let html = format!(
+            "<p>{what} in <strong>{}</strong>: <strong>{}</strong></p><p>Status: {}<br>Task id: {}</p>",
+            escape_html(org),
+            escape_html(title),
+            task.status.as_str(),
+            task.id
+        );
+        Self { to: recipient.email.as_str().to_owned(), subject: format!("[{org}] {what}: {title}"), text, html }
+    }
+}
+
+fn escape_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, OrgId, OrgName, OrgSlug, Role, TaskDraft, UserId};
+
+    #[test]
+    fn a_mail_names_the_task_and_the_organization_and_escapes_html() {
+        let org = Organization {
+            id: OrgId::generate(),
+            name: OrgName::parse("Acme <Corp>").unwrap(),
+            slug: OrgSlug::parse("acme").unwrap(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let draft: TaskDraft = serde_json::from_value(serde_json::json!({"title": "Fix <b>it</b> & ship"})).unwrap();
+        let task = Task::create(draft, org.id, UserId::generate(), Utc::now());
+        let user = User {
+            id: UserId::generate(),
+            email: Email::parse("bob@acme.com").unwrap(),
+            role: Role::Member,
+            organization_id: org.id,
+            created_at: Utc::now(),
+        };
+        let mail = Mail::new(TaskEventKind::Assigned, &task, &org, &user);
+        assert_eq!(mail.to, "bob@acme.com");
+        assert_eq!(mail.subject, "[Acme <Corp>] Task assigned to you: Fix <b>it</b> & ship");
+        assert!(mail.text.contains("Fix <b>it</b> & ship"));
+        assert!(mail.html.contains("Fix &lt;b&gt;it&lt;/b&gt; &amp; ship"));
+        assert!(mail.html.contains("Acme &lt;Corp&gt;"));
+        assert!(!mail.html.contains("<b>"));
+    }
+}

@@ -1,0 +1,123 @@
+//! Idempotency of mail delivery, keyed by event id. The mailer claims an event with a
+//! conditional write before it sends, and marks it sent afterwards, so a redelivered or
+//! re-published event never mails twice.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::is_condition_failure;
+use super::keys::{GUARD_SK, PK, SK, delivery_pk};
+use super::{Store, StoreError};
+use crate::events::EventId;
+
+/// Longer than SQS keeps a message (4 days by default, 14 at most), so a record outlives
+/// every copy of its event.
+const RECORD_LIFETIME: Duration = Duration::days(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Claimed by an invocation that is sending (or crashed while sending).
+    Sending,
+    Sent,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This invocation owns the event and must send it.
+    Claimed,
+    /// Another invocation has it, or had it: sending again could mail twice.
+    Taken(DeliveryState),
+}
+
+#[derive(Serialize, Deserialize)]
+struct DeliveryItem {
+    pk: String,
+    sk: String,
+    state: DeliveryState,
+    claimed_at: DateTime<Utc>,
+    /// The table's TTL attribute: epoch seconds.
+    expires_at: i64,
+}
+
+pub struct DeliveryStore<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl DeliveryStore<'_> {
+    pub async fn claim(&self, event: EventId, now: DateTime<Utc>) -> Result<Claim, StoreError> {
+        let item = DeliveryItem {
+            pk: delivery_pk(event),
+            sk: GUARD_SK.into(),
+            state: DeliveryState::Sending,
+            claimed_at: now,
+            expires_at: (now + RECORD_LIFETIME).timestamp(),
+        };
+        let result = self
+            .store
+            .client
+            .put_item()
+            .table_name(&self.store.table)
+            .set_item(Some(serde_dynamo::to_item(item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(e) if is_condition_failure(&e) => {
+                Ok(Claim::Taken(self.state(event).await?.unwrap_or(DeliveryState::Sent)))
+            }
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+
+    pub async fn mark_sent(&self, event: EventId) -> Result<(), StoreError> {
+        self.store
+            .client
+            .update_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(delivery_pk(event)))
+            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .update_expression("SET #state = :sent")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", serde_dynamo::to_attribute_value(DeliveryState::Sent)?)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+
+    /// Gives a claim back after a send that certainly failed, so a retry may send.
+    pub async fn release(&self, event: EventId) -> Result<(), StoreError> {
+        self.store
+            .client
+            .delete_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(delivery_pk(event)))
+            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .condition_expression("#state = :sending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sending", serde_dynamo::to_attribute_value(DeliveryState::Sending)?)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+
+    pub async fn state(&self, event: EventId) -> Result<Option<DeliveryState>, StoreError> {
+        let out = self
+            .store
+            .client
+            .get_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(delivery_pk(event)))
+            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        let item: Option<DeliveryItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        Ok(item.map(|i| i.state))
+    }
+}

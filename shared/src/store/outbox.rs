@@ -1,0 +1,85 @@
+//! The transactional outbox. A notification is recorded in the same write as the task
+//! change that causes it, and cleared once SQS accepted the message; the scheduled
+//! re-publisher sends whatever stayed behind. So a queue outage delays mail, never loses it.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::keys::{PK, SK, outbox_sk, tenant_pk};
+use super::schema::{OUTBOX_AT, OUTBOX_BY_AGE, OUTBOX_PK};
+use super::{Store, StoreError};
+use crate::auth::TenantScope;
+use crate::events::{EventId, TaskEvent};
+
+/// All markers share one index partition: they live for seconds, so the partition stays
+/// small. Sharding it is the next step should outbox writes ever near 1,000 per second.
+const OUTBOX_PARTITION: &str = "OUTBOX";
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct OutboxItem {
+    pk: String,
+    sk: String,
+    outbox_pk: String,
+    /// RFC 3339 in UTC with fixed precision, so text order is time order.
+    outbox_at: String,
+    event: TaskEvent,
+}
+
+impl OutboxItem {
+    pub fn new(scope: &TenantScope, event: &TaskEvent) -> Self {
+        Self {
+            pk: tenant_pk(scope),
+            sk: outbox_sk(event.event_id),
+            outbox_pk: OUTBOX_PARTITION.into(),
+            outbox_at: sortable(event.occurred_at),
+            event: event.clone(),
+        }
+    }
+}
+
+fn sortable(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub struct OutboxStore<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl OutboxStore<'_> {
+    /// Marks the event as handed to the queue.
+    pub async fn clear(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
+        self.store
+            .client
+            .delete_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(outbox_sk(event)))
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+
+    /// Events recorded before `cutoff` and not yet cleared, oldest first: one Query on the
+    /// sparse outbox index, across tenants (the re-publisher is no request path).
+    pub async fn pending_before(&self, cutoff: DateTime<Utc>, limit: i32) -> Result<Vec<TaskEvent>, StoreError> {
+        let out = self
+            .store
+            .client
+            .query()
+            .table_name(&self.store.table)
+            .index_name(OUTBOX_BY_AGE)
+            .key_condition_expression("#pk = :pk AND #at < :cutoff")
+            .expression_attribute_names("#pk", OUTBOX_PK)
+            .expression_attribute_names("#at", OUTBOX_AT)
+            .expression_attribute_values(":pk", AttributeValue::S(OUTBOX_PARTITION.into()))
+            .expression_attribute_values(":cutoff", AttributeValue::S(sortable(cutoff)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        let items: Vec<OutboxItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+        Ok(items.into_iter().map(|i| i.event).collect())
+    }
+}

@@ -1,0 +1,179 @@
+//! The local equivalent of Lambda's SQS event source mapping, plus the re-publisher's
+//! schedule. It long-polls the queue, invokes the mailer through `cargo lambda watch`'s
+//! Invoke API with an SQS event, deletes the messages the mailer did not report as failed,
+//! and leaves the failed ones to come back after the visibility timeout, until the
+//! emulator's redrive policy moves them to the dead-letter queue — as Lambda does.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+
+use crate::Error;
+
+const MAILER: &str = "notifications-mailer";
+const REPUBLISHER: &str = "notifications-republisher";
+
+struct Settings {
+    queue_url: String,
+    invoke_url: String,
+    republish_every: Duration,
+}
+
+fn settings() -> Result<Settings, Error> {
+    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let republish_every = match std::env::var("TASKFLOW_REPUBLISH_EVERY_SECONDS") {
+        Ok(s) => Duration::from_secs(s.parse()?),
+        Err(_) => Duration::from_secs(60),
+    };
+    Ok(Settings { queue_url: var("TASKFLOW_QUEUE_URL")?, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
+}
+
+pub async fn run() -> Result<(), Error> {
+    let settings = settings()?;
+    let sdk = shared::config::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let http = reqwest::Client::new();
+    let mut last_republish = Instant::now();
+    eprintln!("polling {} for {MAILER}", settings.queue_url);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            result = poll_once(&sqs, &http, &settings) => {
+                if let Err(e) = result {
+                    eprintln!("poll failed: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        if last_republish.elapsed() >= settings.republish_every {
+            last_republish = Instant::now();
+            let scheduled = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+            if let Err(e) = invoke(&http, &settings.invoke_url, REPUBLISHER, &scheduled).await {
+                eprintln!("{REPUBLISHER} failed: {e}");
+            }
+        }
+    }
+}
+
+async fn poll_once(sqs: &aws_sdk_sqs::Client, http: &reqwest::Client, settings: &Settings) -> Result<(), Error> {
+    // A short long-poll keeps the re-publisher's schedule and Ctrl-C responsive.
+    let received = sqs
+        .receive_message()
+        .queue_url(&settings.queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await?;
+    let messages = received.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let event = sqs_event(&messages);
+    let answer = invoke(http, &settings.invoke_url, MAILER, &serde_json::to_value(&event)?).await;
+    let done = match answer {
+        Ok(body) => succeeded(&messages, &serde_json::from_value(body)?),
+        // A crashed or unreachable function fails the whole batch, as in Lambda.
+        Err(e) => {
+            eprintln!("{MAILER} failed: {e}");
+            Vec::new()
+        }
+    };
+    if done.is_empty() {
+        return Ok(());
+    }
+    let entries: Vec<DeleteMessageBatchRequestEntry> = done
+        .iter()
+        .enumerate()
+        .map(|(i, receipt)| {
+            DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(*receipt).build().expect("set")
+        })
+        .collect();
+    sqs.delete_message_batch().queue_url(&settings.queue_url).set_entries(Some(entries)).send().await?;
+    Ok(())
+}
+
+async fn invoke(
+    http: &reqwest::Client,
+    invoke_url: &str,
+    function: &str,
+    payload: &serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    let response =
+        http.post(format!("{invoke_url}/2015-03-31/functions/{function}/invocations")).json(payload).send().await?;
+    let status = response.status();
+    let body = response.text().await?;
+    if !status.is_success() {
+        return Err(format!("{status}: {body}").into());
+    }
+    Ok(serde_json::from_str(&body)?)
+}
+
+/// The SQS event Lambda would build from these messages.
+fn sqs_event(messages: &[Message]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages
+        .iter()
+        .map(|m| {
+            let mut record = SqsMessage::default();
+            record.message_id = m.message_id.clone();
+            record.receipt_handle = m.receipt_handle.clone();
+            record.body = m.body.clone();
+            record.md5_of_body = m.md5_of_body.clone();
+            record.event_source = Some("aws:sqs".into());
+            record.attributes =
+                m.attributes.iter().flatten().map(|(name, value)| (name.as_str().to_owned(), value.clone())).collect();
+            record
+        })
+        .collect();
+    event
+}
+
+/// Receipt handles of the messages the function did not report as failed.
+fn succeeded<'a>(messages: &'a [Message], response: &SqsBatchResponse) -> Vec<&'a str> {
+    let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    messages
+        .iter()
+        .filter(|m| !failed.contains(m.message_id.as_deref().unwrap_or_default()))
+        .filter_map(|m| m.receipt_handle.as_deref())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::sqs::BatchItemFailure;
+
+    fn message(id: &str) -> Message {
+        Message::builder()
+            .message_id(id)
+            .receipt_handle(format!("receipt-{id}"))
+            .body(format!("body of {id}"))
+            .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "2")
+            .build()
+    }
+
+    #[test]
+    fn the_event_carries_each_message_as_lambda_builds_it() {
+        let event = sqs_event(&[message("a"), message("b")]);
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["Records"][1]["messageId"], "b");
+        assert_eq!(json["Records"][1]["receiptHandle"], "receipt-b");
+        assert_eq!(json["Records"][0]["body"], "body of a");
+        assert_eq!(json["Records"][0]["eventSource"], "aws:sqs");
+        assert_eq!(json["Records"][0]["attributes"]["ApproximateReceiveCount"], "2");
+    }
+
+    #[test]
+    fn only_messages_not_reported_as_failed_are_deleted() {
+        let messages = [message("a"), message("b"), message("c")];
+        let mut response = SqsBatchResponse::default();
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = "b".into();
+        response.batch_item_failures.push(failure);
+        assert_eq!(succeeded(&messages, &response), vec!["receipt-a", "receipt-c"]);
+        assert_eq!(succeeded(&messages, &SqsBatchResponse::default()).len(), 3);
+    }
+}
