@@ -88,12 +88,12 @@ fi
 
 devstack="$root/target/debug/devstack"
 "$devstack" keys "$state"
-eval "$("$devstack" bootstrap)"
+eval "$("$devstack" bootstrap "$state")"
 echo "$AWS_ENDPOINT_URL" > "$state/endpoint"
-TASKFLOW_JWT_PRIVATE_KEY=$(cat "$state/jwt-private.pem")
+# The private key and the cursor secret stay in Secrets Manager (the bootstrap exported
+# their ARNs); the public key is configuration, as in the template.
 TASKFLOW_JWT_PUBLIC_KEY=$(cat "$state/jwt-public.pem")
-TASKFLOW_CURSOR_SECRET=$(cat "$state/cursor-secret")
-export TASKFLOW_JWT_PRIVATE_KEY TASKFLOW_JWT_PUBLIC_KEY TASKFLOW_CURSOR_SECRET
+export TASKFLOW_JWT_PUBLIC_KEY
 
 [ "$api_port" = 0 ] && api_port=$(free_port)
 watch_args=(--invoke-address 127.0.0.1 --invoke-port "$api_port" --disable-cors --timeout 60)

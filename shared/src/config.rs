@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{TokenIssuer, TokenSettings, TokenVerifier};
 use crate::mailer::Mailer;
@@ -80,14 +81,31 @@ pub fn token_verifier() -> Result<TokenVerifier, ConfigError> {
         .map_err(|e| ConfigError::Invalid { name: JWT_PUBLIC_KEY, reason: e.to_string() })
 }
 
-pub fn token_issuer() -> Result<TokenIssuer, ConfigError> {
+/// A secret: read from AWS Secrets Manager when `<NAME>_SECRET_ARN` is set (as deployed:
+/// only the functions whose role may read that secret can start), else from the variable
+/// `<NAME>` itself. Read once per cold start.
+pub async fn secret(sdk: &SdkConfig, name: &'static str) -> Result<String, ConfigError> {
+    let arn_variable = format!("{name}_SECRET_ARN");
+    let Ok(arn) = std::env::var(&arn_variable) else {
+        return required(name);
+    };
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .map_err(|e| ConfigError::Invalid { name, reason: format!("reading {arn}: {}", DisplayErrorContext(&e)) })?;
+    out.secret_string.ok_or(ConfigError::Invalid { name, reason: format!("{arn} has no string value") })
+}
+
+pub async fn token_issuer(sdk: &SdkConfig) -> Result<TokenIssuer, ConfigError> {
     // The reason is the parser's, never the key itself.
-    TokenIssuer::from_pem(&required(JWT_PRIVATE_KEY)?, token_settings()?)
+    TokenIssuer::from_pem(&secret(sdk, JWT_PRIVATE_KEY).await?, token_settings()?)
         .map_err(|e| ConfigError::Invalid { name: JWT_PRIVATE_KEY, reason: e.to_string() })
 }
 
-pub fn cursor_key() -> Result<CursorKey, ConfigError> {
-    let secret = required(CURSOR_SECRET)?;
+pub async fn cursor_key(sdk: &SdkConfig) -> Result<CursorKey, ConfigError> {
+    let secret = secret(sdk, CURSOR_SECRET).await?;
     if secret.len() < 32 {
         return Err(ConfigError::Invalid { name: CURSOR_SECRET, reason: "must be at least 32 characters".into() });
     }

@@ -4,8 +4,9 @@ use shared::{api, http};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::init_tracing();
+    let sdk = shared::config::sdk_config().await;
     // The only function that holds the signing key.
-    let issuer = shared::config::token_issuer()?;
-    let store = shared::config::store(&shared::config::sdk_config().await);
+    let issuer = shared::config::token_issuer(&sdk).await?;
+    let store = shared::config::store(&sdk);
     http::serve(|req| api::auth::login(&store, &issuer, req)).await
 }

@@ -1,3 +1,5 @@
+use std::path::Path;
+
 use aws_sdk_sqs::types::QueueAttributeName;
 use shared::config;
 use shared::store::schema::TABLE;
@@ -13,7 +15,14 @@ pub const DEAD_LETTER_QUEUE: &str = "taskflow-notifications-dlq";
 const VISIBILITY_TIMEOUT_SECONDS: u32 = 2;
 const MAX_RECEIVE_COUNT: u32 = 3;
 
-pub async fn run() -> Result<(), Error> {
+/// The secrets as the template names them; the functions read them from Secrets Manager
+/// locally too, so the deployed code path is the one exercised.
+const SECRETS: [(&str, &str, &str); 2] = [
+    ("taskflow/jwt-signing-key", "jwt-private.pem", config::JWT_PRIVATE_KEY),
+    ("taskflow/cursor-secret", "cursor-secret", config::CURSOR_SECRET),
+];
+
+pub async fn run(key_dir: &Path) -> Result<(), Error> {
     let sdk = config::sdk_config().await;
     let table = config::table_name();
     TABLE.create(&aws_sdk_dynamodb::Client::new(&sdk), &table).await?;
@@ -50,6 +59,20 @@ pub async fn run() -> Result<(), Error> {
         Err(e) => return Err(e.into()),
     }
     eprintln!("SES sender {sender} verified");
+
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    for (name, file, variable) in SECRETS {
+        let value = std::fs::read_to_string(key_dir.join(file))?;
+        let arn = match secrets.create_secret().name(name).secret_string(&value).send().await {
+            Ok(out) => out.arn,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => {
+                secrets.put_secret_value().secret_id(name).secret_string(&value).send().await?.arn
+            }
+            Err(e) => return Err(e.into()),
+        };
+        println!("export {variable}_SECRET_ARN='{}'", arn.unwrap_or_default());
+    }
+    eprintln!("secrets stored in Secrets Manager");
 
     println!("export TASKFLOW_QUEUE_URL='{queue_url}'");
     println!("export TASKFLOW_DLQ_URL='{dlq_url}'");

@@ -2,10 +2,11 @@
 //!
 //! `devstack keys DIR`    writes a fresh Ed25519 signing key pair and a cursor secret into
 //!                        DIR, unless they are already there (they are git-ignored).
-//! `devstack bootstrap`   creates the table (from the one definition in `shared`), the
-//!                        notification queue with its dead-letter queue, and the SES sender
-//!                        identity in the emulator the standard AWS variables point at, and
-//!                        prints `export` lines for the queue URLs.
+//! `devstack bootstrap KEY_DIR`
+//!                        creates the table (from the one definition in `shared`), the
+//!                        notification queue with its dead-letter queue, the SES sender
+//!                        identity and the secrets (from KEY_DIR) in the emulator the standard
+//!                        AWS variables point at, and prints `export` lines for their URLs/ARNs.
 //! `devstack sqs-poller`  the local stand-in for Lambda's SQS event source mapping and the
 //!                        re-publisher's schedule (see `poller.rs`).
 
@@ -27,9 +28,9 @@ async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["keys", dir] => write_keys(Path::new(dir)),
-        ["bootstrap"] => bootstrap::run().await,
+        ["bootstrap", key_dir] => bootstrap::run(Path::new(key_dir)).await,
         ["sqs-poller"] => poller::run().await,
-        _ => Err("usage: devstack keys DIR | devstack bootstrap | devstack sqs-poller".into()),
+        _ => Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller".into()),
     }
 }
 
