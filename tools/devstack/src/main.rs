@@ -7,6 +7,7 @@
 //!                        notification queue with its dead-letter queue, the SES sender
 //!                        identity and the secrets (from KEY_DIR) in the emulator the standard
 //!                        AWS variables point at, and prints `export` lines for their URLs/ARNs.
+//! `devstack schema`      prints the table definition as JSON, for the deployment drift tests.
 //! `devstack sqs-poller`  the local stand-in for Lambda's SQS event source mapping and the
 //!                        re-publisher's schedule (see `poller.rs`).
 
@@ -20,6 +21,7 @@ use std::path::Path;
 
 use shared::auth::keys::generate_signing_key_pair;
 use shared::store::CursorKey;
+use shared::store::schema::TABLE;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -30,7 +32,8 @@ async fn main() -> Result<(), Error> {
         ["keys", dir] => write_keys(Path::new(dir)),
         ["bootstrap", key_dir] => bootstrap::run(Path::new(key_dir)).await,
         ["sqs-poller"] => poller::run().await,
-        _ => Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller".into()),
+        ["schema"] => print_schema(),
+        _ => Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller | devstack schema".into()),
     }
 }
 
@@ -52,5 +55,22 @@ fn write_keys(dir: &Path) -> Result<(), Error> {
     if !cursor.exists() {
         write_secret(&cursor, &CursorKey::generate_secret())?;
     }
+    Ok(())
+}
+
+fn print_schema() -> Result<(), Error> {
+    let indexes: Vec<_> = TABLE
+        .indexes
+        .iter()
+        .map(|i| serde_json::json!({"name": i.name, "partition_key": i.partition_key, "sort_key": i.sort_key}))
+        .collect();
+    let schema = serde_json::json!({
+        "partition_key": TABLE.partition_key,
+        "sort_key": TABLE.sort_key,
+        "key_attributes": TABLE.key_attributes(),
+        "indexes": indexes,
+        "ttl_attribute": TABLE.ttl_attribute,
+    });
+    println!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(())
 }

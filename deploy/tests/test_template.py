@@ -1,0 +1,196 @@
+"""template.yaml against the code: routes, table, permissions; and the offline checks
+(sam validate, cfn-lint with the serverless rules, on the template and on its expansion)."""
+
+import copy
+import json
+import subprocess
+
+import pytest
+from conftest import ROOT, tool
+from expand import expand
+
+# Findings the expanded template raises that are accepted, and why.
+EXPANDED_LINT_ACCEPTED = [
+    # Offline expansion resolves parameters to their defaults, so they look unused.
+    "W2001",
+    # Every function logs to the FunctionLogs group (with retention), not to a group of its own;
+    # see the template's Metadata.
+    "WS1004",
+    # An SQS event source fails over to the queue's redrive policy (its DLQ), not to an
+    # on-failure destination, which only stream sources use.
+    "ES1001",
+    # The scheduled re-publisher needs no DLQ: the next run finds the same outbox markers.
+    "ES4000",
+    "ES1007",
+]
+
+# Resource names in the functions' declared permissions (Cargo.toml) and how the template
+# writes them.
+RESOURCES = {
+    "table": {"Fn::GetAtt": ["Table", "Arn"]},
+    "table-indexes": {"Fn::Sub": "${Table.Arn}/index/*"},
+    "queue": {"Fn::GetAtt": ["NotificationQueue", "Arn"]},
+    "signing-key": {"Ref": "SigningKeySecret"},
+    "cursor-secret": {"Ref": "CursorSecret"},
+    "mail-identity": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
+}
+
+
+def plain(value):
+    """The template's node types (str/dict subclasses with line numbers) as plain JSON."""
+    return json.loads(json.dumps(value))
+
+
+def functions(template):
+    return {
+        name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def binary(resource) -> str:
+    return resource["Metadata"]["BuildProperties"]["Binary"]
+
+
+def lint(path, *extra) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [tool("cfn-lint"), "--append-rules", "cfn_lint_serverless.rules", *extra, "-t", str(path)],
+        capture_output=True, text=True,
+    )
+
+
+def test_sam_validate_passes():
+    out = subprocess.run(
+        [tool("sam"), "validate", "--template", str(ROOT / "template.yaml"), "--region", "us-east-1"],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "SAM_CLI_TELEMETRY": "0", "HOME": "/tmp"},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "is a valid SAM Template" in out.stdout + out.stderr
+
+
+def test_cfn_lint_with_serverless_rules_passes():
+    out = lint(ROOT / "template.yaml")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_expanded_template_lints_clean(template_text, tmp_path):
+    path = tmp_path / "expanded.json"
+    path.write_text(json.dumps(expand(template_text)))
+    out = lint(path, "--ignore-checks", *EXPANDED_LINT_ACCEPTED)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+BREAKAGES = {
+    "wrong runtime": ("provided.al2023", "provided.al2099"),
+    "misspelt batch failure reporting": ("- ReportBatchItemFailures", "- ReportBatchItemFailure"),
+    "unknown architecture": ("Architectures: [arm64]", "Architectures: [arm65]"),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_a_broken_copy_fails_the_expanded_checks(template_text, tmp_path, breakage):
+    good, bad = BREAKAGES[breakage]
+    assert good in template_text, f"the template no longer contains {good!r}: update this test"
+    broken = template_text.replace(good, bad)
+    try:
+        expanded = expand(broken)
+    except Exception:  # the translator itself refused it: caught, as it should be
+        return
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(expanded))
+    out = lint(path, "--ignore-checks", *EXPANDED_LINT_ACCEPTED)
+    assert out.returncode != 0, f"{breakage} passed the checks"
+
+
+def test_routes_match_the_function_crates_and_the_local_router(template, cargo_metadata, root):
+    in_template = {}
+    for resource in functions(template).values():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                p = event["Properties"]
+                in_template[(p["Method"], p["Path"])] = binary(resource)
+    workspace = cargo_metadata["metadata"]["lambda"]["watch"]["router"]
+    local = {(r["method"], path): r["function"] for path, routes in workspace.items() for r in routes}
+    assert in_template == local
+
+    crates = {p.name for p in (root / "functions").iterdir() if (p / "Cargo.toml").exists()}
+    assert {binary(r) for r in functions(template).values()} == crates, "every crate is deployed, and only those"
+
+
+def test_the_table_is_the_one_the_code_defines(template, table_schema):
+    table = plain(template["Resources"]["Table"]["Properties"])
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": table_schema["partition_key"], "KeyType": "HASH"},
+        {"AttributeName": table_schema["sort_key"], "KeyType": "RANGE"},
+    ]
+    assert table["AttributeDefinitions"] == [
+        {"AttributeName": name, "AttributeType": "S"} for name in table_schema["key_attributes"]
+    ]
+    assert table["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": i["name"],
+            "KeySchema": [
+                {"AttributeName": i["partition_key"], "KeyType": "HASH"},
+                {"AttributeName": i["sort_key"], "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+        for i in table_schema["indexes"]
+    ]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": table_schema["ttl_attribute"], "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def granted(resource) -> set:
+    names = {json.dumps(v, sort_keys=True): k for k, v in RESOURCES.items()}
+    grants = set()
+    for policy in resource["Properties"].get("Policies", []):
+        for statement in plain(policy)["Statement"]:
+            assert statement["Effect"] == "Allow"
+            target = names.get(json.dumps(statement["Resource"], sort_keys=True))
+            assert target, f"unknown resource {statement['Resource']}"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            grants |= {f"{a} {target}" for a in actions}
+    return grants
+
+
+def test_each_role_grants_exactly_what_its_function_declares(template, cargo_metadata):
+    declared = {
+        p["name"]: set((p["metadata"] or {}).get("taskflow", {}).get("permissions", []))
+        for p in cargo_metadata["packages"]
+        if p["manifest_path"].startswith(str(ROOT / "functions"))
+    }
+    for name, resource in functions(template).items():
+        assert granted(resource) == declared[binary(resource)], name
+
+
+def test_expanded_inline_policies_name_no_wildcard_resource(template_text):
+    expanded = expand(template_text)
+    for name, resource in expanded["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                assert statement["Resource"] != "*", f"{name} grants {statement['Action']} on *"
+
+
+def test_the_queue_outlasts_six_mailer_timeouts_and_redrives_to_the_dlq(template):
+    resources = template["Resources"]
+    mailer = resources["NotificationsMailerFunction"]["Properties"]
+    queue = resources["NotificationQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * mailer["Timeout"]
+    assert plain(queue["RedrivePolicy"]["deadLetterTargetArn"]) == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
+    event = mailer["Events"]["Queue"]["Properties"]
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["MaximumBatchingWindowInSeconds"] > 0
+
+
+def test_only_the_token_issuer_may_read_the_signing_key(template):
+    readers = [
+        name for name, r in functions(template).items()
+        if any("signing-key" in g for g in granted(r))
+    ]
+    assert readers == ["AuthLoginFunction"]
+    globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert "TASKFLOW_JWT_PRIVATE_KEY" not in globals_env
