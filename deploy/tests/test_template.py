@@ -41,6 +41,26 @@ def plain(value):
     return json.loads(json.dumps(value))
 
 
+def key_schema(partition_key: str, sort_key: str) -> list:
+    return [{"AttributeName": partition_key, "KeyType": "HASH"}, {"AttributeName": sort_key, "KeyType": "RANGE"}]
+
+
+def cloudformation_table(schema: dict) -> dict:
+    """The code's table definition in CloudFormation's (and the DynamoDB API's) shape."""
+    return {
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in schema["key_attributes"]],
+        "KeySchema": key_schema(schema["partition_key"], schema["sort_key"]),
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": i["name"],
+                "KeySchema": key_schema(i["partition_key"], i["sort_key"]),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for i in schema["indexes"]
+        ],
+    }
+
+
 def functions(template):
     return {
         name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
@@ -119,24 +139,8 @@ def test_routes_match_the_function_crates_and_the_local_router(template, cargo_m
 def test_the_table_is_the_one_the_code_defines(template, table_schema):
     table = plain(template["Resources"]["Table"]["Properties"])
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["KeySchema"] == [
-        {"AttributeName": table_schema["partition_key"], "KeyType": "HASH"},
-        {"AttributeName": table_schema["sort_key"], "KeyType": "RANGE"},
-    ]
-    assert table["AttributeDefinitions"] == [
-        {"AttributeName": name, "AttributeType": "S"} for name in table_schema["key_attributes"]
-    ]
-    assert table["GlobalSecondaryIndexes"] == [
-        {
-            "IndexName": i["name"],
-            "KeySchema": [
-                {"AttributeName": i["partition_key"], "KeyType": "HASH"},
-                {"AttributeName": i["sort_key"], "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-        for i in table_schema["indexes"]
-    ]
+    expected = cloudformation_table(table_schema)
+    assert {k: table[k] for k in expected} == expected
     assert table["TimeToLiveSpecification"] == {"AttributeName": table_schema["ttl_attribute"], "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
@@ -194,3 +198,10 @@ def test_only_the_token_issuer_may_read_the_signing_key(template):
     assert readers == ["AuthLoginFunction"]
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert "TASKFLOW_JWT_PRIVATE_KEY" not in globals_env
+
+
+def test_the_localstack_init_hook_creates_the_table_the_code_defines(root, table_schema):
+    committed = json.loads((root / "localstack" / "init" / "ready.d" / "table.json").read_text())
+    assert committed == {"TableName": "taskflow", "BillingMode": "PAY_PER_REQUEST", **cloudformation_table(table_schema)}
+    hook = (root / "localstack" / "init" / "ready.d" / "01-taskflow.sh").read_text()
+    assert f"AttributeName={table_schema['ttl_attribute']}" in hook
