@@ -76,6 +76,11 @@ if [ ${#command[@]} -gt 0 ]; then
   # notification held back by a queue outage arrives within a test's deadline.
   export TASKFLOW_OUTBOX_MIN_AGE_SECONDS=${TASKFLOW_OUTBOX_MIN_AGE_SECONDS:-2}
   export TASKFLOW_REPUBLISH_EVERY_SECONDS=${TASKFLOW_REPUBLISH_EVERY_SECONDS:-2}
+  # Every test logs in from 127.0.0.1: the per-address limit would throttle the suite
+  # itself, so it is raised here and tested in-process with addresses of its own. A 20 s
+  # window lets the throttling test see the window pass.
+  export TASKFLOW_LOGIN_MAX_FAILURES_PER_IP=${TASKFLOW_LOGIN_MAX_FAILURES_PER_IP:-1000000}
+  export TASKFLOW_LOGIN_WINDOW_SECONDS=${TASKFLOW_LOGIN_WINDOW_SECONDS:-20}
 fi
 
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
@@ -96,7 +101,9 @@ TASKFLOW_JWT_PUBLIC_KEY=$(cat "$state/jwt-public.pem")
 export TASKFLOW_JWT_PUBLIC_KEY
 
 [ "$api_port" = 0 ] && api_port=$(free_port)
-watch_args=(--invoke-address 127.0.0.1 --invoke-port "$api_port" --disable-cors --timeout 60)
+# No --timeout: cargo-lambda applies it to the functions' idle long-poll of the Runtime API
+# too, and a function idle for longer dies ("missing lambda-runtime-aws-request-id header").
+watch_args=(--invoke-address 127.0.0.1 --invoke-port "$api_port" --disable-cors)
 if [ ${#command[@]} -gt 0 ]; then
   # Under test nothing may restart the functions mid-run, and concurrent requests to one
   # route are served by several instances, as Lambda scales out.

@@ -190,12 +190,14 @@ def test_the_queue_outlasts_six_mailer_timeouts_and_redrives_to_the_dlq(template
     assert event["MaximumBatchingWindowInSeconds"] > 0
 
 
-def test_only_the_token_issuer_may_read_the_signing_key(template):
-    readers = [
-        name for name, r in functions(template).items()
-        if any("signing-key" in g for g in granted(r))
-    ]
-    assert readers == ["AuthLoginFunction"]
+def test_only_the_token_issuers_may_read_the_signing_key(template):
+    readers = {name for name, r in functions(template).items() if any("signing-key" in g for g in granted(r))}
+    assert readers == {
+        "AuthLoginFunction",
+        "AuthRegisterFunction",
+        "AuthRefreshFunction",
+        "AuthAcceptInvitationFunction",
+    }
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert "TASKFLOW_JWT_PRIVATE_KEY" not in globals_env
 

@@ -51,7 +51,9 @@ impl Default for Api {
 
 impl Api {
     pub fn from_env() -> Self {
-        Self { base: env("TASKFLOW_API_URL"), http: reqwest::Client::new() }
+        // A bound on every call, so that a hung function fails its test instead of the run.
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(90)).build().expect("a client");
+        Self { base: env("TASKFLOW_API_URL"), http }
     }
 
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
@@ -111,12 +113,7 @@ impl Api {
     /// A member of `tenant`. Inviting members is a later feature, so the fixture writes
     /// the user through the store, with the tenant scope of the admin's verified token.
     pub async fn member(&self, tenant: &Tenant) -> Caller {
-        let verifier = TokenVerifier::from_pem(
-            &env(shared::config::JWT_PUBLIC_KEY),
-            &shared::config::token_settings().expect("token settings"),
-        )
-        .expect("public key");
-        let admin = verifier.verify(&tenant.admin.token).expect("admin token verifies");
+        let admin = verifier().verify(&tenant.admin.token).expect("admin token verifies");
         let email = format!("member-{}@example.com", unique());
         let hash = shared::auth::hash_password(&Password::parse(PASSWORD).unwrap()).unwrap();
         let store = shared::config::store(&shared::config::sdk_config().await);
@@ -187,4 +184,68 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     done().await
+}
+
+impl Api {
+    /// Invites `email` into `tenant` and returns the invitation as answered.
+    pub async fn invite(&self, tenant: &Tenant, email: &str, role: &str) -> Value {
+        let (status, invitation) = self
+            .call(
+                Method::POST,
+                "/api/v1/invitations",
+                Some(&tenant.admin.token),
+                Some(json!({"email": email, "role": role})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "invite: {invitation}");
+        invitation
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> (StatusCode, Value) {
+        self.call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": refresh_token}))).await
+    }
+}
+
+/// The invitation token of the newest invitation mail to `to`, once it has arrived.
+pub async fn invitation_token(to: &str) -> String {
+    let arrived = eventually(30, || async {
+        mails_to(to).await.iter().any(|m| m["subject"].as_str().is_some_and(|s| s.contains("invited")))
+    })
+    .await;
+    assert!(arrived, "no invitation mail to {to}");
+    let mails = mails_to(to).await;
+    let body = mails.iter().rev().find_map(|m| m["body"].as_str()).unwrap().to_owned();
+    let start = body.find("<code>").expect("the mail shows the token") + "<code>".len();
+    let end = body[start..].find("</code>").unwrap() + start;
+    body[start..end].to_owned()
+}
+
+impl Api {
+    /// The token of an invitation that expired a day ago. Time cannot be moved in the
+    /// emulator, so the fixture writes it through the store, with the tenant scope of the
+    /// admin's verified token, as the invitations function would have a week earlier.
+    pub async fn expired_invitation(&self, tenant: &Tenant) -> String {
+        use shared::auth::OpaqueToken;
+        use shared::domain::{Invitation, InvitationDraft};
+        let admin = verifier().verify(&tenant.admin.token).expect("admin token verifies");
+        let draft: InvitationDraft =
+            serde_json::from_value(json!({"email": format!("late-{}@example.com", unique()), "role": "member"}))
+                .unwrap();
+        let eight_days_ago = chrono::Utc::now() - chrono::Duration::days(8);
+        let invitation = Invitation::new(draft, admin.org_id(), admin.user_id(), eight_days_ago);
+        let token = OpaqueToken::generate();
+        let event = shared::events::Event::invitation_created(&invitation, token.clone());
+        let store = shared::config::store(&shared::config::sdk_config().await);
+        store.invitations().create(&admin.scope(), &invitation, &token.hash(), &event).await.expect("stored");
+        token.expose().to_owned()
+    }
+}
+
+/// Verifies access tokens with the public key the stack exported.
+pub fn verifier() -> TokenVerifier {
+    TokenVerifier::from_pem(
+        &env(shared::config::JWT_PUBLIC_KEY),
+        &shared::config::token_settings().expect("token settings"),
+    )
+    .expect("public key")
 }

@@ -106,3 +106,41 @@ async fn requests_without_a_valid_token_are_401() {
 fn uuid_like() -> String {
     shared::domain::TaskId::generate().to_string()
 }
+
+#[tokio::test]
+async fn another_tenants_token_never_reaches_this_tenants_members_or_invitations() {
+    let api = Api::from_env();
+    let (mine, theirs) = (api.tenant().await, api.tenant().await);
+    let member = api.member(&mine).await;
+    let invitation = api.invite(&mine, &format!("pending-{}@example.com", e2e::unique()), "member").await;
+    let token = Some(theirs.admin.token.as_str());
+    let missing = shared::domain::UserId::generate().to_string();
+
+    for id in [member.user_id.as_str(), mine.admin.user_id.as_str()] {
+        for (method, body) in
+            [(Method::GET, None), (Method::PATCH, Some(json!({"role": "admin"}))), (Method::DELETE, None)]
+        {
+            let foreign = api.call(method.clone(), &format!("/api/v1/users/{id}"), token, body.clone()).await;
+            let absent = api.call(method.clone(), &format!("/api/v1/users/{missing}"), token, body).await;
+            assert_eq!(foreign.0, StatusCode::NOT_FOUND, "{method} user: {}", foreign.1);
+            assert_eq!(foreign, absent, "{method}: foreign and missing users must be indistinguishable");
+        }
+    }
+    let path = format!("/api/v1/invitations/{}", invitation["id"].as_str().unwrap());
+    let foreign = api.call(Method::DELETE, &path, token, None).await;
+    let absent = api.call(Method::DELETE, &format!("/api/v1/invitations/{missing}"), token, None).await;
+    assert_eq!((foreign.0, &foreign), (StatusCode::NOT_FOUND, &absent));
+
+    let (_, users) = api.call(Method::GET, "/api/v1/users", token, None).await;
+    let ids: Vec<&str> = users["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![theirs.admin.user_id.as_str()]);
+    let (_, invitations) = api.call(Method::GET, "/api/v1/invitations", token, None).await;
+    assert_eq!(invitations["items"], json!([]));
+
+    // Ours are untouched.
+    let (status, still) =
+        api.call(Method::GET, &format!("/api/v1/users/{}", member.user_id), Some(&mine.admin.token), None).await;
+    assert_eq!((status, &still["role"]), (StatusCode::OK, &json!("member")));
+    let (_, pending) = api.call(Method::GET, "/api/v1/invitations", Some(&mine.admin.token), None).await;
+    assert_eq!(pending["items"][0]["id"], invitation["id"]);
+}

@@ -7,7 +7,7 @@ use e2e::{Api, Tenant, eventually, mails_to, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::domain::{OrgId, TaskId, UserId};
-use shared::events::{EventId, SCHEMA_VERSION, TaskEvent, TaskEventKind};
+use shared::events::{Event, EventId, EventKind, SCHEMA_VERSION};
 use shared::mailer::Mailer;
 use shared::store::DeliveryState;
 
@@ -23,15 +23,16 @@ async fn sdk() -> aws_config::SdkConfig {
     shared::config::sdk_config().await
 }
 
-fn assigned_event(tenant: &Tenant, task: &Value, recipient: &str) -> TaskEvent {
-    TaskEvent {
+fn assigned_event(tenant: &Tenant, task: &Value, recipient: &str) -> Event {
+    Event {
         schema_version: SCHEMA_VERSION,
         event_id: EventId::generate(),
-        kind: TaskEventKind::Assigned,
         organization_id: OrgId::parse(&tenant.org_id).unwrap(),
-        task_id: TaskId::parse(task["id"].as_str().unwrap()).unwrap(),
-        recipient_id: UserId::parse(recipient).unwrap(),
         occurred_at: Utc::now(),
+        kind: EventKind::TaskAssigned {
+            task_id: TaskId::parse(task["id"].as_str().unwrap()).unwrap(),
+            recipient_id: UserId::parse(recipient).unwrap(),
+        },
     }
 }
 
@@ -237,7 +238,12 @@ async fn a_queue_outage_during_create_still_answers_201_and_the_mail_arrives_lat
         other => panic!("{other:?}"),
     };
     let pending = app.store.outbox().pending_before(Utc::now() + chrono::Duration::hours(1), 1000).await.unwrap();
-    assert!(pending.iter().any(|e| e.task_id.to_string() == task_id), "the outbox holds the notification");
+    assert!(
+        pending
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::TaskCreated { task_id: t, .. } if t.to_string() == task_id)),
+        "the outbox holds the notification"
+    );
 
     // ...until the re-publisher (scheduled by the local poller) sends it with a working queue.
     let expected = format!("[Org {}] New task: {title}", tenant.slug);
@@ -248,7 +254,9 @@ async fn a_queue_outage_during_create_still_answers_201_and_the_mail_arrives_lat
     assert_eq!(subjects(&mails_to(&tenant.admin.email).await), vec![expected]);
     let cleared = eventually(10, || async {
         let pending = app.store.outbox().pending_before(Utc::now() + chrono::Duration::hours(1), 1000).await.unwrap();
-        !pending.iter().any(|e| e.task_id.to_string() == task_id)
+        !pending
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::TaskCreated { task_id: t, .. } if t.to_string() == task_id))
     })
     .await;
     assert!(cleared, "the outbox marker is cleared once the message is queued");

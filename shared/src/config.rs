@@ -8,7 +8,7 @@ use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::auth::{TokenIssuer, TokenSettings, TokenVerifier};
+use crate::auth::{LoginLimits, TokenIssuer, TokenSettings, TokenVerifier};
 use crate::mailer::Mailer;
 use crate::notifications::Publisher;
 use crate::store::{CursorKey, Store};
@@ -19,6 +19,10 @@ pub const JWT_PUBLIC_KEY: &str = "TASKFLOW_JWT_PUBLIC_KEY";
 pub const JWT_ISSUER: &str = "TASKFLOW_JWT_ISSUER";
 pub const JWT_AUDIENCE: &str = "TASKFLOW_JWT_AUDIENCE";
 pub const ACCESS_TOKEN_TTL_SECONDS: &str = "TASKFLOW_ACCESS_TOKEN_TTL_SECONDS";
+pub const REFRESH_TOKEN_TTL_SECONDS: &str = "TASKFLOW_REFRESH_TOKEN_TTL_SECONDS";
+pub const LOGIN_WINDOW_SECONDS: &str = "TASKFLOW_LOGIN_WINDOW_SECONDS";
+pub const LOGIN_MAX_FAILURES: &str = "TASKFLOW_LOGIN_MAX_FAILURES";
+pub const LOGIN_MAX_FAILURES_PER_IP: &str = "TASKFLOW_LOGIN_MAX_FAILURES_PER_IP";
 pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
 pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
@@ -26,6 +30,7 @@ pub const OUTBOX_MIN_AGE_SECONDS: &str = "TASKFLOW_OUTBOX_MIN_AGE_SECONDS";
 
 const DEFAULT_TABLE_NAME: &str = "taskflow";
 const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -57,22 +62,34 @@ pub fn table_name() -> String {
     optional(TABLE_NAME, DEFAULT_TABLE_NAME)
 }
 
+/// A whole number of seconds from the variable `name`, within `range`, or `default`.
+fn seconds(name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(raw) => raw.parse::<u64>().ok().filter(|s| range.contains(s)).ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("must be a whole number from {} to {}", range.start(), range.end()),
+        }),
+    }
+}
+
 pub fn token_settings() -> Result<TokenSettings, ConfigError> {
-    let ttl = match std::env::var(ACCESS_TOKEN_TTL_SECONDS) {
-        Err(_) => DEFAULT_ACCESS_TOKEN_TTL,
-        Ok(raw) => {
-            raw.parse::<u64>().ok().filter(|s| (60..=24 * 3600).contains(s)).map(Duration::from_secs).ok_or_else(
-                || ConfigError::Invalid {
-                    name: ACCESS_TOKEN_TTL_SECONDS,
-                    reason: "must be whole seconds from 60 to 86400".into(),
-                },
-            )?
-        }
-    };
+    let access = seconds(ACCESS_TOKEN_TTL_SECONDS, DEFAULT_ACCESS_TOKEN_TTL.as_secs(), 60..=24 * 3600)?;
+    let refresh = seconds(REFRESH_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL.as_secs(), 3600..=365 * 24 * 3600)?;
     Ok(TokenSettings {
         issuer: optional(JWT_ISSUER, "taskflow"),
         audience: optional(JWT_AUDIENCE, "taskflow-api"),
-        access_ttl: ttl,
+        access_ttl: Duration::from_secs(access),
+        refresh_ttl: Duration::from_secs(refresh),
+    })
+}
+
+/// Brute-force limits of login: failures per email and per source address in a window.
+pub fn login_limits() -> Result<LoginLimits, ConfigError> {
+    Ok(LoginLimits {
+        window_seconds: seconds(LOGIN_WINDOW_SECONDS, 15 * 60, 1..=24 * 3600)?,
+        max_failures_per_email: u32::try_from(seconds(LOGIN_MAX_FAILURES, 10, 1..=10_000)?).unwrap_or(10),
+        max_failures_per_ip: u32::try_from(seconds(LOGIN_MAX_FAILURES_PER_IP, 10, 1..=1_000_000)?).unwrap_or(10),
     })
 }
 
@@ -89,12 +106,10 @@ pub async fn secret(sdk: &SdkConfig, name: &'static str) -> Result<String, Confi
     let Ok(arn) = std::env::var(&arn_variable) else {
         return required(name);
     };
-    let out = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(&arn)
-        .send()
-        .await
-        .map_err(|e| ConfigError::Invalid { name, reason: format!("reading {arn}: {}", DisplayErrorContext(&e)) })?;
+    let out =
+        aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(&arn).send().await.map_err(|e| {
+            ConfigError::Invalid { name, reason: format!("reading {arn}: {}", DisplayErrorContext(&e)) }
+        })?;
     out.secret_string.ok_or(ConfigError::Invalid { name, reason: format!("{arn} has no string value") })
 }
 

@@ -1,14 +1,17 @@
 //! The messages TaskFlow puts on its notification queue, shared by the producers (the task
-//! functions and the re-publisher) and the consumer (the mailer).
+//! and invitation functions, the re-publisher) and the consumer (the mailer).
 //!
-//! A message names things by id only: the mailer reads the task, organization and
-//! recipient when it sends, so no personal data waits in a queue.
+//! A message names things by id: the mailer reads the task, organization and recipient
+//! when it sends, so no personal data waits in a queue. The one secret a message carries is
+//! an invitation's token, which exists nowhere else in clear (the table keeps its hash) and
+//! must reach the invitee's mail; the queue is encrypted at rest.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{OrgId, Task, TaskId, UserId};
+use crate::auth::OpaqueToken;
+use crate::domain::{Invitation, InvitationId, OrgId, Task, TaskId, UserId};
 
 /// The message format's version. A consumer refuses versions it does not know instead of
 /// guessing at their meaning.
@@ -30,26 +33,29 @@ impl std::fmt::Display for EventId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TaskEventKind {
+/// What happened, with the ids the mailer needs; `type` on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum EventKind {
+    /// A task was created: mail its assignee, or its creator.
     #[serde(rename = "task.created")]
-    Created,
+    TaskCreated { task_id: TaskId, recipient_id: UserId },
+    /// A task got a new assignee: mail them.
     #[serde(rename = "task.assigned")]
-    Assigned,
+    TaskAssigned { task_id: TaskId, recipient_id: UserId },
+    /// Someone was invited: mail them the one-time token.
+    #[serde(rename = "invitation.created")]
+    InvitationCreated { invitation_id: InvitationId, token: OpaqueToken },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TaskEvent {
+pub struct Event {
     pub schema_version: u32,
     pub event_id: EventId,
-    #[serde(rename = "type")]
-    pub kind: TaskEventKind,
     pub organization_id: OrgId,
-    pub task_id: TaskId,
-    /// Who gets the email: the assignee, or the creator of an unassigned task.
-    pub recipient_id: UserId,
     pub occurred_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: EventKind,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -60,28 +66,35 @@ pub enum EventError {
     UnknownVersion(u64),
 }
 
-impl TaskEvent {
+impl Event {
+    fn new(organization_id: OrgId, occurred_at: DateTime<Utc>, kind: EventKind) -> Self {
+        Self { schema_version: SCHEMA_VERSION, event_id: EventId::generate(), organization_id, occurred_at, kind }
+    }
+
     /// The event of a task just created: the mail goes to its assignee, or to its creator.
-    pub fn created(task: &Task) -> Self {
-        Self::new(TaskEventKind::Created, task, task.assignee_id.unwrap_or(task.created_by))
+    pub fn task_created(task: &Task) -> Self {
+        let recipient_id = task.assignee_id.unwrap_or(task.created_by);
+        Self::new(task.organization_id, task.updated_at, EventKind::TaskCreated { task_id: task.id, recipient_id })
     }
 
     /// The event of `task` getting a new assignee, if `previous` had another one.
-    pub fn assigned(previous: &Task, task: &Task) -> Option<Self> {
+    pub fn task_assigned(previous: &Task, task: &Task) -> Option<Self> {
         let assignee = task.assignee_id?;
-        (previous.assignee_id != Some(assignee)).then(|| Self::new(TaskEventKind::Assigned, task, assignee))
+        (previous.assignee_id != Some(assignee)).then(|| {
+            Self::new(
+                task.organization_id,
+                task.updated_at,
+                EventKind::TaskAssigned { task_id: task.id, recipient_id: assignee },
+            )
+        })
     }
 
-    fn new(kind: TaskEventKind, task: &Task, recipient_id: UserId) -> Self {
-        Self {
-            schema_version: SCHEMA_VERSION,
-            event_id: EventId::generate(),
-            kind,
-            organization_id: task.organization_id,
-            task_id: task.id,
-            recipient_id,
-            occurred_at: task.updated_at,
-        }
+    pub fn invitation_created(invitation: &Invitation, token: OpaqueToken) -> Self {
+        Self::new(
+            invitation.organization_id,
+            invitation.created_at,
+            EventKind::InvitationCreated { invitation_id: invitation.id, token },
+        )
     }
 
     pub fn to_json(&self) -> String {
@@ -113,46 +126,61 @@ mod tests {
         Task::create(draft, OrgId::generate(), UserId::generate(), Utc::now())
     }
 
+    fn recipient(event: &Event) -> UserId {
+        match event.kind {
+            EventKind::TaskCreated { recipient_id, .. } | EventKind::TaskAssigned { recipient_id, .. } => recipient_id,
+            EventKind::InvitationCreated { .. } => panic!("no recipient id"),
+        }
+    }
+
     #[test]
     fn a_created_event_goes_to_the_assignee_or_else_the_creator() {
         let unassigned = task(None);
-        assert_eq!(TaskEvent::created(&unassigned).recipient_id, unassigned.created_by);
+        assert_eq!(recipient(&Event::task_created(&unassigned)), unassigned.created_by);
         let assignee = UserId::generate();
-        let assigned = task(Some(assignee));
-        let event = TaskEvent::created(&assigned);
-        assert_eq!((event.recipient_id, event.kind), (assignee, TaskEventKind::Created));
+        let event = Event::task_created(&task(Some(assignee)));
+        assert!(matches!(event.kind, EventKind::TaskCreated { .. }));
+        assert_eq!(recipient(&event), assignee);
     }
 
     #[test]
     fn only_a_change_of_assignee_is_an_assigned_event() {
         let before = task(None);
         let mut after = before.clone();
-        assert!(TaskEvent::assigned(&before, &after).is_none(), "nothing changed");
+        assert!(Event::task_assigned(&before, &after).is_none(), "nothing changed");
         let assignee = UserId::generate();
         after.assignee_id = Some(assignee);
-        let event = TaskEvent::assigned(&before, &after).unwrap();
-        assert_eq!((event.kind, event.recipient_id), (TaskEventKind::Assigned, assignee));
-        assert!(TaskEvent::assigned(&after, &after).is_none(), "same assignee again");
-        assert!(TaskEvent::assigned(&after, &before).is_none(), "unassigning mails nobody");
+        let event = Event::task_assigned(&before, &after).unwrap();
+        assert!(matches!(event.kind, EventKind::TaskAssigned { .. }));
+        assert_eq!(recipient(&event), assignee);
+        assert!(Event::task_assigned(&after, &after).is_none(), "same assignee again");
+        assert!(Event::task_assigned(&after, &before).is_none(), "unassigning mails nobody");
     }
 
     #[test]
     fn the_wire_format_is_versioned_json_with_ids_only() {
-        let event = TaskEvent::created(&task(None));
+        let event = Event::task_created(&task(None));
         let json: serde_json::Value = serde_json::from_str(&event.to_json()).unwrap();
         assert_eq!(json["schema_version"], 1);
         assert_eq!(json["type"], "task.created");
-        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys.len(), 7, "{keys:?}");
-        assert_eq!(TaskEvent::parse(&event.to_json()).unwrap(), event);
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["event_id", "occurred_at", "organization_id", "recipient_id", "schema_version", "task_id", "type"]
+        );
+        assert_eq!(Event::parse(&event.to_json()).unwrap(), event);
     }
 
     #[test]
-    fn unknown_versions_and_garbage_are_refused() {
-        let mut json: serde_json::Value = serde_json::from_str(&TaskEvent::created(&task(None)).to_json()).unwrap();
+    fn unknown_versions_types_and_garbage_are_refused() {
+        let mut json: serde_json::Value = serde_json::from_str(&Event::task_created(&task(None)).to_json()).unwrap();
         json["schema_version"] = 2.into();
-        assert_eq!(TaskEvent::parse(&json.to_string()), Err(EventError::UnknownVersion(2)));
-        assert!(matches!(TaskEvent::parse("not json"), Err(EventError::Malformed(_))));
-        assert!(matches!(TaskEvent::parse(r#"{"schema_version":1}"#), Err(EventError::Malformed(_))));
+        assert_eq!(Event::parse(&json.to_string()), Err(EventError::UnknownVersion(2)));
+        json["schema_version"] = 1.into();
+        json["type"] = "task.exploded".into();
+        assert!(matches!(Event::parse(&json.to_string()), Err(EventError::Malformed(_))));
+        assert!(matches!(Event::parse("not json"), Err(EventError::Malformed(_))));
+        assert!(matches!(Event::parse(r#"{"schema_version":1}"#), Err(EventError::Malformed(_))));
     }
 }

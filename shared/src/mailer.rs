@@ -9,9 +9,9 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::Utc;
 
-use crate::auth::TenantScope;
-use crate::domain::{Organization, Task, User};
-use crate::events::{TaskEvent, TaskEventKind};
+use crate::auth::{OpaqueToken, TenantScope};
+use crate::domain::{Invitation, Organization, Task, User};
+use crate::events::{Event, EventKind};
 use crate::store::{Claim, DeliveryState, Store, StoreError};
 
 /// Why a message was not delivered. Both kinds are reported as batch item failures: SQS
@@ -70,11 +70,11 @@ impl Mailer {
 
     async fn deliver_message(&self, record: &SqsMessage) -> Result<Delivered, DeliveryError> {
         let body = record.body.as_deref().ok_or_else(|| DeliveryError::Permanent("the message has no body".into()))?;
-        let event = TaskEvent::parse(body).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+        let event = Event::parse(body).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
         self.deliver(&event).await
     }
 
-    pub async fn deliver(&self, event: &TaskEvent) -> Result<Delivered, DeliveryError> {
+    pub async fn deliver(&self, event: &Event) -> Result<Delivered, DeliveryError> {
         let deliveries = self.store.deliveries();
         if let Claim::Taken(state) = deliveries.claim(event.event_id, Utc::now()).await? {
             return Ok(Delivered::Duplicate(state));
@@ -96,13 +96,25 @@ impl Mailer {
         }
     }
 
-    async fn compose(&self, event: &TaskEvent) -> Result<Mail, DeliveryError> {
+    async fn compose(&self, event: &Event) -> Result<Mail, DeliveryError> {
         let scope = TenantScope::of_event(event);
         let gone = |what: &str| DeliveryError::Permanent(format!("the {what} no longer exists"));
-        let task = self.store.tasks().get(&scope, event.task_id).await?.ok_or_else(|| gone("task"))?;
         let organization = self.store.organizations().get(&scope).await?.ok_or_else(|| gone("organization"))?;
-        let recipient = self.store.users().get(&scope, event.recipient_id).await?.ok_or_else(|| gone("recipient"))?;
-        Ok(Mail::new(event.kind, &task, &organization, &recipient))
+        match &event.kind {
+            EventKind::TaskCreated { task_id, recipient_id } | EventKind::TaskAssigned { task_id, recipient_id } => {
+                let task = self.store.tasks().get(&scope, *task_id).await?.ok_or_else(|| gone("task"))?;
+                let recipient =
+                    self.store.users().get(&scope, *recipient_id).await?.ok_or_else(|| gone("recipient"))?;
+                let assigned = matches!(event.kind, EventKind::TaskAssigned { .. });
+                Ok(Mail::task(assigned, &task, &organization, &recipient))
+            }
+            EventKind::InvitationCreated { invitation_id, token } => {
+                // A revoked or accepted invitation is gone: its mail must not go out late.
+                let invitation =
+                    self.store.invitations().get(&scope, *invitation_id).await?.ok_or_else(|| gone("invitation"))?;
+                Ok(Mail::invitation(&invitation, token, &organization))
+            }
+        }
     }
 
     async fn send(&self, mail: &Mail) -> Result<(), DeliveryError> {
@@ -133,12 +145,9 @@ pub struct Mail {
 }
 
 impl Mail {
-    pub fn new(kind: TaskEventKind, task: &Task, organization: &Organization, recipient: &User) -> Self {
+    pub fn task(assigned: bool, task: &Task, organization: &Organization, recipient: &User) -> Self {
         let (org, title) = (organization.name.as_str(), task.title.as_str());
-        let what = match kind {
-            TaskEventKind::Created => "New task",
-            TaskEventKind::Assigned => "Task assigned to you",
-        };
+        let what = if assigned { "Task assigned to you" } else { "New task" };
         let due = task.due_date.map(|d| serde_json::to_value(d).unwrap_or_default());
         let due_line = due.as_ref().and_then(|d| d.as_str()).map(|d| format!("Due: {d}\n")).unwrap_or_default();
         let text = format!(
@@ -155,6 +164,36 @@ impl Mail {
             task.id
         );
         Self { to: recipient.email.as_str().to_owned(), subject: format!("[{org}] {what}: {title}"), text, html }
+    }
+}
+
+impl Mail {
+    pub fn invitation(invitation: &Invitation, token: &OpaqueToken, organization: &Organization) -> Self {
+        let org = organization.name.as_str();
+        let role = match invitation.role {
+            crate::domain::Role::Admin => "an admin",
+            crate::domain::Role::Member => "a member",
+        };
+        let expires = invitation.expires_at.format("%Y-%m-%d %H:%M UTC");
+        let text = format!(
+            "You are invited to join {org} on TaskFlow as {role}.\n\nYour invitation token: {token}\n\n\
+             Accept with POST /api/v1/auth/accept-invitation and the body\n\
+             {{\"token\": \"{token}\", \"password\": \"<your password>\"}}\n\n\
+             The token works once and expires at {expires}.\n",
+            token = token.expose()
+        );
+        let html = format!(
+            "<p>You are invited to join <strong>{}</strong> on TaskFlow as {role}.</p>\
+             <p>Your invitation token: <code>{}</code></p><p>It works once and expires at {expires}.</p>",
+            escape_html(org),
+            token.expose()
+        );
+        Self {
+            to: invitation.email.as_str().to_owned(),
+            subject: format!("[{org}] You are invited to join {org} on TaskFlow"),
+            text,
+            html,
+        }
     }
 }
 
@@ -196,7 +235,7 @@ mod tests {
             organization_id: org.id,
             created_at: Utc::now(),
         };
-        let mail = Mail::new(TaskEventKind::Assigned, &task, &org, &user);
+        let mail = Mail::task(true, &task, &org, &user);
         assert_eq!(mail.to, "bob@acme.com");
         assert_eq!(mail.subject, "[Acme <Corp>] Task assigned to you: Fix <b>it</b> & ship");
         assert!(mail.text.contains("Fix <b>it</b> & ship"));

@@ -5,7 +5,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::{Duration, Utc};
 
 use crate::auth::TenantScope;
-use crate::events::TaskEvent;
+use crate::events::Event;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +23,7 @@ impl Publisher {
         Self { client, queue_url: queue_url.into() }
     }
 
-    pub async fn publish(&self, event: &TaskEvent) -> Result<(), PublishError> {
+    pub async fn publish(&self, event: &Event) -> Result<(), PublishError> {
         self.client
             .send_message()
             .queue_url(&self.queue_url)
@@ -38,7 +38,7 @@ impl Publisher {
 /// Sends an event that the store recorded in the outbox, and clears the marker once SQS
 /// has it. A failure is logged and left to the re-publisher: the API call that caused the
 /// event has already succeeded and must not fail because the queue is down.
-pub async fn dispatch(store: &Store, publisher: &Publisher, scope: &TenantScope, event: &TaskEvent) {
+pub async fn dispatch(store: &Store, publisher: &Publisher, scope: &TenantScope, event: &Event) {
     if let Err(e) = publisher.publish(event).await {
         tracing::warn!(event_id = %event.event_id, error = %e, "notification left in the outbox for the re-publisher");
         return;

@@ -5,8 +5,9 @@ use shared::{api, http};
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::init_tracing();
     let sdk = shared::config::sdk_config().await;
-    // The only function that holds the signing key.
+    // A token issuer: one of the few functions that may read the signing key.
     let issuer = shared::config::token_issuer(&sdk).await?;
     let store = shared::config::store(&sdk);
-    http::serve(|req| api::auth::login(&store, &issuer, req)).await
+    let limits = shared::config::login_limits()?;
+    http::serve(|req| api::auth::login(&store, &issuer, &limits, req)).await
 }

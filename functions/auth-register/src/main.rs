@@ -4,6 +4,9 @@ use shared::{api, http};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::init_tracing();
-    let store = shared::config::store(&shared::config::sdk_config().await);
-    http::serve(|req| api::auth::register(&store, req)).await
+    let sdk = shared::config::sdk_config().await;
+    // A token issuer: one of the few functions that may read the signing key.
+    let issuer = shared::config::token_issuer(&sdk).await?;
+    let store = shared::config::store(&sdk);
+    http::serve(|req| api::auth::register(&store, &issuer, req)).await
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authenticate;
 use crate::app::App;
-use crate::auth::{self, TenantScope, TokenIssuer};
+use crate::auth::{self, AccessToken, LoginLimits, OpaqueToken, Principal, TokenIssuer};
 use crate::domain::{Email, OrgName, OrgSlug, Organization, Password, User};
 use crate::http::{self, ApiError};
 use crate::store::{Registration, Store};
@@ -23,22 +23,31 @@ struct RegisterRequest {
 struct Registered {
     user: User,
     organization: Organization,
+    #[serde(flatten)]
+    tokens: AccessToken,
 }
 
-/// `POST /api/v1/auth/register`: a new organization and its first admin, atomically.
-pub async fn register(store: &Store, req: Request) -> Result<Response<Body>, ApiError> {
+/// Starts a session for a caller who just proved who they are, and answers its tokens.
+async fn session_tokens(store: &Store, issuer: &TokenIssuer, principal: Principal) -> Result<AccessToken, ApiError> {
+    let (principal, refresh) = auth::start_session(store, principal, issuer.settings(), Utc::now()).await?;
+    Ok(issuer.issue_with_refresh(&principal, &refresh)?)
+}
+
+/// `POST /api/v1/auth/register`: a new organization and its first admin, atomically; the
+/// answer carries tokens, so the new admin is logged in.
+pub async fn register(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
     let body: RegisterRequest = http::json_body(&req)?;
     let password_hash = auth::hash_password(&body.password)?;
-    let scope = TenantScope::for_new_organization();
     let registration = Registration {
         name: body.organization_name,
         slug: body.organization_slug,
         admin_email: body.email,
         admin_password_hash: password_hash,
     };
-    let (organization, user) = store.organizations().register(&scope, registration, Utc::now()).await?;
+    let (organization, user, principal) = auth::register_organization(store, registration, Utc::now()).await?;
     tracing::info!(org_id = %organization.id, user_id = %user.id, "organization registered");
-    http::json(StatusCode::CREATED, &Registered { user, organization })
+    let tokens = session_tokens(store, issuer, principal).await?;
+    http::json(StatusCode::CREATED, &Registered { user, organization, tokens })
 }
 
 /// Login takes plain strings: an email or password that could never have been registered
@@ -51,14 +60,20 @@ struct LoginRequest {
 }
 
 /// `POST /api/v1/auth/login`.
-pub async fn login(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn login(
+    store: &Store,
+    issuer: &TokenIssuer,
+    limits: &LoginLimits,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     let body: LoginRequest = http::json_body(&req)?;
     let (Ok(email), Ok(password)) = (Email::parse(&body.email), Password::parse(&body.password)) else {
         return Err(ApiError::InvalidCredentials);
     };
-    let principal = auth::log_in(store, &email, &password).await?;
+    let source_ip = http::source_ip(&req);
+    let principal = auth::log_in(store, limits, &email, &password, source_ip.as_deref(), Utc::now()).await?;
     http::record_principal(&principal);
-    http::json(StatusCode::OK, &issuer.issue(&principal)?)
+    http::json(StatusCode::OK, &session_tokens(store, issuer, principal).await?)
 }
 
 /// `GET /api/v1/auth/me`: the caller as stored now (a removed user's token finds nothing).
@@ -67,4 +82,85 @@ pub async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let user =
         app.store.users().get(&principal.scope(), principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
     http::json(StatusCode::OK, &user)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// `POST /api/v1/auth/refresh`: a new access token and a new refresh token; the old one
+/// stops working.
+pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
+    let body: RefreshRequest = http::json_body(&req)?;
+    let token = OpaqueToken::parse(&body.refresh_token).ok_or(ApiError::InvalidRefreshToken)?;
+    let (principal, next) = auth::refresh(store, &token, issuer.settings(), Utc::now()).await?;
+    http::record_principal(&principal);
+    http::json(StatusCode::OK, &issuer.issue_with_refresh(&principal, &next)?)
+}
+
+/// `POST /api/v1/auth/logout`: ends the session the access token belongs to. The access
+/// token itself stays valid until it expires (minutes): it is not looked up per request.
+pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    if let Some(session) = principal.session_id() {
+        app.store.sessions().revoke(&principal.scope(), principal.user_id(), session).await?;
+    }
+    http::no_content()
+}
+
+/// `POST /api/v1/auth/logout-all`: ends every session of the caller.
+pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let ended = app.store.sessions().revoke_all(&principal.scope(), principal.user_id()).await?;
+    tracing::info!(sessions = ended, "logged out everywhere");
+    http::no_content()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: Password,
+}
+
+/// `POST /api/v1/auth/password`: needs the current password; ends every session.
+pub async fn change_password(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let body: PasswordChange = http::json_body(&req)?;
+    let scope = principal.scope();
+    let user = app.store.users().get(&scope, principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
+    let current = Password::parse(&body.current_password).map_err(|_| ApiError::InvalidCredentials)?;
+    auth::verify_current_password(&app.store, &principal, &user.email, &current).await?;
+    let hash = auth::hash_password(&body.new_password)?;
+    app.store.credentials().set_password(&user.email, user.id, &hash).await?;
+    app.store.sessions().revoke_all(&scope, user.id).await?;
+    http::no_content()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptInvitation {
+    token: String,
+    password: Password,
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    user: User,
+    #[serde(flatten)]
+    tokens: AccessToken,
+}
+
+/// `POST /api/v1/auth/accept-invitation`: creates the invited user and logs them in.
+pub async fn accept_invitation(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
+    let body: AcceptInvitation = http::json_body(&req)?;
+    let invalid = crate::store::StoreError::InvalidInvitation;
+    let token = OpaqueToken::parse(&body.token).ok_or(invalid)?;
+    let principal = auth::accept_invitation(store, &token, &body.password, Utc::now()).await?;
+    http::record_principal(&principal);
+    let user = store.users().get(&principal.scope(), principal.user_id()).await?.ok_or(ApiError::Internal)?;
+    let tokens = session_tokens(store, issuer, principal).await?;
+    http::json(StatusCode::CREATED, &Accepted { user, tokens })
 }

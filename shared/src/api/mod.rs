@@ -2,8 +2,10 @@
 //! [`crate::auth`] who is calling, and calls the store with the caller's tenant scope.
 
 pub mod auth;
+pub mod invitations;
 pub mod organizations;
 pub mod tasks;
+pub mod users;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -25,4 +27,18 @@ fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
     let principal = app.tokens.verify(token)?;
     http::record_principal(&principal);
     Ok(principal)
+}
+
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// The `limit` of a paginated list: 1 to 100, 20 when absent.
+fn page_limit(req: &Request) -> Result<usize, ApiError> {
+    let parse = |raw: &str| {
+        raw.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+            .ok_or_else(|| format!("must be a whole number from 1 to {MAX_PAGE_SIZE}"))
+    };
+    Ok(http::query_param(req, "limit", parse)?.unwrap_or(DEFAULT_PAGE_SIZE))
 }

@@ -3,17 +3,14 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::authenticate;
+use super::{authenticate, page_limit};
 use crate::app::App;
 use crate::auth::{Principal, TenantScope};
 use crate::domain::{Role, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
-use crate::events::TaskEvent;
+use crate::events::Event;
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
 use crate::store::{CursorKey, DeleteRefused, StoreError, TaskFilter};
-
-pub const DEFAULT_PAGE_SIZE: usize = 20;
-pub const MAX_PAGE_SIZE: usize = 100;
 
 /// How often an update without `If-Match` re-reads and retries when another writer got
 /// in between; with `If-Match` a conflict is the client's to resolve (412).
@@ -67,13 +64,6 @@ struct TaskList {
     next_cursor: Option<String>,
 }
 
-fn parse_limit(raw: &str) -> Result<usize, String> {
-    raw.parse::<usize>()
-        .ok()
-        .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-        .ok_or_else(|| format!("must be a whole number from 1 to {MAX_PAGE_SIZE}"))
-}
-
 fn parse_status(raw: &str) -> Result<TaskStatus, String> {
     TaskStatus::parse(raw).ok_or_else(|| "must be one of todo, in_progress, done".into())
 }
@@ -86,17 +76,17 @@ fn parse_user_id(raw: &str) -> Result<UserId, String> {
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let scope = principal.scope();
-    let limit = http::query_param(&req, "limit", parse_limit)?.unwrap_or(DEFAULT_PAGE_SIZE);
+    let limit = page_limit(&req)?;
     let filter = TaskFilter::new(
         http::query_param(&req, "status", parse_status)?,
         http::query_param(&req, "assignee_id", parse_user_id)?,
     );
     let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
-        Some(cursor) => Some(cursors.decode(&scope, &filter, &cursor)?),
+        Some(cursor) => Some(cursors.decode(&scope, &filter.fingerprint(), &cursor, TaskId::parse)?),
         None => None,
     };
     let page = app.store.tasks().list_page(&scope, &filter, limit, after).await?;
-    let next_cursor = page.last.map(|last| cursors.encode(&scope, &filter, last));
+    let next_cursor = page.last.map(|last| cursors.encode(&scope, &filter.fingerprint(), last));
     http::json(StatusCode::OK, &TaskList { items: page.items, next_cursor })
 }
 
@@ -127,7 +117,7 @@ pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Re
             return Err(stale(expected, current.version));
         }
         let next = current.patched(patch.clone(), Utc::now());
-        let event = TaskEvent::assigned(&current, &next);
+        let event = Event::task_assigned(&current, &next);
         match app.store.tasks().replace(&scope, &next, current.version, event.as_ref()).await {
             Ok(()) => {
                 if let Some(event) = &event {

@@ -3,13 +3,17 @@
 
 pub mod keys;
 mod login;
+mod opaque;
 mod password;
 mod principal;
+mod sessions;
 mod token;
 
-pub use login::log_in;
+pub use login::{LoginLimits, log_in, register_organization, verify_current_password};
+pub use opaque::{OpaqueToken, TokenHash};
 pub use password::{PasswordHash, hash_password};
 pub use principal::{Principal, TenantScope};
+pub use sessions::{accept_invitation, refresh, start_session};
 pub use token::{AccessToken, Claims, TokenIssuer, TokenSettings, TokenVerifier};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +25,12 @@ pub enum AuthError {
     /// Wrong password and unknown email are one answer, so logins cannot probe for accounts.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Unknown, expired, revoked or reused refresh token: one answer for all.
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidRefreshToken,
+    /// Too many failed logins for this email or source address in the current window.
+    #[error("too many failed logins")]
+    Throttled { retry_after: u64 },
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("key material is unusable: {0}")]

@@ -1,5 +1,5 @@
-use crate::domain::{OrgId, Role, UserId};
-use crate::events::TaskEvent;
+use crate::domain::{OrgId, Role, SessionId, UserId};
+use crate::events::Event;
 
 use super::AuthError;
 
@@ -10,11 +10,21 @@ pub struct Principal {
     user_id: UserId,
     org_id: OrgId,
     role: Role,
+    session_id: Option<SessionId>,
 }
 
 impl Principal {
     pub(super) fn new(user_id: UserId, org_id: OrgId, role: Role) -> Self {
-        Self { user_id, org_id, role }
+        Self { user_id, org_id, role, session_id: None }
+    }
+
+    pub(super) fn in_session(self, session_id: Option<SessionId>) -> Self {
+        Self { session_id, ..self }
+    }
+
+    /// The refresh session the caller's token belongs to, if any.
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.session_id
     }
 
     pub fn user_id(&self) -> UserId {
@@ -91,7 +101,7 @@ impl TenantScope {
     /// write those (IAM lets nothing else send to the queue), and each event was recorded
     /// while serving a verified principal of that organization: the event carries that
     /// principal's scope forward to the mailer and the re-publisher.
-    pub fn of_event(event: &TaskEvent) -> Self {
+    pub fn of_event(event: &Event) -> Self {
         Self { org_id: event.organization_id }
     }
 }

@@ -3,8 +3,8 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, Principal};
-use crate::domain::{OrgId, Role, UserId};
+use super::{AuthError, OpaqueToken, Principal};
+use crate::domain::{OrgId, Role, SessionId, UserId};
 
 /// Tokens are signed with Ed25519 (EdDSA): only the functions that issue tokens hold the
 /// private key; every other function verifies with the public key alone.
@@ -18,6 +18,8 @@ pub struct TokenSettings {
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
+    /// How long a refresh session lives without being used.
+    pub refresh_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,14 +31,20 @@ pub struct Claims {
     pub aud: String,
     pub iat: u64,
     pub exp: u64,
+    /// The refresh session this token was issued for, so that logout can end it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<SessionId>,
 }
 
-/// What login answers: the seed's `{access_token, token_type, expires_in}`.
+/// What login answers: the seed's `{access_token, token_type, expires_in}`, and the
+/// refresh token of the session it started.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessToken {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 pub struct TokenIssuer {
@@ -50,6 +58,18 @@ impl TokenIssuer {
         Ok(Self { key, settings })
     }
 
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// An access token and, for a session, its refresh token: what login, registration,
+    /// invitation acceptance and refresh answer.
+    pub fn issue_with_refresh(&self, principal: &Principal, refresh: &OpaqueToken) -> Result<AccessToken, AuthError> {
+        let mut token = self.issue(principal)?;
+        token.refresh_token = Some(refresh.expose().to_owned());
+        Ok(token)
+    }
+
     pub fn issue(&self, principal: &Principal) -> Result<AccessToken, AuthError> {
         let now = jsonwebtoken::get_current_timestamp();
         let ttl = self.settings.access_ttl.as_secs();
@@ -61,8 +81,14 @@ impl TokenIssuer {
             aud: self.settings.audience.clone(),
             iat: now,
             exp: now + ttl,
+            sid: principal.session_id(),
         };
-        self.sign(&claims).map(|access_token| AccessToken { access_token, token_type: "bearer", expires_in: ttl })
+        self.sign(&claims).map(|access_token| AccessToken {
+            access_token,
+            token_type: "bearer",
+            expires_in: ttl,
+            refresh_token: None,
+        })
     }
 
     /// Signs arbitrary claims; `issue` is the normal way in, this one lets tests build
@@ -96,7 +122,7 @@ impl TokenVerifier {
             AuthError::InvalidToken
         })?;
         let c = data.claims;
-        Ok(Principal::new(c.sub, c.org, c.role))
+        Ok(Principal::new(c.sub, c.org, c.role).in_session(c.sid))
     }
 }
 
@@ -109,6 +135,7 @@ mod tests {
             issuer: "taskflow".into(),
             audience: "taskflow-api".into(),
             access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(3600),
         }
     }
 
@@ -148,6 +175,7 @@ mod tests {
             aud: aud.into(),
             iat: now - 1000,
             exp,
+            sid: None,
         };
         let expired = issuer.sign(&claims("taskflow", "taskflow-api", now - 60)).unwrap();
         let other_issuer = issuer.sign(&claims("evil", "taskflow-api", now + 60)).unwrap();
@@ -177,6 +205,7 @@ mod tests {
             aud: "taskflow-api".into(),
             iat: now,
             exp: now + 60,
+            sid: None,
         };
         let hs = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

@@ -42,6 +42,15 @@ id_type!(
     TaskId
 );
 
+id_type!(
+    /// A pending invitation to join an organization.
+    InvitationId
+);
+id_type!(
+    /// A refresh session: one login and the chain of refresh tokens rotated from it.
+    SessionId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,12 +3,14 @@
 
 mod email;
 mod ids;
+mod invitation;
 mod organization;
 mod task;
 mod user;
 
 pub use email::Email;
-pub use ids::{OrgId, TaskId, UserId};
+pub use ids::{InvitationId, OrgId, SessionId, TaskId, UserId};
+pub use invitation::{Invitation, InvitationDraft, RoleChange};
 pub use organization::{OrgName, OrgSlug, Organization};
 pub use task::{DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle};
 pub use user::{Password, Role, User};

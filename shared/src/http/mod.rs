@@ -7,6 +7,6 @@ mod response;
 mod serve;
 
 pub use problem::ApiError;
-pub use request::{MAX_BODY_BYTES, bearer_token, if_match_version, json_body, path_id, query_param};
+pub use request::{MAX_BODY_BYTES, bearer_token, if_match_version, json_body, path_id, query_param, source_ip};
 pub use response::{json, no_content};
 pub use serve::{record_principal, serve};

@@ -19,6 +19,8 @@ pub enum ApiError {
     Unauthenticated,
     #[error("invalid email or password")]
     InvalidCredentials,
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidRefreshToken,
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("{0} not found")]
@@ -31,6 +33,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    #[error("too many failed attempts; retry after {0} seconds")]
+    TooManyRequests(u64),
     #[error("internal error")]
     Internal,
 }
@@ -51,13 +55,16 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::InvalidRefreshToken => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +95,9 @@ impl ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response = response.header(header::WWW_AUTHENTICATE, "Bearer");
         }
+        if let ApiError::TooManyRequests(seconds) = self {
+            response = response.header(header::RETRY_AFTER, seconds.to_string());
+        }
         response.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
     }
 }
@@ -112,6 +122,10 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("an organization with this slug already exists".into())
             }
             StoreError::NotFound => ApiError::NotFound("resource"),
+            StoreError::LastAdmin => ApiError::Conflict(e.to_string()),
+            StoreError::InvalidInvitation => {
+                ApiError::BadRequest("the invitation token is invalid, expired, revoked or already used".into())
+            }
             StoreError::VersionConflict => {
                 ApiError::Conflict("the resource changed while it was being updated; retry".into())
             }
@@ -128,6 +142,8 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::InvalidToken => ApiError::Unauthenticated,
             AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::InvalidRefreshToken => ApiError::InvalidRefreshToken,
+            AuthError::Throttled { retry_after } => ApiError::TooManyRequests(retry_after),
             AuthError::Forbidden(why) => ApiError::Forbidden(why),
             AuthError::Store(e) => e.into(),
             AuthError::Key(_) | AuthError::Hashing(_) => {
@@ -165,6 +181,13 @@ mod tests {
         let r = ApiError::from(StoreError::Dynamo("secret table arn".into())).into_response();
         assert_eq!(r.status(), 500);
         assert!(!body(&r).to_string().contains("secret"));
+    }
+
+    #[test]
+    fn throttled_answers_say_when_to_retry() {
+        let r = ApiError::TooManyRequests(42).into_response();
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "42");
     }
 
     #[test]

@@ -61,6 +61,14 @@ fn data_detail(err: &serde_json::Error) -> String {
     }
 }
 
+/// The caller's address as API Gateway saw it (not a header a client could set).
+pub fn source_ip(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
+        _ => None,
+    }
+}
+
 /// The bearer token of the `Authorization` header, if there is one.
 pub fn bearer_token(req: &Request) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;

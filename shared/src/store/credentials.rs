@@ -50,3 +50,23 @@ impl CredentialStore<'_> {
         Ok(item.map(|i| i.credentials))
     }
 }
+
+impl CredentialStore<'_> {
+    /// Replaces the password hash of `user`'s credentials.
+    pub async fn set_password(&self, email: &Email, user: UserId, hash: &PasswordHash) -> Result<(), StoreError> {
+        self.store
+            .client
+            .update_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(email_pk(email)))
+            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .update_expression("SET password_hash = :hash")
+            .condition_expression("user_id = :user")
+            .expression_attribute_values(":hash", serde_dynamo::to_attribute_value(hash)?)
+            .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+}

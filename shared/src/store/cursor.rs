@@ -6,9 +6,7 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::TaskFilter;
 use crate::auth::TenantScope;
-use crate::domain::TaskId;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CursorError {
@@ -32,13 +30,21 @@ impl CursorKey {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    pub fn encode(&self, scope: &TenantScope, filter: &TaskFilter, last: TaskId) -> String {
-        let payload = format!("{}|{}|{last}", scope.org_id(), filter.fingerprint());
+    /// A cursor after `last`, for the listing named by `query` (e.g. a task filter's
+    /// fingerprint), in the scope's tenant.
+    pub fn encode(&self, scope: &TenantScope, query: &str, last: impl std::fmt::Display) -> String {
+        let payload = format!("{}|{query}|{last}", scope.org_id());
         let tag = hmac::sign(&self.0, payload.as_bytes());
         format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag.as_ref()))
     }
 
-    pub fn decode(&self, scope: &TenantScope, filter: &TaskFilter, cursor: &str) -> Result<TaskId, CursorError> {
+    pub fn decode<K>(
+        &self,
+        scope: &TenantScope,
+        query: &str,
+        cursor: &str,
+        parse: impl Fn(&str) -> Option<K>,
+    ) -> Result<K, CursorError> {
         let (payload, tag) = cursor.split_once('.').ok_or(CursorError::Invalid)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| CursorError::Invalid)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| CursorError::Invalid)?;
@@ -49,17 +55,18 @@ impl CursorKey {
         else {
             return Err(CursorError::Invalid);
         };
-        if org != scope.org_id().to_string() || fingerprint != filter.fingerprint() {
+        if org != scope.org_id().to_string() || fingerprint != query {
             return Err(CursorError::OtherQuery);
         }
-        TaskId::parse(last).ok_or(CursorError::Invalid)
+        parse(last).ok_or(CursorError::Invalid)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{TaskStatus, UserId};
+    use crate::domain::{TaskId, TaskStatus, UserId};
+    use crate::store::TaskFilter;
 
     #[test]
     fn a_cursor_round_trips_for_its_own_tenant_and_filter() {
@@ -67,19 +74,22 @@ mod tests {
         let scope = TenantScope::for_new_organization();
         let filter = TaskFilter::new(Some(TaskStatus::Done), Some(UserId::generate()));
         let last = TaskId::generate();
-        let cursor = key.encode(&scope, &filter, last);
-        assert_eq!(key.decode(&scope, &filter, &cursor), Ok(last));
+        let cursor = key.encode(&scope, &filter.fingerprint(), last);
+        assert_eq!(key.decode(&scope, &filter.fingerprint(), &cursor, TaskId::parse), Ok(last));
     }
 
     #[test]
     fn another_tenants_or_another_filters_cursor_is_refused() {
         let key = CursorKey::new(b"k");
         let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
-        let cursor = key.encode(&theirs, &TaskFilter::default(), TaskId::generate());
-        assert_eq!(key.decode(&mine, &TaskFilter::default(), &cursor), Err(CursorError::OtherQuery));
+        let cursor = key.encode(&theirs, &TaskFilter::default().fingerprint(), TaskId::generate());
+        assert_eq!(
+            key.decode(&mine, &TaskFilter::default().fingerprint(), &cursor, TaskId::parse),
+            Err(CursorError::OtherQuery)
+        );
         let done = TaskFilter::new(Some(TaskStatus::Done), None);
-        let cursor = key.encode(&mine, &TaskFilter::default(), TaskId::generate());
-        assert_eq!(key.decode(&mine, &done, &cursor), Err(CursorError::OtherQuery));
+        let cursor = key.encode(&mine, &TaskFilter::default().fingerprint(), TaskId::generate());
+        assert_eq!(key.decode(&mine, &done.fingerprint(), &cursor, TaskId::parse), Err(CursorError::OtherQuery));
     }
 
     #[test]
@@ -87,7 +97,7 @@ mod tests {
         let key = CursorKey::new(b"k");
         let scope = TenantScope::for_new_organization();
         let filter = TaskFilter::default();
-        let cursor = key.encode(&scope, &filter, TaskId::generate());
+        let cursor = key.encode(&scope, &filter.fingerprint(), TaskId::generate());
         let (payload, tag) = cursor.split_once('.').unwrap();
         let forged_payload = URL_SAFE_NO_PAD.encode(format!("{}|all|{}", scope.org_id(), TaskId::generate()));
         for bad in [
@@ -95,9 +105,13 @@ mod tests {
             format!("{payload}.AAAA"),
             "garbage".to_owned(),
             String::new(),
-            CursorKey::new(b"other").encode(&scope, &filter, TaskId::generate()),
+            CursorKey::new(b"other").encode(&scope, &filter.fingerprint(), TaskId::generate()),
         ] {
-            assert_eq!(key.decode(&scope, &filter, &bad), Err(CursorError::Invalid), "{bad}");
+            assert_eq!(
+                key.decode(&scope, &filter.fingerprint(), &bad, TaskId::parse),
+                Err(CursorError::Invalid),
+                "{bad}"
+            );
         }
     }
 }

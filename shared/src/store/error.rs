@@ -18,6 +18,12 @@ pub enum StoreError {
     VersionConflict,
     #[error("the item does not exist")]
     NotFound,
+    /// The change would leave the organization without an admin.
+    #[error("the organization's last admin cannot be demoted or removed")]
+    LastAdmin,
+    /// An invitation token that is unknown, expired, revoked or already used.
+    #[error("the invitation is not valid")]
+    InvalidInvitation,
     #[error("DynamoDB call failed: {0}")]
     Dynamo(String),
     #[error("item does not map to its type: {0}")]

@@ -1,7 +1,8 @@
 //! Every key the table uses, in one place. Tenant-owned keys take a [`TenantScope`].
 
 use crate::auth::TenantScope;
-use crate::domain::{Email, OrgSlug, TaskId, TaskStatus, UserId};
+use crate::auth::TokenHash;
+use crate::domain::{Email, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, UserId};
 use crate::events::EventId;
 
 pub const PK: &str = "pk";
@@ -15,7 +16,7 @@ pub fn tenant_pk(scope: &TenantScope) -> String {
 pub const ORGANIZATION_SK: &str = "ORGANIZATION";
 
 pub fn user_sk(user: UserId) -> String {
-    format!("USER#{user}")
+    format!("{USER_SK_PREFIX}{user}")
 }
 
 pub const TASK_SK_PREFIX: &str = "TASK#";
@@ -63,4 +64,31 @@ pub fn outbox_sk(event: EventId) -> String {
 /// The mailer's idempotency record of one event (global: events have unique ids).
 pub fn delivery_pk(event: EventId) -> String {
     format!("DELIVERY#{event}")
+}
+
+pub const USER_SK_PREFIX: &str = "USER#";
+
+/// A user's refresh sessions sort together, so "every session of this user" is one Query.
+pub fn session_sk(user: UserId, session: SessionId) -> String {
+    format!("{}{session}", session_prefix(user))
+}
+
+pub fn session_prefix(user: UserId) -> String {
+    format!("SESSION#{user}#")
+}
+
+/// The global lookup of a refresh token by its hash.
+pub fn refresh_pk(token: &TokenHash) -> String {
+    format!("REFRESH#{}", token.as_str())
+}
+
+pub const INVITATION_SK_PREFIX: &str = "INVITATION#";
+
+pub fn invitation_sk(invitation: InvitationId) -> String {
+    format!("{INVITATION_SK_PREFIX}{invitation}")
+}
+
+/// The global lookup of an invitation by its token's hash.
+pub fn invitation_token_pk(token: &TokenHash) -> String {
+    format!("INVITE#{}", token.as_str())
 }

@@ -9,21 +9,27 @@ mod credentials;
 mod cursor;
 mod deliveries;
 mod error;
+mod invitations;
 mod keys;
 mod organizations;
 mod outbox;
 pub mod schema;
+mod sessions;
 mod tasks;
+mod throttle;
 mod users;
 
 pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
 pub use deliveries::{Claim, DeliveryState, DeliveryStore};
 pub use error::{StoreError, Unique};
+pub use invitations::{InvitationStore, InvitationToken};
 pub use organizations::{OrganizationStore, Registration};
 pub use outbox::OutboxStore;
+pub use sessions::{RefreshToken, Session, SessionStore};
 pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
-pub use users::UserStore;
+pub use throttle::{ThrottleStore, counter_key};
+pub use users::{UserPage, UserStore};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
@@ -62,6 +68,18 @@ impl Store {
 
     pub fn deliveries(&self) -> DeliveryStore<'_> {
         DeliveryStore { store: self }
+    }
+
+    pub fn invitations(&self) -> InvitationStore<'_> {
+        InvitationStore { store: self }
+    }
+
+    pub fn sessions(&self) -> SessionStore<'_> {
+        SessionStore { store: self }
+    }
+
+    pub fn throttle(&self) -> ThrottleStore<'_> {
+        ThrottleStore { store: self }
     }
 
     /// A transactional put that only creates: it fails if an item with its key exists.

@@ -1,4 +1,4 @@
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,29 @@ struct OrganizationItem {
     sk: String,
     #[serde(flatten)]
     organization: Organization,
+    /// How many admins the organization has. Every role change and removal updates it in
+    /// the same transaction, with a condition that keeps it at one or more: so the last
+    /// admin cannot be demoted or removed, however requests interleave.
+    admin_count: u32,
+}
+
+/// The change of an organization's admin count that goes with a user change; `-1` fails
+/// (as a cancelled transaction item) when it would leave no admin.
+pub(super) fn admin_count_change(store: &Store, scope: &TenantScope, delta: i32) -> Result<Update, StoreError> {
+    let mut update = Update::builder()
+        .table_name(&store.table)
+        .key(PK, AttributeValue::S(tenant_pk(scope)))
+        .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
+        .update_expression("ADD admin_count :delta")
+        .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
+    update = if delta < 0 {
+        update
+            .condition_expression("admin_count > :one")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+    } else {
+        update.condition_expression("attribute_exists(pk)")
+    };
+    update.build().map_err(|e| StoreError::Dynamo(e.to_string()))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -67,6 +90,7 @@ impl OrganizationStore<'_> {
                 pk: tenant_pk(scope),
                 sk: ORGANIZATION_SK.into(),
                 organization: organization.clone(),
+                admin_count: 1,
             })?,
             serde_dynamo::to_item(SlugItem {
                 pk: slug_pk(&organization.slug),

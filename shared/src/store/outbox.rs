@@ -10,7 +10,7 @@ use super::keys::{PK, SK, outbox_sk, tenant_pk};
 use super::schema::{OUTBOX_AT, OUTBOX_BY_AGE, OUTBOX_PK};
 use super::{Store, StoreError};
 use crate::auth::TenantScope;
-use crate::events::{EventId, TaskEvent};
+use crate::events::{Event, EventId};
 
 /// All markers share one index partition: they live for seconds, so the partition stays
 /// small. Sharding it is the next step should outbox writes ever near 1,000 per second.
@@ -23,17 +23,18 @@ pub(super) struct OutboxItem {
     outbox_pk: String,
     /// RFC 3339 in UTC with fixed precision, so text order is time order.
     outbox_at: String,
-    event: TaskEvent,
+    /// The message body exactly as it goes to SQS.
+    event: String,
 }
 
 impl OutboxItem {
-    pub fn new(scope: &TenantScope, event: &TaskEvent) -> Self {
+    pub fn new(scope: &TenantScope, event: &Event) -> Self {
         Self {
             pk: tenant_pk(scope),
             sk: outbox_sk(event.event_id),
             outbox_pk: OUTBOX_PARTITION.into(),
             outbox_at: sortable(event.occurred_at),
-            event: event.clone(),
+            event: event.to_json(),
         }
     }
 }
@@ -63,7 +64,7 @@ impl OutboxStore<'_> {
 
     /// Events recorded before `cutoff` and not yet cleared, oldest first: one Query on the
     /// sparse outbox index, across tenants (the re-publisher is no request path).
-    pub async fn pending_before(&self, cutoff: DateTime<Utc>, limit: i32) -> Result<Vec<TaskEvent>, StoreError> {
+    pub async fn pending_before(&self, cutoff: DateTime<Utc>, limit: i32) -> Result<Vec<Event>, StoreError> {
         let out = self
             .store
             .client
@@ -80,6 +81,9 @@ impl OutboxStore<'_> {
             .await
             .map_err(StoreError::dynamo)?;
         let items: Vec<OutboxItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
-        Ok(items.into_iter().map(|i| i.event).collect())
+        items
+            .into_iter()
+            .map(|i| Event::parse(&i.event).map_err(|e| StoreError::Dynamo(format!("outbox item {}: {e}", i.sk))))
+            .collect()
     }
 }

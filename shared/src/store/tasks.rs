@@ -15,8 +15,8 @@ use super::schema::{
 };
 use super::{Store, StoreError};
 use crate::auth::TenantScope;
-use crate::domain::{Task, TaskDraft, TaskId, TaskStatus, UserId};
-use crate::events::TaskEvent;
+use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
+use crate::events::Event;
 
 /// A task as stored: its keys, the keys of the sparse indexes it belongs to, and the task.
 #[derive(Serialize, Deserialize)]
@@ -110,9 +110,9 @@ impl TaskStore<'_> {
         created_by: UserId,
         draft: TaskDraft,
         now: DateTime<Utc>,
-    ) -> Result<(Task, TaskEvent), StoreError> {
+    ) -> Result<(Task, Event), StoreError> {
         let task = Task::create(draft, scope.org_id(), created_by, now);
-        let event = TaskEvent::created(&task);
+        let event = Event::task_created(&task);
         let task_put = self.store.put_new(serde_dynamo::to_item(TaskItem::new(scope, task.clone()))?)?;
         let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, &event))?)?;
         self.store
@@ -194,7 +194,7 @@ impl TaskStore<'_> {
         scope: &TenantScope,
         next: &Task,
         expected_version: u64,
-        event: Option<&TaskEvent>,
+        event: Option<&Event>,
     ) -> Result<(), StoreError> {
         let task_put = Put::builder()
             .table_name(&self.store.table)
@@ -213,6 +213,39 @@ impl TaskStore<'_> {
             Ok(_) => Ok(()),
             Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
             Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+
+    /// Unassigns every task assigned to `user` (who is being removed), each change
+    /// conditional on the version it read, like any update. Answers how many changed.
+    pub async fn unassign_all(&self, scope: &TenantScope, user: UserId) -> Result<usize, StoreError> {
+        let filter = TaskFilter::new(None, Some(user));
+        let mut changed = 0;
+        let mut after = None;
+        loop {
+            let page = self.list_page(scope, &filter, 25, after).await?;
+            for listed in &page.items {
+                for _attempt in 0..3 {
+                    // The index may lag; the table is the truth.
+                    let Some(task) = self.get(scope, listed.id).await? else { break };
+                    if task.assignee_id != Some(user) {
+                        break;
+                    }
+                    let patch = TaskPatch { assignee_id: Some(None), ..TaskPatch::default() };
+                    match self.replace(scope, &task.patched(patch, Utc::now()), task.version, None).await {
+                        Ok(()) => {
+                            changed += 1;
+                            break;
+                        }
+                        Err(StoreError::VersionConflict) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            match page.last {
+                Some(last) => after = Some(last),
+                None => return Ok(changed),
+            }
         }
     }
 

@@ -1,10 +1,11 @@
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{Credentials, CredentialsItem};
 use super::error::cancelled_at;
-use super::keys::{PK, SK, tenant_pk, user_sk};
+use super::keys::{GUARD_SK, PK, SK, USER_SK_PREFIX, email_pk, tenant_pk, user_sk};
+use super::organizations::admin_count_change;
 use super::{Store, StoreError, Unique};
 use crate::auth::{PasswordHash, TenantScope};
 use crate::domain::{Email, Role, User, UserId};
@@ -21,6 +22,12 @@ impl UserItem {
     pub fn new(scope: &TenantScope, user: User) -> Self {
         Self { pk: tenant_pk(scope), sk: user_sk(user.id), user }
     }
+}
+
+#[derive(Debug)]
+pub struct UserPage {
+    pub items: Vec<User>,
+    pub last: Option<UserId>,
 }
 
 pub struct UserStore<'a> {
@@ -45,11 +52,32 @@ impl UserStore<'_> {
         let item: Option<UserItem> = out.item.map(serde_dynamo::from_item).transpose()?;
         Ok(item.map(|i| i.user))
     }
-}
 
-impl UserStore<'_> {
-    /// Adds a user to the scope's organization: the user and the email's credentials in one
-    /// transaction, so an email taken anywhere in the service leaves nothing behind.
+    /// The transaction items that add a user: the email's credentials (first, so a taken
+    /// email cancels the transaction at index 0), the user, and an admin's count.
+    pub(super) fn creation_items(
+        &self,
+        scope: &TenantScope,
+        user: &User,
+        password_hash: PasswordHash,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let credentials = Credentials { user_id: user.id, organization_id: scope.org_id(), password_hash };
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(self.store.put_new(serde_dynamo::to_item(CredentialsItem::new(&user.email, credentials))?)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.store.put_new(serde_dynamo::to_item(UserItem::new(scope, user.clone()))?)?)
+                .build(),
+        ];
+        if user.role == Role::Admin {
+            items.push(TransactWriteItem::builder().update(admin_count_change(self.store, scope, 1)?).build());
+        }
+        Ok(items)
+    }
+
+    /// Adds a user to the scope's organization, atomically with its credentials, so an
+    /// email taken anywhere in the service leaves nothing behind.
     pub async fn create(
         &self,
         scope: &TenantScope,
@@ -59,20 +87,119 @@ impl UserStore<'_> {
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
         let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: now };
-        let credentials = Credentials { user_id: user.id, organization_id: scope.org_id(), password_hash };
-        // Order matters: cancellation reasons come back per item, by position.
-        let items = [
-            serde_dynamo::to_item(CredentialsItem::new(&user.email, credentials))?,
-            serde_dynamo::to_item(UserItem::new(scope, user.clone()))?,
-        ];
-        let mut request = self.store.client.transact_write_items();
-        for item in items {
-            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
-        }
-        match request.send().await {
+        let items = self.creation_items(scope, &user, password_hash)?;
+        match self.store.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(user),
             Err(err) if cancelled_at(&err, 0) => Err(StoreError::Taken(Unique::Email)),
             Err(err) => Err(StoreError::dynamo(err)),
+        }
+    }
+
+    /// One page of the organization's members, newest first, after `after`.
+    pub async fn list_page(
+        &self,
+        scope: &TenantScope,
+        limit: usize,
+        after: Option<UserId>,
+    ) -> Result<UserPage, StoreError> {
+        let mut query = self
+            .store
+            .client
+            .query()
+            .table_name(&self.store.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
+            .expression_attribute_values(":prefix", AttributeValue::S(USER_SK_PREFIX.into()))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        if let Some(after) = after {
+            query = query
+                .exclusive_start_key(PK, AttributeValue::S(tenant_pk(scope)))
+                .exclusive_start_key(SK, AttributeValue::S(user_sk(after)));
+        }
+        let out = query.send().await.map_err(StoreError::dynamo)?;
+        let mut items: Vec<UserItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+        let more = items.len() > limit || out.last_evaluated_key.is_some();
+        items.truncate(limit);
+        let last = if more { items.last().map(|i| i.user.id) } else { None };
+        Ok(UserPage { items: items.into_iter().map(|i| i.user).collect(), last })
+    }
+
+    /// Changes a member's role. Demoting the last admin fails with `LastAdmin`.
+    pub async fn set_role(&self, scope: &TenantScope, id: UserId, role: Role) -> Result<User, StoreError> {
+        let mut user = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
+        if user.role == role {
+            return Ok(user);
+        }
+        let update = Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(user_sk(id)))
+            .update_expression("SET #role = :new")
+            .condition_expression("#role = :old")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":new", serde_dynamo::to_attribute_value(role)?)
+            .expression_attribute_values(":old", serde_dynamo::to_attribute_value(user.role)?)
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let delta = if role == Role::Admin { 1 } else { -1 };
+        let result = self
+            .store
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().update(admin_count_change(self.store, scope, delta)?).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                user.role = role;
+                Ok(user)
+            }
+            Err(e) if cancelled_at(&e, 1) => Err(StoreError::LastAdmin),
+            Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+
+    /// Removes a member and their credentials (so they can no longer log in); removing the
+    /// last admin fails with `LastAdmin`. Their tasks and sessions are the caller's to settle.
+    pub async fn remove(&self, scope: &TenantScope, id: UserId) -> Result<User, StoreError> {
+        let user = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
+        let delete_user = Delete::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(user_sk(id)))
+            .condition_expression("#role = :role")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", serde_dynamo::to_attribute_value(user.role)?)
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let delete_credentials = Delete::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(email_pk(&user.email)))
+            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .condition_expression("user_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(id.to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let mut request = self
+            .store
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete_user).build())
+            .transact_items(TransactWriteItem::builder().delete(delete_credentials).build());
+        if user.role == Role::Admin {
+            request = request.transact_items(
+                TransactWriteItem::builder().update(admin_count_change(self.store, scope, -1)?).build(),
+            );
+        }
+        match request.send().await {
+            Ok(_) => Ok(user),
+            Err(e) if cancelled_at(&e, 2) => Err(StoreError::LastAdmin),
+            Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::VersionConflict),
+            Err(e) => Err(StoreError::dynamo(e)),
         }
     }
 }

@@ -33,7 +33,9 @@ async fn main() -> Result<(), Error> {
         ["bootstrap", key_dir] => bootstrap::run(Path::new(key_dir)).await,
         ["sqs-poller"] => poller::run().await,
         ["schema"] => print_schema(),
-        _ => Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller | devstack schema".into()),
+        _ => {
+            Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller | devstack schema".into())
+        }
     }
 }
 

@@ -1,0 +1,80 @@
+//! The organization's members. Any member may list and read them; changing roles and
+//! removing members is for admins, and the last admin can be neither demoted nor removed.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use super::{authenticate, page_limit};
+use crate::app::App;
+use crate::domain::{RoleChange, User, UserId};
+use crate::http::{self, ApiError};
+use crate::store::{CursorKey, StoreError};
+
+/// The cursor namespace of the members list (task lists use their filter's fingerprint).
+const USERS_QUERY: &str = "users";
+
+fn user_id(req: &Request) -> Result<UserId, ApiError> {
+    http::path_id(req, "id", UserId::parse)
+}
+
+fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound("user"),
+        other => other.into(),
+    }
+}
+
+#[derive(Serialize)]
+struct UserList {
+    items: Vec<User>,
+    next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/users?limit=&cursor=`: newest first, like tasks.
+pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let scope = principal.scope();
+    let limit = page_limit(&req)?;
+    let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
+        Some(cursor) => Some(cursors.decode(&scope, USERS_QUERY, &cursor, UserId::parse)?),
+        None => None,
+    };
+    let page = app.store.users().list_page(&scope, limit, after).await?;
+    let next_cursor = page.last.map(|last| cursors.encode(&scope, USERS_QUERY, last));
+    http::json(StatusCode::OK, &UserList { items: page.items, next_cursor })
+}
+
+/// `GET /api/v1/users/{id}`: another organization's user is not found, like a missing one.
+pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let id = user_id(&req)?;
+    let user = app.store.users().get(&principal.scope(), id).await?.ok_or(ApiError::NotFound("user"))?;
+    http::json(StatusCode::OK, &user)
+}
+
+/// `PATCH /api/v1/users/{id}` `{role}`: admins only. The new role reaches refresh at once
+/// and access tokens when they expire.
+pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    principal.require_admin()?;
+    let id = user_id(&req)?;
+    let change: RoleChange = http::json_body(&req)?;
+    let user = app.store.users().set_role(&principal.scope(), id, change.role).await.map_err(not_found)?;
+    tracing::info!(member = %id, role = ?user.role, "role changed");
+    http::json(StatusCode::OK, &user)
+}
+
+/// `DELETE /api/v1/users/{id}`: admins only. The member can no longer log in or refresh;
+/// tasks they created stay, tasks assigned to them become unassigned.
+pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    principal.require_admin()?;
+    let id = user_id(&req)?;
+    let scope = principal.scope();
+    app.store.users().remove(&scope, id).await.map_err(not_found)?;
+    let revoked = app.store.sessions().revoke_all(&scope, id).await?;
+    let unassigned = app.store.tasks().unassign_all(&scope, id).await?;
+    tracing::info!(member = %id, revoked, unassigned, "member removed");
+    http::no_content()
+}

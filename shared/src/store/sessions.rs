@@ -1,0 +1,227 @@
+//! Refresh sessions. A session is one login and the chain of refresh tokens rotated from it;
+//! it remembers only the hash of its current token. A token found by its hash but no longer
+//! current has been rotated already: it was stolen or replayed, and the whole session is
+//! revoked.
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::cancelled_at;
+use super::keys::{GUARD_SK, PK, SK, refresh_pk, session_prefix, session_sk, tenant_pk};
+use super::{Store, StoreError};
+use crate::auth::{TenantScope, TokenHash};
+use crate::domain::{OrgId, SessionId, UserId};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub current: TokenHash,
+    pub revoked: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    session: Session,
+    /// TTL, epoch seconds: a session unused for its lifetime disappears.
+    expires_at: i64,
+}
+
+/// The global lookup from a refresh token's hash to its session. Kept after rotation (until
+/// it expires) so that a replayed old token is recognised as such.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub organization_id: OrgId,
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RefreshItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    token: RefreshToken,
+}
+
+pub struct SessionStore<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl SessionStore<'_> {
+    fn refresh_item(&self, scope: &TenantScope, session: &Session, hash: &TokenHash, expires_at: i64) -> RefreshItem {
+        RefreshItem {
+            pk: refresh_pk(hash),
+            sk: GUARD_SK.into(),
+            token: RefreshToken {
+                organization_id: scope.org_id(),
+                user_id: session.user_id,
+                session_id: session.session_id,
+                expires_at,
+            },
+        }
+    }
+
+    pub async fn start(
+        &self,
+        scope: &TenantScope,
+        user_id: UserId,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+        lifetime: Duration,
+    ) -> Result<SessionId, StoreError> {
+        let session = Session {
+            session_id: SessionId::generate(),
+            user_id,
+            current: token.clone(),
+            revoked: false,
+            created_at: now,
+        };
+        let expires_at = (now + lifetime).timestamp();
+        let refresh = self.refresh_item(scope, &session, token, expires_at);
+        let item = SessionItem {
+            pk: tenant_pk(scope),
+            sk: session_sk(user_id, session.session_id),
+            session: session.clone(),
+            expires_at,
+        };
+        self.store
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build())
+            .transact_items(
+                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+            )
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(session.session_id)
+    }
+
+    pub async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshToken>, StoreError> {
+        let out = self
+            .store
+            .client
+            .get_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(refresh_pk(token)))
+            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        let item: Option<RefreshItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        Ok(item.map(|i| i.token))
+    }
+
+    pub async fn get(&self, scope: &TenantScope, user: UserId, id: SessionId) -> Result<Option<Session>, StoreError> {
+        let out = self
+            .store
+            .client
+            .get_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(session_sk(user, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        let item: Option<SessionItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        Ok(item.map(|i| i.session))
+    }
+
+    /// Replaces the session's current token `old` by `new`, only if `old` is still current
+    /// and the session not revoked: of two concurrent refreshes with one token, one wins.
+    pub async fn rotate(
+        &self,
+        scope: &TenantScope,
+        session: &Session,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: DateTime<Utc>,
+        lifetime: Duration,
+    ) -> Result<(), StoreError> {
+        let expires_at = (now + lifetime).timestamp();
+        let update = Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(session_sk(session.user_id, session.session_id)))
+            .update_expression("SET #current = :new, expires_at = :expires")
+            .condition_expression("#current = :old AND revoked = :false")
+            .expression_attribute_names("#current", "current")
+            .expression_attribute_values(":new", AttributeValue::S(new.as_str().into()))
+            .expression_attribute_values(":old", AttributeValue::S(old.as_str().into()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let refresh = self.refresh_item(scope, session, new, expires_at);
+        let result = self
+            .store
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(
+                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+
+    pub async fn revoke(&self, scope: &TenantScope, user: UserId, id: SessionId) -> Result<(), StoreError> {
+        self.store
+            .client
+            .update_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(session_sk(user, id)))
+            .update_expression("SET revoked = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| if super::error::is_condition_failure(&e) { Ok(()) } else { Err(StoreError::dynamo(e)) })
+    }
+
+    /// Revokes every session of the user (logout everywhere, password change, removal).
+    pub async fn revoke_all(&self, scope: &TenantScope, user: UserId) -> Result<usize, StoreError> {
+        let mut revoked = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .store
+                .client
+                .query()
+                .table_name(&self.store.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
+                .expression_attribute_values(":prefix", AttributeValue::S(session_prefix(user)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::dynamo)?;
+            let items: Vec<SessionItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+            for item in items.iter().filter(|i| !i.session.revoked) {
+                self.revoke(scope, user, item.session.session_id).await?;
+                revoked += 1;
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(revoked);
+            }
+        }
+    }
+}
