@@ -69,9 +69,16 @@ test-deploy: deploy-tools build
 
 # Every function built for arm64 as `sam build` does it for a deploy (cargo-lambda with Zig,
 # no Docker). Slow (release builds of the SDK for another target): CI runs it separately.
+# All functions are compiled in one cargo invocation first (shared code built once, links in
+# parallel); `sam build` then finds each binary fresh and only copies it.
 sam-build: tools deploy-tools
 	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --workspace --locked
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(DEPLOY_VENV)/bin/sam build --template template.yaml
+	@for f in .aws-sam/build/*Function; do \
+	  test -x "$$f/bootstrap" || { echo "$$f has no bootstrap" >&2; exit 1; }; \
+	  test "$$(od -An -tx1 -j18 -N2 "$$f/bootstrap" | tr -d ' ')" = "b700" || { echo "$$f is not arm64" >&2; exit 1; }; \
+	done; echo "sam build: $$(ls -d .aws-sam/build/*Function | wc -l) functions, all arm64"
 
 check-deploy: test-deploy sam-build
 
