@@ -18,13 +18,14 @@ ACTIONLINT_VERSION := 1.6.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools deploy-tools build dev test test-deploy check-deploy sam-build seed mail fmt lint clean
+.PHONY: help tools deploy-tools build dev test test-deploy check-deploy sam-build bench seed mail fmt lint clean
 
 help:
 	@echo "make dev    the API on http://localhost:8000 with a local emulator (Ctrl-C stops)"
 	@echo "make test   unit, store and end-to-end tests against an emulator they start"
 	@echo "make seed   demo data (two organizations, users, tasks) through the running API"
 	@echo "make mail   the emails the running stack has sent (from the emulator)"
+	@echo "make bench  sizes, cold start, warm latency and memory: bench/REPORT.md"
 	@echo "make lint   rustfmt and clippy"
 
 $(TOOLS_STAMP):
@@ -69,11 +70,13 @@ test-deploy: deploy-tools build
 
 # Every function built for arm64 as `sam build` does it for a deploy (cargo-lambda with Zig,
 # no Docker). Slow (release builds of the SDK for another target): CI runs it separately.
+FUNCTION_PACKAGES = $(foreach f,$(notdir $(wildcard functions/*)),-p $(f))
+
 # All functions are compiled in one cargo invocation first (shared code built once, links in
 # parallel); `sam build` then finds each binary fresh and only copies it.
 sam-build: tools deploy-tools
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --workspace --locked
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked $(FUNCTION_PACKAGES)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(DEPLOY_VENV)/bin/sam build --template template.yaml
 	@for f in .aws-sam/build/*Function; do \
 	  test -x "$$f/bootstrap" || { echo "$$f has no bootstrap" >&2; exit 1; }; \
@@ -81,6 +84,14 @@ sam-build: tools deploy-tools
 	done; echo "sam build: $$(ls -d .aws-sam/build/*Function | wc -l) functions, all arm64"
 
 check-deploy: test-deploy sam-build
+
+# Not part of `make test`: release builds for both architectures, then the measurements
+# against a local stack (bench/run.py writes bench/REPORT.md and bench/results.json).
+bench: tools build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --locked -l target/bench/x86_64 $(FUNCTION_PACKAGES) -p bench-hello
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked -l target/bench/arm64 $(FUNCTION_PACKAGES) -p bench-hello
+	tools/stack.sh --api-port 0 -- $(PYTHON) bench/run.py
 
 seed:
 	tools/seed.sh http://localhost:8000

@@ -35,18 +35,7 @@ pub struct CredentialStore<'a> {
 
 impl CredentialStore<'_> {
     pub async fn find(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(email_pk(email)))
-            .key(SK, AttributeValue::S(GUARD_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let item: Option<CredentialsItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        let item: Option<CredentialsItem> = self.store.get_item(email_pk(email), GUARD_SK.into()).await?;
         Ok(item.map(|i| i.credentials))
     }
 }

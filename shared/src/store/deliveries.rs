@@ -106,18 +106,7 @@ impl DeliveryStore<'_> {
     }
 
     pub async fn state(&self, event: EventId) -> Result<Option<DeliveryState>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(delivery_pk(event)))
-            .key(SK, AttributeValue::S(GUARD_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let item: Option<DeliveryItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        let item: Option<DeliveryItem> = self.store.get_item(delivery_pk(event), GUARD_SK.into()).await?;
         Ok(item.map(|i| i.state))
     }
 }

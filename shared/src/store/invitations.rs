@@ -90,18 +90,7 @@ impl InvitationStore<'_> {
     }
 
     async fn item(&self, scope: &TenantScope, id: InvitationId) -> Result<Option<InvitationItem>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(invitation_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        out.item.map(serde_dynamo::from_item).transpose().map_err(Into::into)
+        self.store.get_item(tenant_pk(scope), invitation_sk(id)).await
     }
 
     pub async fn get(&self, scope: &TenantScope, id: InvitationId) -> Result<Option<Invitation>, StoreError> {
@@ -153,18 +142,8 @@ impl InvitationStore<'_> {
     }
 
     pub async fn find_token(&self, token: &TokenHash) -> Result<Option<InvitationToken>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(invitation_token_pk(token)))
-            .key(SK, AttributeValue::S(GUARD_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let item: Option<InvitationTokenItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        let item: Option<InvitationTokenItem> =
+            self.store.get_item(invitation_token_pk(token), GUARD_SK.into()).await?;
         Ok(item.map(|i| i.token))
     }
 

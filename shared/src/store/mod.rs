@@ -82,6 +82,21 @@ impl Store {
         ThrottleStore { store: self }
     }
 
+    /// One item by its key, read consistently, mapped to its type.
+    async fn get_item<T: serde::de::DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(out.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
     /// A transactional put that only creates: it fails if an item with its key exists.
     pub(crate) fn put_new(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<Put, StoreError> {
         Put::builder()

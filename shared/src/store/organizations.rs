@@ -120,18 +120,7 @@ impl OrganizationStore<'_> {
     }
 
     pub async fn get(&self, scope: &TenantScope) -> Result<Option<Organization>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let item: Option<OrganizationItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        let item: Option<OrganizationItem> = self.store.get_item(tenant_pk(scope), ORGANIZATION_SK.into()).await?;
         Ok(item.map(|i| i.organization))
     }
 

@@ -105,34 +105,12 @@ impl SessionStore<'_> {
     }
 
     pub async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshToken>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(refresh_pk(token)))
-            .key(SK, AttributeValue::S(GUARD_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let item: Option<RefreshItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        let item: Option<RefreshItem> = self.store.get_item(refresh_pk(token), GUARD_SK.into()).await?;
         Ok(item.map(|i| i.token))
     }
 
     pub async fn get(&self, scope: &TenantScope, user: UserId, id: SessionId) -> Result<Option<Session>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(session_sk(user, id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let item: Option<SessionItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        let item: Option<SessionItem> = self.store.get_item(tenant_pk(scope), session_sk(user, id)).await?;
         Ok(item.map(|i| i.session))
     }
 

@@ -127,18 +127,7 @@ impl TaskStore<'_> {
     }
 
     pub async fn get(&self, scope: &TenantScope, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(task_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let item: Option<TaskItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        let item: Option<TaskItem> = self.store.get_item(tenant_pk(scope), task_sk(id)).await?;
         Ok(item.map(|i| i.task))
     }
 

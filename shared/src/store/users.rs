@@ -38,18 +38,7 @@ impl UserStore<'_> {
     /// The user, if it belongs to the scope's organization; another tenant's user id finds
     /// nothing, exactly like an unknown one.
     pub async fn get(&self, scope: &TenantScope, id: UserId) -> Result<Option<User>, StoreError> {
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(user_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let item: Option<UserItem> = out.item.map(serde_dynamo::from_item).transpose()?;
+        let item: Option<UserItem> = self.store.get_item(tenant_pk(scope), user_sk(id)).await?;
         Ok(item.map(|i| i.user))
     }
 
