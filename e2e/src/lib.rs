@@ -9,6 +9,10 @@ use shared::domain::{Email, Password, Role};
 
 pub const PASSWORD: &str = "admin123";
 
+/// How long a test waits for a mail: the queue poller, the mailer and the emulator share
+/// two cores with the whole suite running in parallel, so a mail can take tens of seconds.
+pub const MAIL_DEADLINE: u64 = 90;
+
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
@@ -208,7 +212,7 @@ impl Api {
 
 /// The invitation token of the newest invitation mail to `to`, once it has arrived.
 pub async fn invitation_token(to: &str) -> String {
-    let arrived = eventually(30, || async {
+    let arrived = eventually(MAIL_DEADLINE, || async {
         mails_to(to).await.iter().any(|m| m["subject"].as_str().is_some_and(|s| s.contains("invited")))
     })
     .await;

@@ -3,7 +3,7 @@
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
-use e2e::{Api, Tenant, eventually, mails_to, unique};
+use e2e::{Api, MAIL_DEADLINE, Tenant, eventually, mails_to, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::domain::{OrgId, TaskId, UserId};
@@ -64,7 +64,10 @@ async fn creating_and_assigning_tasks_mails_the_assignee_exactly_once() {
 
     let org = format!("Org {}", tenant.slug);
     let expected = format!("[{org}] New task: {title}");
-    assert!(eventually(30, || async { !mails_to(&member.email).await.is_empty() }).await, "no mail to the assignee");
+    assert!(
+        eventually(MAIL_DEADLINE, || async { !mails_to(&member.email).await.is_empty() }).await,
+        "no mail to the assignee"
+    );
     let mails = mails_to(&member.email).await;
     assert_eq!(subjects(&mails), vec![expected]);
     assert!(mails[0]["body"].as_str().unwrap().contains(&title));
@@ -79,7 +82,8 @@ async fn creating_and_assigning_tasks_mails_the_assignee_exactly_once() {
     assert_eq!(status, StatusCode::OK);
     let admin_subject = format!("[{org}] Task assigned to you: {title}");
     assert!(
-        eventually(30, || async { subjects(&mails_to(&tenant.admin.email).await).contains(&admin_subject) }).await,
+        eventually(MAIL_DEADLINE, || async { subjects(&mails_to(&tenant.admin.email).await).contains(&admin_subject) })
+            .await,
         "no assignment mail"
     );
     // Changing anything but the assignee mails nobody.
@@ -98,7 +102,10 @@ async fn an_unassigned_task_mails_its_creator() {
     api.create_task(&tenant.admin.token, json!({"title": title})).await;
     let expected = format!("[Org {}] New task: {title}", tenant.slug);
     assert!(
-        eventually(30, || async { subjects(&mails_to(&tenant.admin.email).await) == vec![expected.clone()] }).await
+        eventually(MAIL_DEADLINE, || async {
+            subjects(&mails_to(&tenant.admin.email).await) == vec![expected.clone()]
+        })
+        .await
     );
 }
 
@@ -180,11 +187,11 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_and_its_batch_mates_are_
 
     let assigned_to_member =
         || async { subjects(&mails_to(&member.email).await).iter().any(|s| s.contains("Task assigned to you")) };
-    assert!(eventually(30, assigned_to_member).await, "the good message of the batch was not sent");
+    assert!(eventually(MAIL_DEADLINE, assigned_to_member).await, "the good message of the batch was not sent");
 
     // Three receives 2 s apart, then the redrive policy moves them.
     let mut dead: Vec<String> = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let dead_lettered =
         |dead: &Vec<String>| dead.contains(&poison) && dead.iter().any(|b| b.contains("\"schema_version\":99"));
     while !dead_lettered(&dead) && std::time::Instant::now() < deadline {
@@ -250,11 +257,12 @@ async fn a_queue_outage_during_create_still_answers_201_and_the_mail_arrives_lat
     // ...until the re-publisher (scheduled by the local poller) sends it with a working queue.
     let expected = format!("[Org {}] New task: {title}", tenant.slug);
     assert!(
-        eventually(45, || async { subjects(&mails_to(&tenant.admin.email).await).contains(&expected) }).await,
+        eventually(MAIL_DEADLINE, || async { subjects(&mails_to(&tenant.admin.email).await).contains(&expected) })
+            .await,
         "the held-back notification never arrived"
     );
     assert_eq!(subjects(&mails_to(&tenant.admin.email).await), vec![expected]);
-    let cleared = eventually(10, || async {
+    let cleared = eventually(30, || async {
         let pending = app.store.outbox().pending_before(Utc::now() + chrono::Duration::hours(1), 1000).await.unwrap();
         !pending
             .iter()

@@ -270,7 +270,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_session() {
 async fn a_role_change_reaches_refresh_at_once() {
     let api = Api::from_env();
     let tenant = api.tenant().await;
-    let (email, accepted) = invited_member(&api, &tenant).await;
+    let (_, accepted) = invited_member(&api, &tenant).await;
     let old_access = accepted["access_token"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/users/{}", accepted["user"]["id"].as_str().unwrap());
     let (status, _) = api.call(Method::PATCH, &path, Some(&tenant.admin.token), Some(json!({"role": "admin"}))).await;
@@ -283,7 +283,6 @@ async fn a_role_change_reaches_refresh_at_once() {
     let (status, _) =
         api.call(Method::PATCH, "/api/v1/organizations/me", refreshed["access_token"].as_str(), rename()).await;
     assert_eq!(status, StatusCode::OK, "the refreshed token carries the new role");
-    let _ = email;
 }
 
 #[tokio::test]
