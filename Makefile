@@ -72,11 +72,10 @@ test-deploy: deploy-tools build
 # no Docker). Slow (release builds of the SDK for another target): CI runs it separately.
 FUNCTION_PACKAGES = $(foreach f,$(notdir $(wildcard functions/*)),-p $(f))
 
-# All functions are compiled in one cargo invocation first (shared code built once, links in
-# parallel); `sam build` then finds each binary fresh and only copies it.
+# `sam build` runs cargo-lambda once per function (a release LTO link each, about 45 s on two
+# cores); building the workspace first does not help, sam's per-binary builds link again.
 sam-build: tools deploy-tools
 	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked $(FUNCTION_PACKAGES)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(DEPLOY_VENV)/bin/sam build --template template.yaml
 	@for f in .aws-sam/build/*Function; do \
 	  test -x "$$f/bootstrap" || { echo "$$f has no bootstrap" >&2; exit 1; }; \

@@ -102,14 +102,8 @@ impl InvitationStore<'_> {
     pub async fn list(&self, scope: &TenantScope, now: DateTime<Utc>) -> Result<Vec<Invitation>, StoreError> {
         let out = self
             .store
-            .client
-            .query()
-            .table_name(&self.store.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
-            .expression_attribute_values(":prefix", AttributeValue::S(INVITATION_SK_PREFIX.into()))
+            .query_partition(scope, INVITATION_SK_PREFIX.into())
             .scan_index_forward(false)
-            .consistent_read(true)
             .limit(100)
             .send()
             .await

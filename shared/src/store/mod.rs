@@ -97,6 +97,22 @@ impl Store {
         Ok(out.item.map(serde_dynamo::from_item).transpose()?)
     }
 
+    /// A consistent Query of the scope's partition for the sort keys that start with
+    /// `prefix` (a kind of item: tasks, users, sessions of one user, ...).
+    fn query_partition(
+        &self,
+        scope: &crate::auth::TenantScope,
+        prefix: String,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::tenant_pk(scope)))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix))
+            .consistent_read(true)
+    }
+
     /// A transactional put that only creates: it fails if an item with its key exists.
     pub(crate) fn put_new(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<Put, StoreError> {
         Put::builder()

@@ -180,13 +180,7 @@ impl SessionStore<'_> {
         loop {
             let out = self
                 .store
-                .client
-                .query()
-                .table_name(&self.store.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
-                .expression_attribute_values(":prefix", AttributeValue::S(session_prefix(user)))
-                .consistent_read(true)
+                .query_partition(scope, session_prefix(user))
                 .set_exclusive_start_key(start)
                 .send()
                 .await

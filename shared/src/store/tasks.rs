@@ -141,26 +141,23 @@ impl TaskStore<'_> {
         after: Option<TaskId>,
     ) -> Result<TaskPage, StoreError> {
         let query_limit = i32::try_from(limit + 1).unwrap_or(i32::MAX);
-        let mut query =
-            self.store.client.query().table_name(&self.store.table).scan_index_forward(false).limit(query_limit);
         let mut start: HashMap<String, AttributeValue> = HashMap::new();
-        match filter.index(scope) {
-            None => {
-                query = query
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
-                    .expression_attribute_values(":prefix", AttributeValue::S(TASK_SK_PREFIX.into()))
-                    .consistent_read(true);
-            }
+        let mut query = match filter.index(scope) {
+            None => self.store.query_partition(scope, TASK_SK_PREFIX.into()),
             Some((index, attribute, value)) => {
                 start.insert(attribute.into(), AttributeValue::S(value.clone()));
-                query = query
+                self.store
+                    .client
+                    .query()
+                    .table_name(&self.store.table)
                     .index_name(index)
                     .key_condition_expression("#ipk = :ipk")
                     .expression_attribute_names("#ipk", attribute)
-                    .expression_attribute_values(":ipk", AttributeValue::S(value));
+                    .expression_attribute_values(":ipk", AttributeValue::S(value))
             }
         }
+        .scan_index_forward(false)
+        .limit(query_limit);
         if let Some(after) = after {
             start.insert(PK.into(), AttributeValue::S(tenant_pk(scope)));
             start.insert(SK.into(), AttributeValue::S(task_sk(after)));

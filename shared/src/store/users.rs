@@ -93,14 +93,8 @@ impl UserStore<'_> {
     ) -> Result<UserPage, StoreError> {
         let mut query = self
             .store
-            .client
-            .query()
-            .table_name(&self.store.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(tenant_pk(scope)))
-            .expression_attribute_values(":prefix", AttributeValue::S(USER_SK_PREFIX.into()))
+            .query_partition(scope, USER_SK_PREFIX.into())
             .scan_index_forward(false)
-            .consistent_read(true)
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
         if let Some(after) = after {
             query = query
