@@ -72,9 +72,11 @@ export AWS_EC2_METADATA_DISABLED=true
 export TASKFLOW_TABLE_NAME=${TASKFLOW_TABLE_NAME:-taskflow}
 export TASKFLOW_MAIL_FROM=${TASKFLOW_MAIL_FROM:-notifications@taskflow.example}
 if [ ${#command[@]} -gt 0 ]; then
-  # Under test the re-publisher runs every 2 s for markers older than 2 s, so that a
-  # notification held back by a queue outage arrives within a test's deadline.
-  export TASKFLOW_OUTBOX_MIN_AGE_SECONDS=${TASKFLOW_OUTBOX_MIN_AGE_SECONDS:-2}
+  # Under test the re-publisher runs every 2 s for markers older than 10 s, so that a
+  # notification held back by a queue outage arrives within a test's deadline. The age
+  # must outlast a create's own publish attempts against a dead queue (up to 3 s, see
+  # config::publisher), or the re-publisher clears the marker before the test sees it.
+  export TASKFLOW_OUTBOX_MIN_AGE_SECONDS=${TASKFLOW_OUTBOX_MIN_AGE_SECONDS:-10}
   export TASKFLOW_REPUBLISH_EVERY_SECONDS=${TASKFLOW_REPUBLISH_EVERY_SECONDS:-2}
   # Every test logs in from 127.0.0.1: the per-address limit would throttle the suite
   # itself, so it is raised here and tested in-process with addresses of its own. A 20 s
