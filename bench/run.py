@@ -3,12 +3,15 @@ Runtime API next to a do-nothing floor function, warm latency and peak memory.
 
 Run by `make bench` inside tools/stack.sh, so the functions talk to a real emulator
 (moto_server) with the table, keys and secrets bootstrapped as in `make dev`. Writes
-bench/results.json (raw figures) and bench/REPORT.md.
+bench/results.json (raw figures) and bench/REPORT.md, which also sets the cold starts beside
+the seed's Python stack (bench/seed_init.py, run with $TASKFLOW_SEED_PYTHON, the bench venv
+that `make bench` creates) and estimates the cost per million requests (bench/cost.py).
 """
 
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import threading
@@ -18,11 +21,13 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import cost
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILDS = {arch: ROOT / "target" / "bench" / arch for arch in ("x86_64", "arm64")}
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))
 WARM_RUNS = int(os.environ.get("BENCH_WARM_RUNS", "100"))
-API = os.environ["TASKFLOW_API_URL"]
+API = os.environ.get("TASKFLOW_API_URL", "")  # set by tools/stack.sh; report() alone needs none
 
 
 class RuntimeApi:
@@ -122,7 +127,8 @@ def api_event(method, path, token=None, path_parameters=None, query=""):
 
 def run_function(binary, events, env):
     """Spawns the binary against a fresh Runtime API, feeds it `events`, and answers the
-    time from spawn to the first answer, each invocation's time, and the peak RSS."""
+    time from spawn to the first answer, each invocation's time, the peak RSS, and the CPU
+    time (user + system) the process used in all (it idles once its events are done)."""
     stub = RuntimeApi((f"req-{i}", e) for i, e in enumerate(events))
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -140,14 +146,21 @@ def run_function(binary, events, env):
         )
     finally:
         process.kill()
+        # The children's usage grows when one is reaped; only this one is reaped here.
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         process.wait()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         stub.close()
     if stub.errors or len(stub.answered) != len(events):
         raise RuntimeError(f"{binary.parent.name}: {len(stub.answered)}/{len(events)} answered, errors {stub.errors[:2]}")
     first = stub.answered["req-0"]
     status = json.loads(first[1]).get("statusCode")
     per_call = [stub.answered[r][0] - stub.served[r] for r in stub.served]
-    return {"cold_ms": (first[0] - started) * 1000, "status": status, "calls_ms": [c * 1000 for c in per_call], "peak_rss_kib": peak_kib}
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "cold_ms": (first[0] - started) * 1000, "status": status, "calls_ms": [c * 1000 for c in per_call],
+        "peak_rss_kib": peak_kib, "cpu_ms": cpu_s * 1000,
+    }
 
 
 def http(method, path, body=None, token=None):
@@ -174,6 +187,18 @@ def fixtures():
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def seed_stack():
+    """The seed's start-up figures from bench/seed_init.py, run with the bench venv's Python;
+    None without one, {"error": ...} when it failed (the rest of the bench stands)."""
+    python = os.environ.get("TASKFLOW_SEED_PYTHON")
+    if not python:
+        return None
+    run = subprocess.run([python, str(ROOT / "bench" / "seed_init.py")], capture_output=True, text=True)
+    if run.returncode != 0:
+        return {"error": (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]}
+    return json.loads(run.stdout)
 
 
 def main():
@@ -206,14 +231,21 @@ def main():
             run = run_function(native / name / "bootstrap", [event], env)
             if run["status"] != 200:
                 raise RuntimeError(f"{name} answered {run['status']}")
-            cold[name].append(run["cold_ms"])
+            cold[name].append(run)
     for name, event in cases.items():
         warm = run_function(native / name / "bootstrap", [event] * WARM_RUNS, env)
+        walls = [r["cold_ms"] for r in cold[name]]
+        cpus = [r["cpu_ms"] for r in cold[name]]
         results["functions"][name].update({
-            "cold_start_ms": {"median": statistics.median(cold[name]), "p95": percentile(cold[name], 0.95), "runs": cold[name]},
+            "cold_start_ms": {"median": statistics.median(walls), "p95": percentile(walls, 0.95), "runs": walls},
+            "cold_cpu_ms": {"median": statistics.median(cpus), "p95": percentile(cpus, 0.95)},
+            "cold_peak_rss_kib": statistics.median(r["peak_rss_kib"] for r in cold[name]),
             "warm_ms": {"median": statistics.median(warm["calls_ms"][1:]), "p95": percentile(warm["calls_ms"][1:], 0.95)},
             "peak_rss_kib": warm["peak_rss_kib"],
         })
+    seed = seed_stack()
+    if seed is not None:
+        results["seed"] = seed
 
     out = ROOT / "bench"
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -228,6 +260,7 @@ def mib(b):
 def report(results):
     functions = results["functions"]
     floor = functions["bench-hello"]["cold_start_ms"]["median"]
+    cold_runs = len(functions["bench-hello"]["cold_start_ms"].get("runs", [])) or COLD_RUNS
     lines = [
         "# TaskFlow benchmark report",
         "",
@@ -251,7 +284,7 @@ def report(results):
         "## Cold start, warm latency, peak memory (x86_64 build)",
         "",
         f"Cold start: spawn of the binary to the Runtime API receiving its first answer, for a request that reads DynamoDB",
-        f"(the emulator on loopback, plain HTTP: no TLS handshake is in these figures), {COLD_RUNS} runs each, interleaved.",
+        f"(the emulator on loopback, plain HTTP: no TLS handshake is in these figures), {cold_runs} runs each, interleaved.",
         f"The floor is `bench-hello`: the same runtime and profile, no AWS clients. Targets: cold start within 2x the floor's",
         "median; our own code under 1 ms per warm request (these warm figures include the emulator's answer); peak RSS under 32 MiB.",
         "",
@@ -268,16 +301,77 @@ def report(results):
             f"| {name} | {c['median']:.1f} | {c['p95']:.1f} | {ratio:.2f} | {w['median']:.2f} | {w['p95']:.2f} | {rss:.1f} | "
             f"{'met' if ratio <= 2 or name == 'bench-hello' else 'missed'} | {'met' if rss < 32 else 'missed'} |"
         )
+    lines += ["", *seed_section(results), *cost_section(results)]
     lines += [
-        "",
         "## Not measured yet",
         "",
-        "DynamoDB calls and capacity per endpoint, the scale comparison (1 tenant x 100 tasks vs 50 x 2,000), cost per million",
-        "requests, the TLS cost of the first AWS call, criterion benches of the pure code, and the comparison with the seed's",
-        "Python stack are open work (see the benchmark issue's notes).",
+        "DynamoDB calls and capacity per endpoint (the cost above counts them from the code until then), the scale comparison",
+        "(1 tenant x 100 tasks vs 50 x 2,000), the TLS cost of the first AWS call, and criterion benches of the pure code are",
+        "open work (see the benchmark issue's notes).",
         "",
     ]
     return "\n".join(lines)
+
+
+def seed_section(results):
+    """Our cold starts beside the seed's import and build (bench/seed_init.py)."""
+    lines = ["## Comparison with the seed's Python stack", ""]
+    seed = results.get("seed")
+    if not seed or "stack" not in seed:
+        why = seed["error"] if seed and "error" in seed else "TASKFLOW_SEED_PYTHON was not set (`make bench` sets it)"
+        return lines + [f"Not measured in this run: {why}.", ""]
+    stack, floor = seed["stack"], seed.get("interpreter")
+    versions = ", ".join(f"{k} {v}" for k, v in seed.get("versions", {}).items())
+    phases = stack.get("phases_ms", {})
+    lines += [
+        f"The seed's start: {seed.get('what', 'its imports and app')} (Python {seed.get('python', '?')}; {versions}).",
+        f"`bench/seed_init.py` runs it in a fresh interpreter, {seed.get('runs', '?')} times, on this machine; CPU is user +",
+        "system time and peak RSS the kernel's maximum resident set, both of the whole process. Ours: the cold starts above",
+        "(x86_64 build, spawn to first answer), which also answer a request, with one emulator round trip for those that read",
+        "DynamoDB: the seed's figure answers none, so the comparison favours it.",
+    ]
+    if "import_cpu_ms" in phases:
+        lines.append(
+            f"Of the seed's CPU, the imports take {phases['import_cpu_ms']:.0f} ms and building the app {phases['build_cpu_ms']:.0f} ms (medians)."
+        )
+    lines += [
+        "",
+        "| start-up | wall median ms | CPU median ms | peak RSS median MiB | wall: ours / seed | CPU: ours / seed | RSS: ours / seed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    seed_wall, seed_cpu, seed_rss = (stack[k]["median"] for k in ("wall_ms", "cpu_ms", "peak_rss_mib"))
+    if floor:
+        lines.append(
+            f"| seed: Python interpreter alone | {floor['wall_ms']['median']:.1f} | {floor['cpu_ms']['median']:.1f} | "
+            f"{floor['peak_rss_mib']['median']:.1f} | | | |"
+        )
+    lines.append(f"| **seed: imports + app built** | {seed_wall:.1f} | {seed_cpu:.1f} | {seed_rss:.1f} | 1 | 1 | 1 |")
+    footnote = False
+    for name, f in results["functions"].items():
+        if "cold_start_ms" not in f:
+            continue
+        wall = f["cold_start_ms"]["median"]
+        cpu = f.get("cold_cpu_ms", {}).get("median")
+        if "cold_peak_rss_kib" in f:
+            rss, mark = f["cold_peak_rss_kib"] / 1024, ""
+        else:
+            rss, mark, footnote = f["peak_rss_kib"] / 1024, "\\*", True
+        cpu_shown = f"{cpu:.1f}" if cpu is not None else "not measured"
+        cpu_ratio = f"{cpu / seed_cpu:.3f}" if cpu is not None else ""
+        lines.append(
+            f"| ours: {name} | {wall:.1f} | {cpu_shown} | {rss:.1f}{mark} | {wall / seed_wall:.3f} | {cpu_ratio} | {rss / seed_rss:.3f}{mark} |"
+        )
+    if footnote:
+        lines.append("")
+        lines.append("\\* Peak over the warm run (this run did not record the cold runs' RSS): an upper bound of the cold start's.")
+    return lines + [""]
+
+
+def cost_section(results):
+    try:
+        return [cost.section(results, ROOT / "template.yaml")]
+    except Exception as e:  # the measurements above stand without it
+        return ["## Cost per million requests (estimate)", "", f"Not computed: {type(e).__name__}: {e}.", ""]
 
 
 if __name__ == "__main__":

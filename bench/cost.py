@@ -1,0 +1,322 @@
+"""What a million API requests of a mixed workload cost on AWS, from the figures of
+bench/results.json and the memory sizes of template.yaml. Pure: no AWS call, no clock, no
+file read except in the helpers that say so. bench/run.py appends `markdown(breakdown(...))`
+to bench/REPORT.md; `python3 bench/cost.py [results.json] [template.yaml] [--json]` prints it.
+
+What it reads from the results (every field optional):
+- functions[name].warm_ms.median: the billed duration of a warm request, rounded up to 1 ms;
+- functions[name].cold_start_ms.median: the billed duration of a cold one (provided.al2023
+  bills the init phase);
+- functions[name].consumed_capacity = {"read_units": r, "write_units": w}: DynamoDB units per
+  request, as the ReturnConsumedCapacity of the requests measured added them up (not collected
+  by bench/run.py yet). When present, they replace the counts of REQUESTS below.
+A function that was not measured gets an estimate, marked as such in the report.
+"""
+
+import json
+import math
+import re
+import statistics
+import sys
+from pathlib import Path
+
+# us-east-1, 2026, from the AWS pricing pages, to be checked. List prices of the first tier,
+# no free tier, no Savings Plans.
+PRICES = {
+    "lambda_gb_second": 0.0000133334,  # Lambda arm64, per GB-second of billed duration (1 ms steps)
+    "lambda_request": 0.20 / 1e6,  # Lambda, per invocation
+    "http_api_request": 1.00 / 1e6,  # API Gateway HTTP API, per request (first 300 million a month)
+    "dynamodb_read_unit": 0.125 / 1e6,  # DynamoDB on-demand, per read request unit
+    "dynamodb_write_unit": 0.625 / 1e6,  # DynamoDB on-demand, per write request unit
+    "sqs_request": 0.40 / 1e6,  # SQS standard queue, per request
+    "ses_mail": 0.10 / 1000,  # SES, per mail sent
+}
+
+# The workload: 60% reads (list, get), 25% writes (create, update), 10% logins, 5% other. An
+# even split inside each group; one update in five gives the task a new assignee (assumed).
+MIX = {
+    "tasks-list": 0.30,
+    "tasks-get": 0.30,
+    "tasks-create": 0.125,
+    "tasks-update": 0.10,
+    "tasks-update (new assignee)": 0.025,
+    "auth-login": 0.10,
+    "auth-me": 0.05,
+}
+
+# What one request of each kind does, read from the code (shared/src/api, shared/src/store,
+# shared/src/auth/login.rs, shared/src/notifications.rs). To be replaced by the measured
+# consumed capacity (functions[name].consumed_capacity) once bench/run.py collects it.
+#
+# Units: every read is strongly consistent (Store::get_item, query_partition, the throttle's
+# BatchGetItem), 1 read unit per item up to 4 KB, charged for a missing item too; a write is
+# 1 unit per item up to 1 KB, 2 inside TransactWriteItems; each index that projects the item
+# costs 1 more write unit (tasks: tasks-by-status always, the two assignee indexes when
+# assigned; outbox markers: outbox-by-age), also when the marker is deleted.
+#   read_units / write_units  DynamoDB units per request
+#   sqs                       SQS requests the function makes (SendMessage)
+#   mails                     mails it causes (each one costs MAILER's part below as well)
+#   aws_calls                 sequential AWS calls, for the duration estimate of an unmeasured function
+#   work_ms                   time spent besides those calls, for the same estimate
+#   measured_as               the function whose measured figures describe this kind (None: always estimated)
+TASK_ITEM_KB = 0.5  # assumed size of a stored task
+LIST_PAGE = 20  # tasks-list's default page; it reads one item more to know whether a next page exists
+ARGON2_VERIFY_MS = 60.0  # assumed: argon2id m=19 MiB, t=2, p=1 at 1024 MB (about 0.6 vCPU); to be measured on Lambda
+
+REQUESTS = {
+    "tasks-list": dict(function="tasks-list", measured_as="tasks-list", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
+                       read_units=math.ceil((LIST_PAGE + 1) * TASK_ITEM_KB / 4), write_units=0),  # one Query
+    "tasks-get": dict(function="tasks-get", measured_as="tasks-get", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
+                      read_units=1, write_units=0),  # GetItem
+    # No assignee given: the creator is mailed. TransactWrite of the task and its outbox
+    # marker (2 x 2) + tasks-by-status + outbox-by-age; SendMessage; the marker's DeleteItem
+    # (1 + its outbox-by-age entry).
+    "tasks-create": dict(function="tasks-create", measured_as="tasks-create", aws_calls=3, work_ms=0.0, sqs=1, mails=1,
+                         read_units=0, write_units=2 * 2 + 2 + 2),
+    # GetItem of the task; TransactWrite of the conditional Put (2) + tasks-by-status.
+    "tasks-update": dict(function="tasks-update", measured_as="tasks-update", aws_calls=2, work_ms=0.0, sqs=0, mails=0,
+                         read_units=1, write_units=2 + 1),
+    # GetItem of the new assignee and of the task; TransactWrite of task and marker (2 x 2) +
+    # tasks-by-status and the two assignee indexes + outbox-by-age; SendMessage; the marker's
+    # DeleteItem (1 + 1). A previous assignee's index entries, deleted too, are not counted.
+    "tasks-update (new assignee)": dict(function="tasks-update", measured_as=None, aws_calls=5, work_ms=0.0, sqs=1, mails=1,
+                                       read_units=2, write_units=2 * 2 + 3 + 1 + 2),
+    # BatchGetItem of the two failure counters (e-mail, IP), GetItem of the credentials and of
+    # the user; TransactWrite of the session and its refresh token (2 x 2). Plus argon2id.
+    "auth-login": dict(function="auth-login", measured_as="auth-login", aws_calls=4, work_ms=ARGON2_VERIFY_MS, sqs=0, mails=0,
+                       read_units=2 + 1 + 1, write_units=2 * 2),
+    "auth-me": dict(function="auth-me", measured_as="auth-me", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
+                    read_units=1, write_units=0),  # GetItem
+}
+
+# Each mail, in notifications-mailer (shared/src/mailer.rs): the delivery claim (conditional
+# PutItem) and mark_sent (UpdateItem); GetItem of organization, task and recipient; SendEmail.
+# The SQS event source mapping receives and deletes the message (1 + 1 requests; fewer when it
+# batches, up to 10 messages a request). One invocation per mail: the batch size at low traffic.
+MAILER = dict(function="notifications-mailer", measured_as="notifications-mailer", aws_calls=6, work_ms=0.0,
+              read_units=3, write_units=2, sqs=2, mails_per_invocation=1)
+
+COLD_START_SHARE = 0.01  # assumed: 1 invocation in 100 starts a new execution environment
+DEFAULT_CALL_MS = 5.0  # one AWS call in-region, when no measured function gives it
+DEFAULT_COLD_EXTRA_MS = 20.0  # a cold start's extra time, when no measured function gives it
+CALL_MS_FROM = "tasks-get"  # measured function that makes exactly one AWS call (GetItem)
+
+
+def memory_sizes(template_text):
+    """MemorySize in MB per function binary in a SAM template: Globals' value, or the
+    function's own. A line-based read of the template's layout (two-space indent), which
+    CloudFormation tags (!Ref, !GetAtt) do not disturb; test_cost.py checks it against YAML."""
+    globals_match = re.search(r"^Globals:\n(?:[ \t].*\n|\n)*?    MemorySize: (\d+)", template_text, re.M)
+    default = int(globals_match.group(1)) if globals_match else 128  # Lambda's own default
+    resources = template_text.split("\nResources:\n", 1)[1] if "\nResources:\n" in template_text else ""
+    resources = re.split(r"\n(?=\S)", resources, maxsplit=1)[0]  # up to the next top-level key
+    sizes = {}
+    for block in re.split(r"\n(?=  [A-Za-z0-9]+:)", resources):
+        if not re.search(r"^    Type: AWS::Serverless::Function\s*$", block, re.M):
+            continue
+        binary = re.search(r"^        Binary: (\S+)", block, re.M)
+        if not binary:
+            continue
+        own = re.search(r"^      MemorySize: (\d+)", block, re.M)
+        sizes[binary.group(1)] = int(own.group(1)) if own else default
+    return sizes
+
+
+def _measured(functions, name, key):
+    value = functions.get(name, {}).get(key)
+    return value.get("median") if isinstance(value, dict) else None
+
+
+def _call_ms(functions):
+    measured = _measured(functions, CALL_MS_FROM, "warm_ms")
+    if measured is not None:
+        return measured, f"{CALL_MS_FROM}'s measured warm median"
+    return DEFAULT_CALL_MS, "assumed"
+
+
+def _cold_extra_ms(functions):
+    """Median over the measured functions that call AWS of cold minus warm median."""
+    extras = [
+        f["cold_start_ms"]["median"] - f["warm_ms"]["median"]
+        for name, f in functions.items()
+        if name not in ("bench-hello", "health") and "median" in f.get("cold_start_ms", {}) and "median" in f.get("warm_ms", {})
+    ]
+    return statistics.median(extras) if extras else DEFAULT_COLD_EXTRA_MS
+
+
+def _lambda_row(kind, spec, functions, memory_mb, call_ms, call_source, cold_extra, cold_share):
+    function = spec["function"]
+    measured_as = spec.get("measured_as")
+    warm = _measured(functions, measured_as, "warm_ms") if measured_as else None
+    cold = _measured(functions, measured_as, "cold_start_ms") if measured_as else None
+    if warm is not None:
+        source = "measured"
+    else:
+        warm = spec["aws_calls"] * call_ms + spec["work_ms"]
+        parts = [f"{spec['aws_calls']} AWS calls x {call_ms:.1f} ms ({call_source})"]
+        if spec["work_ms"]:
+            parts.append(f"{spec['work_ms']:.0f} ms of work (a parameter)")
+        source = "estimated: " + " + ".join(parts)
+    if cold is None:
+        cold = warm + cold_extra
+    if function not in memory_mb:
+        raise KeyError(f"{function} is not in the template's functions")
+    billed_ms = (1 - cold_share) * math.ceil(warm) + cold_share * math.ceil(cold)
+    memory = memory_mb[function]
+    return {
+        "kind": kind, "function": function, "memory_mb": memory, "warm_ms": warm, "cold_ms": cold,
+        "billed_ms": billed_ms, "duration_source": source, "gb_seconds": memory / 1024 * billed_ms / 1000,
+    }
+
+
+def _units(spec, functions):
+    measured = functions.get(spec.get("measured_as"), {}).get("consumed_capacity") if spec.get("measured_as") else None
+    if isinstance(measured, dict) and "read_units" in measured and "write_units" in measured:
+        return float(measured["read_units"]), float(measured["write_units"]), "measured"
+    return float(spec["read_units"]), float(spec["write_units"]), "code"
+
+
+def breakdown(results, memory_mb, mix=None, requests=None, mailer=None, prices=None, cold_start_share=COLD_START_SHARE):
+    """The cost of one million requests of `mix`, per component and per request kind, in USD.
+    `results` is bench/results.json's content, `memory_mb` maps a function to its MemorySize."""
+    mix = MIX if mix is None else mix
+    requests = REQUESTS if requests is None else requests
+    mailer = MAILER if mailer is None else mailer
+    prices = PRICES if prices is None else prices
+    if abs(sum(mix.values()) - 1) > 1e-9:
+        raise ValueError(f"the workload's shares add up to {sum(mix.values())}, not 1")
+    functions = results.get("functions", {})
+    call_ms, call_source = _call_ms(functions)
+    cold_extra = _cold_extra_ms(functions)
+    million = 1e6
+
+    rows = []
+    for kind, share in mix.items():
+        spec = requests[kind]
+        row = _lambda_row(kind, spec, functions, memory_mb, call_ms, call_source, cold_extra, cold_start_share)
+        read_units, write_units, units_source = _units(spec, functions)
+        row.update({
+            "share": share, "invocations": share, "read_units": read_units, "write_units": write_units,
+            "units_source": units_source, "sqs": spec["sqs"], "mails": spec["mails"], "http_api": share,
+        })
+        rows.append(row)
+    mails = sum(r["share"] * r["mails"] for r in rows)
+    if mails:
+        row = _lambda_row("each mail (SQS-triggered)", mailer, functions, memory_mb, call_ms, call_source, cold_extra, cold_start_share)
+        read_units, write_units, units_source = _units(mailer, functions)
+        row.update({
+            "share": mails, "invocations": mails / mailer["mails_per_invocation"], "read_units": read_units,
+            "write_units": write_units, "units_source": units_source, "sqs": mailer["sqs"], "mails": 0, "http_api": 0.0,
+        })
+        rows.append(row)
+
+    for r in rows:
+        # Per million API requests of the mix; `share` counts this row's occurrences per request.
+        r["usd"] = {
+            "Lambda duration": r["invocations"] * r["gb_seconds"] * prices["lambda_gb_second"] * million,
+            "Lambda requests": r["invocations"] * prices["lambda_request"] * million,
+            "HTTP API": r["http_api"] * prices["http_api_request"] * million,
+            "DynamoDB reads": r["share"] * r["read_units"] * prices["dynamodb_read_unit"] * million,
+            "DynamoDB writes": r["share"] * r["write_units"] * prices["dynamodb_write_unit"] * million,
+            "SQS": r["share"] * r["sqs"] * prices["sqs_request"] * million,
+            "SES": r["share"] * r["mails"] * prices["ses_mail"] * million,
+        }
+        r["usd_total"] = sum(r["usd"].values())
+    components = {name: sum(r["usd"][name] for r in rows) for name in rows[0]["usd"]}
+    return {
+        "prices": dict(prices),
+        "mix": dict(mix),
+        "cold_start_share": cold_start_share,
+        "call_ms": call_ms,
+        "cold_extra_ms": cold_extra,
+        "rows": rows,
+        "components": components,
+        "total": sum(components.values()),
+    }
+
+
+def _usd(value):
+    return f"{value:.2f}" if value >= 0.995 else f"{value:.3f}" if value >= 0.0995 else f"{value:.4f}"
+
+
+def markdown(b):
+    """The report's section for a breakdown()."""
+    p = b["prices"]
+    lines = [
+        "## Cost per million requests (estimate)",
+        "",
+        "Prices: us-east-1, 2026, from the AWS pricing pages, to be checked: Lambda arm64 "
+        f"${p['lambda_gb_second']:.10f} per GB-s and ${p['lambda_request'] * 1e6:.2f} per million requests, HTTP API "
+        f"${p['http_api_request'] * 1e6:.2f} per million, DynamoDB on-demand ${p['dynamodb_read_unit'] * 1e6:.3f} per million "
+        f"read units and ${p['dynamodb_write_unit'] * 1e6:.3f} per million write units, SQS ${p['sqs_request'] * 1e6:.2f} "
+        f"per million requests, SES ${p['ses_mail'] * 1000:.2f} per 1,000 mails. First tier, no free tier.",
+        "",
+        "Workload: " + ", ".join(f"{kind} {share:.1%}" for kind, share in b["mix"].items()) + ".",
+        "Every figure below is USD per million API requests of that mix; the mails they cause are counted with them.",
+        "DynamoDB units, SQS requests and mails per request are counted from the code (`REQUESTS` in `bench/cost.py`)",
+        "where `bench/run.py` has not measured them (`consumed_capacity`).",
+        "",
+        "### Lambda",
+        "",
+        f"Billed duration: the warm median rounded up to 1 ms; {b['cold_start_share']:.0%} of invocations are cold and billed at",
+        f"the cold-start median (init included). Unmeasured functions are estimated from their sequential AWS calls at",
+        f"{b['call_ms']:.1f} ms each, plus {b['cold_extra_ms']:.1f} ms when cold. Measured figures come from this machine (x86_64, a",
+        "local emulator), not from Lambda's arm64 at the configured memory.",
+        "",
+        "| request | function | per request | memory MB | warm ms | billed ms (mean) | duration | GB-s per invocation | $ duration | $ requests |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for r in b["rows"]:
+        lines.append(
+            f"| {r['kind']} | {r['function']} | {r['invocations']:.3f} | {r['memory_mb']} | {r['warm_ms']:.2f} | {r['billed_ms']:.2f} | "
+            f"{r['duration_source']} | {r['gb_seconds']:.6f} | {_usd(r['usd']['Lambda duration'])} | {_usd(r['usd']['Lambda requests'])} |"
+        )
+    lines += [
+        "",
+        "### DynamoDB, SQS, SES, HTTP API",
+        "",
+        "| request | per request | read units | write units | units from | SQS requests | mails | $ DynamoDB | $ SQS | $ SES | $ HTTP API |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in b["rows"]:
+        ddb = r["usd"]["DynamoDB reads"] + r["usd"]["DynamoDB writes"]
+        lines.append(
+            f"| {r['kind']} | {r['share']:.3f} | {r['read_units']:g} | {r['write_units']:g} | {r['units_source']} | {r['sqs']:g} | "
+            f"{r['mails']:g} | {_usd(ddb)} | {_usd(r['usd']['SQS'])} | {_usd(r['usd']['SES'])} | {_usd(r['usd']['HTTP API'])} |"
+        )
+    lines += [
+        "",
+        "### Total",
+        "",
+        "| component | $ per million requests | share |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, usd in sorted(b["components"].items(), key=lambda item: -item[1]):
+        lines.append(f"| {name} | {_usd(usd)} | {usd / b['total']:.1%} |")
+    lines += [
+        f"| **total** | **{_usd(b['total'])}** | |",
+        "",
+        "Not counted: CloudWatch Logs ingestion and X-Ray traces (Tracing is Active), Secrets Manager calls at cold start,",
+        "the SQS event source mapping's empty long polls (a fixed cost per month, not per request), data transfer, storage,",
+        "point-in-time recovery, and the free tiers.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def section(results, template_path):
+    """The report's section, from results and the template file."""
+    return markdown(breakdown(results, memory_sizes(Path(template_path).read_text())))
+
+
+def main(argv):
+    root = Path(__file__).resolve().parents[1]
+    args = [a for a in argv if not a.startswith("--")]
+    results_path = Path(args[0]) if args else root / "bench" / "results.json"
+    template_path = Path(args[1]) if len(args) > 1 else root / "template.yaml"
+    b = breakdown(json.loads(results_path.read_text()), memory_sizes(template_path.read_text()))
+    print(json.dumps(b, indent=1) if "--json" in argv else markdown(b))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,190 @@
+"""Unit tests of bench/cost.py: `python3 -m unittest bench/test_cost.py` from the repository
+root, or `.venv-deploy/bin/pytest bench/test_cost.py`. No AWS, no network, no build."""
+
+import math
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cost  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Globals:
+  Function:
+    Runtime: provided.al2023
+    MemorySize: 256
+    Environment:
+      Variables:
+        TASKFLOW_TABLE_NAME: !Ref Table
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+  GetFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildProperties:
+        Binary: tasks-get
+    Properties:
+      CodeUri: .
+  LoginFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: auth-login
+    Properties:
+      MemorySize: 1024  # argon2id
+      Events:
+        Api:
+          Type: HttpApi
+Outputs:
+  ApiUrl:
+    Value: !Sub "https://${HttpApi}"
+"""
+
+
+def measured(warm, cold, **extra):
+    return {"warm_ms": {"median": warm, "p95": warm * 2}, "cold_start_ms": {"median": cold, "p95": cold * 2}, **extra}
+
+
+class MemorySizes(unittest.TestCase):
+    def test_globals_and_overrides(self):
+        self.assertEqual(cost.memory_sizes(TEMPLATE), {"tasks-get": 256, "auth-login": 1024})
+
+    def test_lambda_default_without_globals(self):
+        text = TEMPLATE.replace("    MemorySize: 256\n", "")
+        self.assertEqual(cost.memory_sizes(text), {"tasks-get": 128, "auth-login": 1024})
+
+    def test_project_template_agrees_with_a_yaml_parse(self):
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("PyYAML is not installed")
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # !Ref, !GetAtt, !Sub ...
+        text = (ROOT / "template.yaml").read_text()
+        parsed = yaml.load(text, Loader=Loader)
+        default = parsed["Globals"]["Function"].get("MemorySize", 128)
+        expected = {
+            r["Metadata"]["BuildProperties"]["Binary"]: r["Properties"].get("MemorySize", default)
+            for r in parsed["Resources"].values()
+            if r["Type"] == "AWS::Serverless::Function"
+        }
+        self.assertEqual(cost.memory_sizes(text), expected)
+        # Every function the workload and the mailer name is in the template.
+        for spec in list(cost.REQUESTS.values()) + [cost.MAILER]:
+            self.assertIn(spec["function"], expected)
+
+
+class Breakdown(unittest.TestCase):
+    memory = {"tasks-get": 256, "auth-login": 1024, "tasks-create": 256, "notifications-mailer": 256}
+
+    def test_one_measured_kind_by_hand(self):
+        results = {"functions": {"tasks-get": measured(7.2, 20.0)}}
+        b = cost.breakdown(results, self.memory, mix={"tasks-get": 1.0}, cold_start_share=0.0)
+        (row,) = b["rows"]
+        self.assertEqual(row["duration_source"], "measured")
+        self.assertEqual(row["billed_ms"], 8)  # 7.2 ms, rounded up to the millisecond
+        gb_s = 256 / 1024 * 0.008
+        self.assertAlmostEqual(b["components"]["Lambda duration"], gb_s * 0.0000133334 * 1e6)
+        self.assertAlmostEqual(b["components"]["Lambda requests"], 0.20)
+        self.assertAlmostEqual(b["components"]["HTTP API"], 1.00)
+        self.assertAlmostEqual(b["components"]["DynamoDB reads"], 0.125)  # one consistent GetItem
+        self.assertEqual(b["components"]["DynamoDB writes"], 0)
+        self.assertEqual(b["components"]["SES"], 0)
+        self.assertAlmostEqual(b["total"], gb_s * 0.0000133334 * 1e6 + 0.20 + 1.00 + 0.125)
+
+    def test_cold_starts_are_billed_at_the_cold_median(self):
+        results = {"functions": {"tasks-get": measured(7.2, 20.5)}}
+        b = cost.breakdown(results, self.memory, mix={"tasks-get": 1.0}, cold_start_share=0.1)
+        self.assertAlmostEqual(b["rows"][0]["billed_ms"], 0.9 * 8 + 0.1 * 21)
+
+    def test_an_unmeasured_function_is_estimated_from_its_calls(self):
+        results = {"functions": {"tasks-get": measured(6.5, 20.0)}}
+        b = cost.breakdown(results, self.memory, mix={"auth-login": 1.0}, cold_start_share=0.0)
+        (row,) = b["rows"]
+        self.assertTrue(row["duration_source"].startswith("estimated"), row["duration_source"])
+        spec = cost.REQUESTS["auth-login"]
+        self.assertAlmostEqual(row["warm_ms"], spec["aws_calls"] * 6.5 + cost.ARGON2_VERIFY_MS)
+        self.assertEqual(row["memory_mb"], 1024)
+        self.assertEqual(row["billed_ms"], math.ceil(row["warm_ms"]))
+
+    def test_argon2_time_is_a_parameter(self):
+        requests = {**cost.REQUESTS, "auth-login": {**cost.REQUESTS["auth-login"], "work_ms": 200.0}}
+        slow = cost.breakdown({}, self.memory, mix={"auth-login": 1.0}, requests=requests, cold_start_share=0.0)
+        fast = cost.breakdown({}, self.memory, mix={"auth-login": 1.0}, cold_start_share=0.0)
+        self.assertGreater(slow["components"]["Lambda duration"], fast["components"]["Lambda duration"])
+        self.assertEqual(slow["components"]["DynamoDB reads"], fast["components"]["DynamoDB reads"])
+
+    def test_no_measurements_at_all(self):
+        b = cost.breakdown({}, cost.memory_sizes((ROOT / "template.yaml").read_text()))
+        self.assertTrue(all(r["duration_source"].startswith("estimated") for r in b["rows"]))
+        self.assertEqual(b["call_ms"], cost.DEFAULT_CALL_MS)
+        self.assertEqual(b["cold_extra_ms"], cost.DEFAULT_COLD_EXTRA_MS)
+        self.assertGreater(b["total"], 0)
+
+    def test_measured_consumed_capacity_replaces_the_counts(self):
+        results = {"functions": {"tasks-get": measured(7.0, 20.0, consumed_capacity={"read_units": 0.5, "write_units": 0})}}
+        b = cost.breakdown(results, self.memory, mix={"tasks-get": 1.0})
+        (row,) = b["rows"]
+        self.assertEqual((row["read_units"], row["units_source"]), (0.5, "measured"))
+        self.assertAlmostEqual(b["components"]["DynamoDB reads"], 0.0625)
+
+    def test_a_create_pays_for_its_mail(self):
+        b = cost.breakdown({}, self.memory, mix={"tasks-create": 1.0}, cold_start_share=0.0)
+        create, mail = b["rows"]
+        self.assertEqual(mail["function"], "notifications-mailer")
+        self.assertEqual(mail["share"], 1.0)
+        self.assertAlmostEqual(b["components"]["SES"], 100.0)  # $0.10 per 1,000 mails
+        # SendMessage from tasks-create, then the event source mapping's receive and delete.
+        self.assertAlmostEqual(b["components"]["SQS"], 3 * 0.40)
+        self.assertAlmostEqual(b["components"]["HTTP API"], 1.00)  # the mailer is no API request
+        self.assertAlmostEqual(b["components"]["Lambda requests"], 2 * 0.20)
+        units = cost.REQUESTS["tasks-create"]["write_units"] + cost.MAILER["write_units"]
+        self.assertAlmostEqual(b["components"]["DynamoDB writes"], units * 0.625)
+
+    def test_shares_must_add_up(self):
+        with self.assertRaises(ValueError):
+            cost.breakdown({}, self.memory, mix={"tasks-get": 0.5})
+
+    def test_default_mix(self):
+        self.assertAlmostEqual(sum(cost.MIX.values()), 1.0)
+        reads = cost.MIX["tasks-list"] + cost.MIX["tasks-get"]
+        writes = sum(share for kind, share in cost.MIX.items() if kind.startswith(("tasks-create", "tasks-update")))
+        self.assertAlmostEqual(reads, 0.60)
+        self.assertAlmostEqual(writes, 0.25)
+        self.assertAlmostEqual(cost.MIX["auth-login"], 0.10)
+        self.assertAlmostEqual(cost.MIX["auth-me"], 0.05)
+
+    def test_total_is_the_sum_of_rows_and_of_components(self):
+        results = {"functions": {"tasks-get": measured(7.5, 21.0), "tasks-list": measured(20.3, 45.1), "auth-me": measured(7.5, 21.1)}}
+        b = cost.breakdown(results, cost.memory_sizes((ROOT / "template.yaml").read_text()))
+        self.assertAlmostEqual(b["total"], sum(b["components"].values()))
+        self.assertAlmostEqual(b["total"], sum(r["usd_total"] for r in b["rows"]))
+
+
+class Markdown(unittest.TestCase):
+    def test_section(self):
+        results = {"functions": {"tasks-get": measured(7.5, 21.0)}}
+        b = cost.breakdown(results, cost.memory_sizes((ROOT / "template.yaml").read_text()))
+        text = cost.markdown(b)
+        self.assertTrue(text.startswith("## Cost per million requests"))
+        self.assertIn("us-east-1, 2026, from the AWS pricing pages, to be checked", text)
+        self.assertIn("| tasks-get | tasks-get |", text)
+        self.assertIn("estimated:", text)
+        self.assertIn(f"**{cost._usd(b['total'])}**", text)
+        self.assertTrue(text.endswith("\n"))
+
+
+if __name__ == "__main__":
+    unittest.main()
