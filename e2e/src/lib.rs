@@ -60,8 +60,13 @@ impl Api {
         Self { base: env("TASKFLOW_API_URL"), http }
     }
 
+    /// The absolute URL of `path` on the API under test.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        let mut req = self.http.request(method, self.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }

@@ -12,4 +12,5 @@ pub mod events;
 pub mod http;
 pub mod mailer;
 pub mod notifications;
+pub mod openapi;
 pub mod store;

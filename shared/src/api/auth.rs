@@ -7,20 +7,29 @@ use super::authenticate;
 use crate::app::App;
 use crate::auth::{self, AccessToken, LoginLimits, OpaqueToken, Principal, TokenIssuer};
 use crate::domain::{Email, OrgName, OrgSlug, Organization, Password, User};
+use crate::http::responses::{
+    BadRequest, Conflict, InternalServerError, PayloadTooLarge, TooManyRequests, Unauthorized, UnprocessableEntity,
+    UnsupportedMediaType,
+};
 use crate::http::{self, ApiError};
 use crate::store::{Registration, Store};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RegisterRequest {
+#[schema(example = json!({
+    "email": "admin@org1.com", "password": "admin123",
+    "organization_name": "Organization 1", "organization_slug": "org1"
+}))]
+pub struct RegisterRequest {
     email: Email,
     password: Password,
     organization_name: OrgName,
     organization_slug: OrgSlug,
 }
 
-#[derive(Serialize)]
-struct Registered {
+/// The new organization, its admin, and the admin's tokens.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Registered {
     user: User,
     organization: Organization,
     #[serde(flatten)]
@@ -35,6 +44,21 @@ async fn session_tokens(store: &Store, issuer: &TokenIssuer, principal: Principa
 
 /// `POST /api/v1/auth/register`: a new organization and its first admin, atomically; the
 /// answer carries tokens, so the new admin is logged in.
+#[utoipa::path(
+    post, path = "/api/v1/auth/register", tag = "auth", operation_id = "register",
+    summary = "Register an organization and its first admin",
+    description = "Creates the organization and its admin atomically and logs the admin in. Emails (case-insensitively) and slugs are unique across TaskFlow: a taken one answers 409.",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered and logged in.", body = Registered),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn register(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
     let body: RegisterRequest = http::json_body(&req)?;
     let password_hash = auth::hash_password(&body.password)?;
@@ -52,14 +76,32 @@ pub async fn register(store: &Store, issuer: &TokenIssuer, req: Request) -> Resu
 
 /// Login takes plain strings: an email or password that could never have been registered
 /// is simply wrong credentials, answered like any other.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+#[schema(example = json!({"email": "admin@org1.com", "password": "admin123"}))]
+pub struct LoginRequest {
     email: String,
+    #[schema(format = Password, write_only)]
     password: String,
 }
 
 /// `POST /api/v1/auth/login`.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
+    summary = "Log in",
+    description = "Wrong password and unknown email answer the same 401. Repeated failures for one email or from one address are throttled (429 with `Retry-After`).",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in: an access token and a refresh token.", body = AccessToken),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn login(
     store: &Store,
     issuer: &TokenIssuer,
@@ -77,6 +119,16 @@ pub async fn login(
 }
 
 /// `GET /api/v1/auth/me`: the caller as stored now (a removed user's token finds nothing).
+#[utoipa::path(
+    get, path = "/api/v1/auth/me", tag = "auth", operation_id = "me",
+    summary = "The caller",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's user.", body = User),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let user =
@@ -84,14 +136,29 @@ pub async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     http::json(StatusCode::OK, &user)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshRequest {
+pub struct RefreshRequest {
     refresh_token: String,
 }
 
 /// `POST /api/v1/auth/refresh`: a new access token and a new refresh token; the old one
 /// stops working.
+#[utoipa::path(
+    post, path = "/api/v1/auth/refresh", tag = "auth", operation_id = "refresh",
+    summary = "Trade a refresh token for new tokens",
+    description = "The refresh token is single-use: the answer carries its successor. Presenting a used one again ends the whole session.",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token and refresh token.", body = AccessToken),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
     let body: RefreshRequest = http::json_body(&req)?;
     let token = OpaqueToken::parse(&body.refresh_token).ok_or(ApiError::InvalidRefreshToken)?;
@@ -102,6 +169,17 @@ pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Resul
 
 /// `POST /api/v1/auth/logout`: ends the session the access token belongs to. The access
 /// token itself stays valid until it expires (minutes): it is not looked up per request.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
+    summary = "End this session",
+    description = "Its refresh token stops working; the access token itself expires on its own within minutes.",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out."),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     if let Some(session) = principal.session_id() {
@@ -111,6 +189,16 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 }
 
 /// `POST /api/v1/auth/logout-all`: ends every session of the caller.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout-all", tag = "auth", operation_id = "logoutAll",
+    summary = "End every session of the caller",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every refresh token of the caller stopped working."),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let ended = app.store.sessions().revoke_all(&principal.scope(), principal.user_id()).await?;
@@ -118,14 +206,31 @@ pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiEr
     http::no_content()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordChange {
+pub struct PasswordChange {
+    #[schema(format = Password, write_only)]
     current_password: String,
     new_password: Password,
 }
 
 /// `POST /api/v1/auth/password`: needs the current password; ends every session.
+#[utoipa::path(
+    post, path = "/api/v1/auth/password", tag = "auth", operation_id = "changePassword",
+    summary = "Change the caller's password",
+    description = "Needs the current password (else 401). Ends every session of the caller.",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn change_password(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let body: PasswordChange = http::json_body(&req)?;
@@ -139,21 +244,38 @@ pub async fn change_password(app: &App, req: Request) -> Result<Response<Body>, 
     http::no_content()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AcceptInvitation {
+pub struct AcceptInvitation {
+    /// The token from the invitation mail.
     token: String,
     password: Password,
 }
 
-#[derive(Serialize)]
-struct Accepted {
+/// The new member and their tokens.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
     user: User,
     #[serde(flatten)]
     tokens: AccessToken,
 }
 
 /// `POST /api/v1/auth/accept-invitation`: creates the invited user and logs them in.
+#[utoipa::path(
+    post, path = "/api/v1/auth/accept-invitation", tag = "auth", operation_id = "acceptInvitation",
+    summary = "Join an organization with an invitation token",
+    description = "Creates the invited user with the chosen password and logs them in. An invalid, expired, revoked or used token answers 400; an email that meanwhile has an account, 409.",
+    request_body = AcceptInvitation,
+    responses(
+        (status = 201, description = "Joined and logged in.", body = Accepted),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn accept_invitation(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
     let body: AcceptInvitation = http::json_body(&req)?;
     let invalid = crate::store::StoreError::InvalidInvitation;

@@ -11,11 +11,33 @@ use crate::app::App;
 use crate::auth::OpaqueToken;
 use crate::domain::{Invitation, InvitationDraft, InvitationId};
 use crate::events::Event;
+use crate::http::responses::{
+    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity,
+    UnsupportedMediaType,
+};
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
 use crate::store::StoreError;
 
 /// `POST /api/v1/invitations` `{email, role}`: admins only.
+#[utoipa::path(
+    post, path = "/api/v1/invitations", tag = "invitations", operation_id = "createInvitation",
+    summary = "Invite someone by email",
+    description = "Admins only. The invitee is mailed a one-time token, valid for 7 days, to accept with `POST /api/v1/auth/accept-invitation`. An email that already has an account answers 409.",
+    security(("bearer" = [])),
+    request_body = InvitationDraft,
+    responses(
+        (status = 201, description = "The pending invitation.", body = Invitation),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     principal.require_admin()?;
@@ -31,12 +53,25 @@ pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     http::json(StatusCode::CREATED, &invitation)
 }
 
-#[derive(Serialize)]
-struct InvitationList {
+/// The pending invitations.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InvitationList {
     items: Vec<Invitation>,
 }
 
 /// `GET /api/v1/invitations`: the pending ones, admins only.
+#[utoipa::path(
+    get, path = "/api/v1/invitations", tag = "invitations", operation_id = "listInvitations",
+    summary = "List pending invitations",
+    description = "Admins only.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The invitations not yet accepted, revoked or expired.", body = InvitationList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     principal.require_admin()?;
@@ -45,6 +80,21 @@ pub async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 }
 
 /// `DELETE /api/v1/invitations/{id}`: revokes a pending invitation, admins only.
+#[utoipa::path(
+    delete, path = "/api/v1/invitations/{id}", tag = "invitations", operation_id = "revokeInvitation",
+    summary = "Revoke an invitation",
+    description = "Admins only. The mailed token stops working.",
+    security(("bearer" = [])),
+    params(("id" = InvitationId, Path, description = "The invitation's id.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     principal.require_admin()?;

@@ -2,6 +2,7 @@
 //! [`crate::auth`] who is calling, and calls the store with the caller's tenant scope.
 
 pub mod auth;
+pub mod docs;
 pub mod invitations;
 pub mod organizations;
 pub mod tasks;
@@ -9,16 +10,27 @@ pub mod users;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::app::App;
 use crate::auth::Principal;
 use crate::http::{self, ApiError};
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
 /// `GET /health`: the function answers; it touches no dependency, so an outage of one
 /// does not take every health check down with it.
+#[utoipa::path(
+    get, path = "/health", tag = "service", operation_id = "health",
+    summary = "Health check",
+    responses((status = 200, description = "The API answers.", body = Health))
+)]
 pub async fn health(_req: Request) -> Result<Response<Body>, ApiError> {
-    http::json(StatusCode::OK, &json!({ "status": "ok" }))
+    http::json(StatusCode::OK, &Health { status: "ok" })
 }
 
 /// The verified caller of an authenticated route.

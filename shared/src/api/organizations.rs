@@ -5,10 +5,25 @@ use serde::Deserialize;
 
 use super::authenticate;
 use crate::app::App;
-use crate::domain::OrgName;
+use crate::domain::{OrgName, Organization};
+use crate::http::responses::{
+    BadRequest, Forbidden, InternalServerError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity,
+    UnsupportedMediaType,
+};
 use crate::http::{self, ApiError};
 
 /// `GET /api/v1/organizations/me`.
+#[utoipa::path(
+    get, path = "/api/v1/organizations/me", tag = "organizations", operation_id = "getOrganization",
+    summary = "Get the caller's organization",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization.", body = Organization),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let organization =
@@ -16,14 +31,33 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     http::json(StatusCode::OK, &organization)
 }
 
-#[derive(Deserialize)]
+/// The settings an admin may change.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OrganizationPatch {
+pub struct OrganizationPatch {
     name: OrgName,
 }
 
 /// `PATCH /api/v1/organizations/me`: admins only. The slug is the organization's
 /// permanent handle and cannot be changed here.
+#[utoipa::path(
+    patch, path = "/api/v1/organizations/me", tag = "organizations", operation_id = "updateOrganization",
+    summary = "Rename the caller's organization",
+    description = "Admins only. The slug is permanent.",
+    security(("bearer" = [])),
+    request_body = OrganizationPatch,
+    responses(
+        (status = 200, description = "The organization after the change.", body = Organization),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     principal.require_admin()?;

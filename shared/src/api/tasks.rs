@@ -8,6 +8,10 @@ use crate::app::App;
 use crate::auth::{Principal, TenantScope};
 use crate::domain::{Role, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 use crate::events::Event;
+use crate::http::responses::{
+    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, PreconditionFailed, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
 use crate::store::{CursorKey, DeleteRefused, StoreError, TaskFilter};
@@ -43,6 +47,25 @@ async fn check_assignee(app: &App, scope: &TenantScope, assignee: Option<UserId>
 
 /// `POST /api/v1/tasks`. The `task.created` notification is recorded with the task and
 /// then handed to the queue; a queue outage still answers 201 (the outbox delivers later).
+#[utoipa::path(
+    post, path = "/api/v1/tasks", tag = "tasks", operation_id = "createTask",
+    summary = "Create a task",
+    description = "Creates a task in the caller's organization. Its assignee (or, unassigned, its creator) is mailed.",
+    security(("bearer" = [])),
+    request_body = TaskDraft,
+    responses(
+        (status = 201, description = "The new task.", body = Task, headers(
+            ("ETag" = String, description = "The task's version, quoted, for `If-Match`."),
+            ("Location" = String, description = "The new task's URL."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let draft: TaskDraft = http::json_body(&req)?;
@@ -58,9 +81,12 @@ pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     Ok(response)
 }
 
-#[derive(Serialize)]
-struct TaskList {
+/// A page of tasks, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TaskList {
     items: Vec<Task>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
@@ -73,6 +99,24 @@ fn parse_user_id(raw: &str) -> Result<UserId, String> {
 }
 
 /// `GET /api/v1/tasks?limit=&cursor=&status=&assignee_id=`: newest first.
+#[utoipa::path(
+    get, path = "/api/v1/tasks", tag = "tasks", operation_id = "listTasks",
+    summary = "List tasks",
+    description = "The caller's organization's tasks, newest first, a page at a time; optionally only those with a status and/or an assignee.",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Page size, 20 when absent."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same filters."),
+        ("status" = Option<TaskStatus>, Query, description = "Only tasks with this status."),
+        ("assignee_id" = Option<UserId>, Query, description = "Only tasks assigned to this user."),
+    ),
+    responses(
+        (status = 200, description = "A page of tasks.", body = TaskList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let scope = principal.scope();
@@ -91,6 +135,21 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
 }
 
 /// `GET /api/v1/tasks/{id}`: another organization's task is not found, like a missing one.
+#[utoipa::path(
+    get, path = "/api/v1/tasks/{id}", tag = "tasks", operation_id = "getTask",
+    summary = "Get a task",
+    security(("bearer" = [])),
+    params(("id" = TaskId, Path, description = "The task's id.")),
+    responses(
+        (status = 200, description = "The task.", body = Task, headers(
+            ("ETag" = String, description = "The task's version, quoted, for `If-Match`."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let id = task_id(&req)?;
@@ -101,6 +160,31 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 /// `PATCH /api/v1/tasks/{id}`: a partial update. Each write is conditional on the version
 /// it was computed from, so concurrent updates never silently overwrite each other. A new
 /// assignee is notified (`task.assigned`), through the outbox like a creation.
+#[utoipa::path(
+    patch, path = "/api/v1/tasks/{id}", tag = "tasks", operation_id = "updateTask",
+    summary = "Update a task",
+    description = "Changes the fields present in the body; `null` clears an optional field. With `If-Match`, the update applies only to that version (else 412); without it, a concurrent change is retried on the new version. A new assignee is mailed.",
+    security(("bearer" = [])),
+    params(
+        ("id" = TaskId, Path, description = "The task's id."),
+        ("If-Match" = Option<String>, Header, description = "The version the change was made from, as answered in `ETag` (e.g. `\"3\"`); `*` for any."),
+    ),
+    request_body = TaskPatch,
+    responses(
+        (status = 200, description = "The task after the change.", body = Task, headers(
+            ("ETag" = String, description = "The task's new version, quoted."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let id = task_id(&req)?;
@@ -141,6 +225,21 @@ fn stale(expected: u64, current: u64) -> ApiError {
 
 /// `DELETE /api/v1/tasks/{id}`: admins may delete any task of their organization, members
 /// only the tasks they created.
+#[utoipa::path(
+    delete, path = "/api/v1/tasks/{id}", tag = "tasks", operation_id = "deleteTask",
+    summary = "Delete a task",
+    description = "Admins may delete any task of their organization; members only the tasks they created.",
+    security(("bearer" = [])),
+    params(("id" = TaskId, Path, description = "The task's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal: Principal = authenticate(app, &req)?;
     let id = task_id(&req)?;

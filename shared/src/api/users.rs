@@ -8,6 +8,10 @@ use serde::Serialize;
 use super::{authenticate, page_limit};
 use crate::app::App;
 use crate::domain::{RoleChange, User, UserId};
+use crate::http::responses::{
+    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity,
+    UnsupportedMediaType,
+};
 use crate::http::{self, ApiError};
 use crate::store::{CursorKey, StoreError};
 
@@ -25,13 +29,31 @@ fn not_found(e: StoreError) -> ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct UserList {
+/// A page of the organization's members, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserList {
     items: Vec<User>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
 /// `GET /api/v1/users?limit=&cursor=`: newest first, like tasks.
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users", operation_id = "listUsers",
+    summary = "List the organization's members",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Page size, 20 when absent."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of members.", body = UserList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let scope = principal.scope();
@@ -46,6 +68,19 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
 }
 
 /// `GET /api/v1/users/{id}`: another organization's user is not found, like a missing one.
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}", tag = "users", operation_id = "getUser",
+    summary = "Get a member",
+    security(("bearer" = [])),
+    params(("id" = UserId, Path, description = "The member's user id.")),
+    responses(
+        (status = 200, description = "The member.", body = User),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let id = user_id(&req)?;
@@ -55,6 +90,26 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 
 /// `PATCH /api/v1/users/{id}` `{role}`: admins only. The new role reaches refresh at once
 /// and access tokens when they expire.
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "changeUserRole",
+    summary = "Change a member's role",
+    description = "Admins only. The last admin cannot be demoted (409).",
+    security(("bearer" = [])),
+    params(("id" = UserId, Path, description = "The member's user id.")),
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The member with the new role.", body = User),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     principal.require_admin()?;
@@ -67,6 +122,22 @@ pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 
 /// `DELETE /api/v1/users/{id}`: admins only. The member can no longer log in or refresh;
 /// tasks they created stay, tasks assigned to them become unassigned.
+#[utoipa::path(
+    delete, path = "/api/v1/users/{id}", tag = "users", operation_id = "removeUser",
+    summary = "Remove a member",
+    description = "Admins only. The member's sessions end and their tasks become unassigned; the last admin cannot be removed (409).",
+    security(("bearer" = [])),
+    params(("id" = UserId, Path, description = "The member's user id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 500, response = InternalServerError),
+    )
+)]
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     principal.require_admin()?;

@@ -36,14 +36,21 @@ pub struct Claims {
     pub sid: Option<SessionId>,
 }
 
-/// What login answers: the seed's `{access_token, token_type, expires_in}`, and the
-/// refresh token of the session it started.
-#[derive(Debug, Clone, Serialize)]
+// The seed's `{access_token, token_type, expires_in}`, plus the session's refresh token.
+/// The tokens of a session: an access token for requests, a refresh token to renew it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccessToken {
+    /// A JWT to send as `Authorization: Bearer <access_token>`.
+    #[schema(example = "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl")]
     pub access_token: String,
+    #[schema(example = "bearer")]
     pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
     pub expires_in: u64,
+    /// One-time token for `POST /api/v1/auth/refresh`; each use answers a new one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, example = "rt_5Jv0mQw9Yc3kPzT1aB7dXeL2nR8sU4hG6iK0oM")]
     pub refresh_token: Option<String>,
 }
 

@@ -1,4 +1,4 @@
-use super::{Invalid, parsed_string_type};
+use super::{Invalid, parsed_string_type, text_schema};
 
 /// An email address, normalised to lower case: addresses are unique across the whole
 /// service, case-insensitively.
@@ -36,6 +36,14 @@ impl Email {
 }
 
 parsed_string_type!(Email);
+text_schema!(
+    Email,
+    "An email address, unique across TaskFlow and compared case-insensitively (answered in lower case).",
+    example = "admin@acme.com",
+    |b| b
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Email)))
+        .max_length(Some(Self::MAX_LEN))
+);
 
 #[cfg(test)]
 mod tests {

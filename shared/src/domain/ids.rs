@@ -2,8 +2,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $name:ident, example = $example:literal) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Uuid);
@@ -20,6 +20,18 @@ macro_rules! id_type {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid)))
+                    .description(Some(concat!($($doc),*).trim()))
+                    .examples([$example])
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $name {}
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 // Hyphenated lowercase: fixed width, so lexical order is time order.
@@ -31,24 +43,29 @@ macro_rules! id_type {
 
 id_type!(
     /// An organization (tenant).
-    OrgId
+    OrgId,
+    example = "0193a5b0-7e1c-7d2a-9c4e-2f1b3a4c5d6e"
 );
 id_type!(
     /// A user; users belong to exactly one organization.
-    UserId
+    UserId,
+    example = "0193a5b0-7e1d-7f00-8a11-5b6c7d8e9f01"
 );
 id_type!(
     /// A task, owned by one organization.
-    TaskId
+    TaskId,
+    example = "0193a5b2-1c3d-7e4f-9a5b-6c7d8e9f0a1b"
 );
 
 id_type!(
     /// A pending invitation to join an organization.
-    InvitationId
+    InvitationId,
+    example = "0193a5b3-2d4e-7f50-8b6c-7d8e9f0a1b2c"
 );
 id_type!(
     /// A refresh session: one login and the chain of refresh tokens rotated from it.
-    SessionId
+    SessionId,
+    example = "0193a5b4-3e5f-7061-9c7d-8e9f0a1b2c3d"
 );
 
 #[cfg(test)]

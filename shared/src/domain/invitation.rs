@@ -4,15 +4,16 @@ use serde::{Deserialize, Serialize};
 use super::{Email, InvitationId, OrgId, Role, UserId};
 
 /// The body of `POST /api/v1/invitations`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "new.member@acme.com", "role": "member"}))]
 pub struct InvitationDraft {
     pub email: Email,
     pub role: Role,
 }
 
 /// The body of `PATCH /api/v1/users/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {
     pub role: Role,
@@ -20,7 +21,7 @@ pub struct RoleChange {
 
 /// An invitation as admins see it. Its token is not here: it exists in clear only in the
 /// invitee's mail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Invitation {
     pub id: InvitationId,
     pub organization_id: OrgId,

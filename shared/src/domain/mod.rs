@@ -30,6 +30,10 @@ impl Invalid {
 }
 
 /// Trims `raw` and checks its length in characters (not bytes: titles are often not ASCII).
+/// One line of text with at least one visible character: what [`bounded_text`] accepts,
+/// as an ECMA-262 pattern for the spec (`char::is_control` is U+0000–U+001F, U+007F–U+009F).
+const SINGLE_LINE_TEXT: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+
 fn bounded_text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, Invalid> {
     let text = raw.trim();
     let chars = text.chars().count();
@@ -68,3 +72,21 @@ macro_rules! parsed_string_type {
     };
 }
 use parsed_string_type;
+
+/// Documents a text type in the OpenAPI spec with the limits its `parse` enforces, so the
+/// spec cannot promise what the type refuses.
+macro_rules! text_schema {
+    ($ty:ty, $description:expr, example = $example:expr, |$b:ident| $limits:expr) => {
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let $b = utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some($description))
+                    .examples([$example]);
+                utoipa::openapi::schema::Schema::Object($limits.build()).into()
+            }
+        }
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+use text_schema;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, OrgId, bounded_text, parsed_string_type};
+use super::{Invalid, OrgId, bounded_text, parsed_string_type, text_schema};
 
 /// An organization's display name: 1 to 100 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,10 @@ impl OrgName {
     }
 }
 parsed_string_type!(OrgName);
+text_schema!(OrgName, "1 to 100 characters after trimming, no control characters.", example = "Acme Corp", |b| b
+    .min_length(Some(1))
+    .max_length(Some(100))
+    .pattern(Some(super::SINGLE_LINE_TEXT)));
 
 /// The organization's URL-safe handle, unique across the service: lower-case letters and
 /// digits in groups joined by single hyphens, 3 to 63 characters (a DNS label, so it can
@@ -41,8 +45,14 @@ impl OrgSlug {
     }
 }
 parsed_string_type!(OrgSlug);
+text_schema!(
+    OrgSlug,
+    "The organization's permanent handle, unique across TaskFlow: lower-case letters, digits and single hyphens.",
+    example = "acme-corp",
+    |b| b.min_length(Some(3)).max_length(Some(63)).pattern(Some("^[a-z0-9]+(-[a-z0-9]+)*$"))
+);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Organization {
     pub id: OrgId,
     pub name: OrgName,

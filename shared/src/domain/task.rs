@@ -1,7 +1,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{Invalid, OrgId, TaskId, UserId, bounded_text, parsed_string_type};
+use super::{Invalid, OrgId, TaskId, UserId, bounded_text, parsed_string_type, text_schema};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskTitle(String);
@@ -16,6 +16,12 @@ impl TaskTitle {
     }
 }
 parsed_string_type!(TaskTitle);
+text_schema!(
+    TaskTitle,
+    "1 to 200 characters after trimming, no control characters.",
+    example = "Draft the launch post",
+    |b| b.min_length(Some(1)).max_length(Some(Self::MAX_CHARS)).pattern(Some(super::SINGLE_LINE_TEXT))
+);
 
 /// Free text, kept as written (line breaks and tabs included), at most 5,000 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +43,14 @@ impl TaskDescription {
     }
 }
 parsed_string_type!(TaskDescription);
+text_schema!(
+    TaskDescription,
+    "Free text up to 5,000 characters; line breaks and tabs are kept.",
+    example = "Outline, screenshots, then review with marketing.",
+    |b| b.max_length(Some(Self::MAX_CHARS)).pattern(Some(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"))
+);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     #[default]
@@ -63,7 +75,7 @@ impl TaskStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -91,6 +103,21 @@ impl DueDate {
     }
 }
 
+impl utoipa::PartialSchema for DueDate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, schema::Type};
+        let string =
+            |format| ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(format)));
+        OneOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .description(Some("A date (read as midnight UTC) or an RFC 3339 timestamp; answered as RFC 3339 in UTC."))
+            .examples(["2026-12-01T00:00:00Z"])
+            .into()
+    }
+}
+impl utoipa::ToSchema for DueDate {}
+
 impl<'de> Deserialize<'de> for DueDate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
@@ -100,15 +127,18 @@ impl<'de> Deserialize<'de> for DueDate {
 
 /// The body of `POST /api/v1/tasks`. Unknown fields are refused, so a client cannot set
 /// `id`, `organization_id`, `created_by` or `version`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Org 1 Task", "description": "This is a task", "priority": "high"}))]
 pub struct TaskDraft {
     pub title: TaskTitle,
     #[serde(default)]
     pub description: Option<TaskDescription>,
     #[serde(default)]
+    #[schema(default = "todo")]
     pub status: TaskStatus,
     #[serde(default)]
+    #[schema(default = "medium")]
     pub priority: Priority,
     #[serde(default)]
     pub assignee_id: Option<UserId>,
@@ -116,22 +146,31 @@ pub struct TaskDraft {
     pub due_date: Option<DueDate>,
 }
 
-/// The body of `PATCH /api/v1/tasks/{id}`: only the fields present change. For the optional
-/// fields `null` clears the value, which is why they are `Option<Option<_>>`.
-#[derive(Debug, Clone, Default, Deserialize)]
+// The clearable fields are `Option<Option<_>>`: absent (`None`) keeps the value, `null`
+// (`Some(None)`) clears it.
+/// The body of `PATCH /api/v1/tasks/{id}`: only the fields present change, and `null`
+/// clears an optional one (description, assignee, due date).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "in_progress", "due_date": null}), min_properties = 1)]
 pub struct TaskPatch {
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = TaskTitle)]
     pub title: Option<TaskTitle>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<TaskDescription>)]
     pub description: Option<Option<TaskDescription>>,
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = TaskStatus)]
     pub status: Option<TaskStatus>,
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Priority)]
     pub priority: Option<Priority>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<UserId>)]
     pub assignee_id: Option<Option<UserId>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DueDate>)]
     pub due_date: Option<Option<DueDate>>,
 }
 
@@ -161,7 +200,7 @@ impl TaskPatch {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Task {
     pub id: TaskId,
     pub organization_id: OrgId,
@@ -175,6 +214,7 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; clients send it back in `If-Match`.
+    #[schema(minimum = 1, example = 1)]
     pub version: u64,
 }
 

@@ -1,18 +1,19 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Email, Invalid, OrgId, UserId};
+use super::{Email, Invalid, OrgId, UserId, text_schema};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
     Member,
 }
 
-/// A user as the API shows it. The password hash is not here: it lives with the login
-/// credentials, so no code path that answers with a `User` can leak it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// The password hash is not here: it lives with the login credentials, so no code path
+// that answers with a `User` can leak it.
+/// A member of an organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub email: Email,
@@ -45,6 +46,12 @@ impl Password {
         self.0.as_bytes()
     }
 }
+
+text_schema!(Password, "8 to 128 characters. Never answered, never logged.", example = "admin123", |b| b
+    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password)))
+    .min_length(Some(Self::MIN_CHARS))
+    .max_length(Some(Self::MAX_CHARS))
+    .write_only(true));
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

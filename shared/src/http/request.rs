@@ -139,6 +139,19 @@ mod tests {
         json_body::<Body2>(&request(body)).unwrap_err().status().as_u16()
     }
 
+    /// Found by the contract fuzzer: API Gateway hands a body that is not UTF-8 text to the
+    /// function as bytes; it is malformed JSON like any other.
+    #[test]
+    fn a_body_that_is_not_utf8_is_400() {
+        for bytes in [&b"\xff\xfe{"[..], b"{\"title\":\"\xed\xa0\x80\"}", b"\x80"] {
+            let req = lambda_http::http::Request::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::Binary(bytes.to_vec()))
+                .unwrap();
+            assert_eq!(json_body::<Body2>(&req).unwrap_err().status().as_u16(), 400, "{bytes:?}");
+        }
+    }
+
     #[test]
     fn syntax_errors_are_400_and_data_errors_422() {
         assert_eq!(status("{"), 400);

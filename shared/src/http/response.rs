@@ -9,9 +9,14 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body
         tracing::error!(error = %e, "response did not serialise");
         ApiError::Internal
     })?;
+    text(status, "application/json", body)
+}
+
+/// A body already in its final form.
+pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Result<Response<Body>, ApiError> {
     Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_TYPE, content_type)
         .body(Body::Text(body))
         .map_err(|_| ApiError::Internal)
 }

@@ -8,6 +8,7 @@
 //!                        identity and the secrets (from KEY_DIR) in the emulator the standard
 //!                        AWS variables point at, and prints `export` lines for their URLs/ARNs.
 //! `devstack schema`      prints the table definition as JSON, for the deployment drift tests.
+//! `devstack openapi`     prints the API's OpenAPI document (`make openapi` commits it).
 //! `devstack sqs-poller`  the local stand-in for Lambda's SQS event source mapping and the
 //!                        re-publisher's schedule (see `poller.rs`).
 
@@ -33,8 +34,12 @@ async fn main() -> Result<(), Error> {
         ["bootstrap", key_dir] => bootstrap::run(Path::new(key_dir)).await,
         ["sqs-poller"] => poller::run().await,
         ["schema"] => print_schema(),
+        ["openapi"] => {
+            print!("{}", shared::openapi::to_json());
+            Ok(())
+        }
         _ => {
-            Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller | devstack schema".into())
+            Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller | devstack schema | devstack openapi".into())
         }
     }
 }

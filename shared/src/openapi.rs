@@ -1,0 +1,98 @@
+//! The OpenAPI 3.1 document of the API, generated from the handlers' `#[utoipa::path]`
+//! attributes and the types they read and answer, so it cannot drift from the code. It is
+//! served by `GET /openapi.json` and committed as `openapi.json` (`make openapi`).
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+use crate::http::Problem;
+use crate::http::responses::{
+    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, PreconditionFailed,
+    TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "TaskFlow API",
+        description = "Multi-tenant task management: organizations, their members, tasks and email notifications. \
+            Every resource belongs to the caller's organization; another organization's resources answer 404, \
+            exactly like missing ones. Errors are RFC 9457 problems (`application/problem+json`).",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    paths(
+        api::health,
+        api::docs::openapi,
+        api::docs::page,
+        api::auth::register,
+        api::auth::login,
+        api::auth::me,
+        api::auth::refresh,
+        api::auth::logout,
+        api::auth::logout_all,
+        api::auth::change_password,
+        api::auth::accept_invitation,
+        api::organizations::get,
+        api::organizations::update,
+        api::users::list,
+        api::users::get,
+        api::users::update,
+        api::users::delete,
+        api::invitations::create,
+        api::invitations::list,
+        api::invitations::delete,
+        api::tasks::create,
+        api::tasks::list,
+        api::tasks::get,
+        api::tasks::update,
+        api::tasks::delete,
+    ),
+    components(
+        schemas(Problem),
+        responses(
+            BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
+            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, InternalServerError,
+        ),
+    ),
+    modifiers(&BearerToken),
+    tags(
+        (name = "auth", description = "Registration, login, sessions and passwords."),
+        (name = "tasks", description = "The organization's tasks."),
+        (name = "users", description = "The organization's members."),
+        (name = "invitations", description = "Inviting new members by email."),
+        (name = "organizations", description = "The caller's organization."),
+        (name = "service", description = "Health and this documentation."),
+    ),
+)]
+struct ApiDoc;
+
+/// The `bearer` scheme the authenticated operations name: the access token from login,
+/// registration, refresh or an accepted invitation.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some("The `access_token` answered by login, registration, refresh or an accepted invitation."))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as the committed `openapi.json` holds it: pretty-printed, one trailing newline.
+pub fn to_json() -> String {
+    let mut json = document().to_pretty_json().expect("the OpenAPI document serializes");
+    json.push('\n');
+    json
+}
