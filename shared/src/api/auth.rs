@@ -8,8 +8,7 @@ use crate::app::App;
 use crate::auth::{self, AccessToken, LoginLimits, OpaqueToken, Principal, TokenIssuer};
 use crate::domain::{Email, OrgName, OrgSlug, Organization, Password, User};
 use crate::http::responses::{
-    BadRequest, Conflict, InternalServerError, PayloadTooLarge, TooManyRequests, Unauthorized, UnprocessableEntity,
-    UnsupportedMediaType,
+    AuthenticatedErrors, Conflict, InternalServerError, JsonBodyErrors, TooManyRequests, Unauthorized,
 };
 use crate::http::{self, ApiError};
 use crate::store::{Registration, Store};
@@ -51,12 +50,9 @@ async fn session_tokens(store: &Store, issuer: &TokenIssuer, principal: Principa
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered and logged in.", body = Registered),
-        (status = 400, response = BadRequest),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalServerError),
+        JsonBodyErrors,
     )
 )]
 pub async fn register(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
@@ -93,12 +89,9 @@ pub struct LoginRequest {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in: an access token and a refresh token.", body = AccessToken),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
         (status = 429, response = TooManyRequests),
+        JsonBodyErrors,
+        (status = 401, response = Unauthorized),
         (status = 500, response = InternalServerError),
     )
 )]
@@ -125,8 +118,7 @@ pub async fn login(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's user.", body = User),
-        (status = 401, response = Unauthorized),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -151,12 +143,8 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new access token and refresh token.", body = AccessToken),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalServerError),
+        JsonBodyErrors,
+        AuthenticatedErrors,
     )
 )]
 pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
@@ -176,8 +164,7 @@ pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Resul
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out."),
-        (status = 401, response = Unauthorized),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -195,8 +182,7 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Every refresh token of the caller stopped working."),
-        (status = 401, response = Unauthorized),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -223,12 +209,8 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed."),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalServerError),
+        JsonBodyErrors,
+        AuthenticatedErrors,
     )
 )]
 pub async fn change_password(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -268,12 +250,9 @@ pub struct Accepted {
     request_body = AcceptInvitation,
     responses(
         (status = 201, description = "Joined and logged in.", body = Accepted),
-        (status = 400, response = BadRequest),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalServerError),
+        JsonBodyErrors,
     )
 )]
 pub async fn accept_invitation(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {

@@ -11,10 +11,7 @@ use crate::app::App;
 use crate::auth::OpaqueToken;
 use crate::domain::{Invitation, InvitationDraft, InvitationId};
 use crate::events::Event;
-use crate::http::responses::{
-    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity,
-    UnsupportedMediaType,
-};
+use crate::http::responses::{AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
 use crate::store::StoreError;
@@ -28,14 +25,10 @@ use crate::store::StoreError;
     request_body = InvitationDraft,
     responses(
         (status = 201, description = "The pending invitation.", body = Invitation),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalServerError),
+        JsonBodyErrors,
+        AuthenticatedErrors,
     )
 )]
 pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
@@ -67,9 +60,8 @@ pub struct InvitationList {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The invitations not yet accepted, revoked or expired.", body = InvitationList),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -89,10 +81,9 @@ pub async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     responses(
         (status = 204, description = "Revoked."),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {

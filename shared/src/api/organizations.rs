@@ -6,10 +6,7 @@ use serde::Deserialize;
 use super::authenticate;
 use crate::app::App;
 use crate::domain::{OrgName, Organization};
-use crate::http::responses::{
-    BadRequest, Forbidden, InternalServerError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity,
-    UnsupportedMediaType,
-};
+use crate::http::responses::{AuthenticatedErrors, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
 
 /// `GET /api/v1/organizations/me`.
@@ -19,9 +16,8 @@ use crate::http::{self, ApiError};
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The organization.", body = Organization),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -48,14 +44,10 @@ pub struct OrganizationPatch {
     request_body = OrganizationPatch,
     responses(
         (status = 200, description = "The organization after the change.", body = Organization),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalServerError),
+        JsonBodyErrors,
+        AuthenticatedErrors,
     )
 )]
 pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {

@@ -9,8 +9,7 @@ use crate::auth::{Principal, TenantScope};
 use crate::domain::{Role, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 use crate::events::Event;
 use crate::http::responses::{
-    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, PreconditionFailed, Unauthorized,
-    UnprocessableEntity, UnsupportedMediaType,
+    AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound, PreconditionFailed,
 };
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
@@ -58,12 +57,8 @@ async fn check_assignee(app: &App, scope: &TenantScope, assignee: Option<UserId>
             ("ETag" = String, description = "The task's version, quoted, for `If-Match`."),
             ("Location" = String, description = "The new task's URL."),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalServerError),
+        JsonBodyErrors,
+        AuthenticatedErrors,
     )
 )]
 pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
@@ -113,8 +108,7 @@ fn parse_user_id(raw: &str) -> Result<UserId, String> {
     responses(
         (status = 200, description = "A page of tasks.", body = TaskList),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
@@ -145,9 +139,8 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
             ("ETag" = String, description = "The task's version, quoted, for `If-Match`."),
         )),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -174,15 +167,11 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         (status = 200, description = "The task after the change.", body = Task, headers(
             ("ETag" = String, description = "The task's new version, quoted."),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalServerError),
+        JsonBodyErrors,
+        AuthenticatedErrors,
     )
 )]
 pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
@@ -234,10 +223,9 @@ fn stale(expected: u64, current: u64) -> ApiError {
     responses(
         (status = 204, description = "Deleted."),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {

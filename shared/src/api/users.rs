@@ -8,10 +8,7 @@ use serde::Serialize;
 use super::{authenticate, page_limit};
 use crate::app::App;
 use crate::domain::{RoleChange, User, UserId};
-use crate::http::responses::{
-    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity,
-    UnsupportedMediaType,
-};
+use crate::http::responses::{AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
 use crate::store::{CursorKey, StoreError};
 
@@ -50,8 +47,7 @@ pub struct UserList {
     responses(
         (status = 200, description = "A page of members.", body = UserList),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
@@ -76,9 +72,8 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     responses(
         (status = 200, description = "The member.", body = User),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -99,15 +94,11 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     request_body = RoleChange,
     responses(
         (status = 200, description = "The member with the new role.", body = User),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalServerError),
+        JsonBodyErrors,
+        AuthenticatedErrors,
     )
 )]
 pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
@@ -131,11 +122,10 @@ pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     responses(
         (status = 204, description = "Removed."),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 500, response = InternalServerError),
+        AuthenticatedErrors,
     )
 )]
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {

@@ -1,6 +1,9 @@
 //! The error answers of the OpenAPI document: one reusable response per status that
-//! [`ApiError`](super::ApiError) can answer. Each handler's `#[utoipa::path]` names the ones
-//! it can give; a test below keeps this list and `ApiError::status` in step.
+//! [`ApiError`](super::ApiError) can answer, and the groups that always go together. Each
+//! handler's `#[utoipa::path]` names the ones it can give; a test below keeps this list and
+//! `ApiError::status` in step.
+
+use std::collections::BTreeMap;
 
 use serde_json::json;
 use utoipa::openapi::header::HeaderBuilder;
@@ -29,6 +32,7 @@ macro_rules! problem_response {
 
         impl $name {
             pub const STATUS: u16 = $status;
+            pub const NAME: &str = stringify!($name);
         }
 
         impl<'r> utoipa::ToResponse<'r> for $name {
@@ -87,6 +91,30 @@ problem_response!(
 problem_response!(
     /// Something failed on our side; the cause is logged, never answered.
     InternalServerError, 500, "Internal Server Error", "internal error"
+);
+
+macro_rules! response_group {
+    ($(#[doc = $doc:literal])* $group:ident = [$($member:ident),+]) => {
+        $(#[doc = $doc])*
+        pub struct $group;
+
+        impl utoipa::IntoResponses for $group {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                [$(($member::STATUS.to_string(), RefOr::Ref(Ref::from_response_name($member::NAME)))),+]
+                    .into_iter()
+                    .collect()
+            }
+        }
+    };
+}
+
+response_group!(
+    /// What every operation that reads a JSON body can answer about it.
+    JsonBodyErrors = [BadRequest, PayloadTooLarge, UnsupportedMediaType, UnprocessableEntity]
+);
+response_group!(
+    /// What every operation that needs an access token and reaches the store can answer.
+    AuthenticatedErrors = [Unauthorized, InternalServerError]
 );
 
 #[cfg(test)]
