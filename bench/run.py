@@ -319,6 +319,10 @@ def report(results):
         "open work (see the benchmark issue's notes).",
         "",
     ]
+    # What a person learned from the runs: written in bench/FINDINGS.md, so a new run keeps it.
+    findings = ROOT / "bench" / "FINDINGS.md"
+    if findings.exists():
+        lines += [findings.read_text().rstrip(), ""]
     return "\n".join(lines)
 
 
