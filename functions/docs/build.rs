@@ -7,24 +7,25 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-const FILES: [&str; 3] = ["package.json", "package-lock.json", "page.html"];
+/// What `npm ci` installs from; with `page.html`, what makes cargo run this script again.
+const NPM_FILES: [&str; 2] = ["package.json", "package-lock.json"];
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for file in FILES {
+    for file in NPM_FILES.iter().chain(&["page.html"]) {
         println!("cargo::rerun-if-changed={file}");
     }
 
     let npm_dir = out.join("npm");
     fs::create_dir_all(&npm_dir).expect("create OUT_DIR/npm");
-    for file in ["package.json", "package-lock.json"] {
+    for file in NPM_FILES {
         fs::copy(manifest.join(file), npm_dir.join(file)).unwrap_or_else(|e| panic!("copy {file}: {e}"));
     }
+    // Every run installs afresh: cargo reruns this script only when a pinned file changed, and
+    // a kept node_modules would then hold the old version.
+    npm_ci(&npm_dir);
     let dist = npm_dir.join("node_modules/swagger-ui-dist");
-    if !dist.join("swagger-ui-bundle.js").exists() {
-        npm_ci(&npm_dir);
-    }
 
     let bundle = read(&dist.join("swagger-ui-bundle.js"));
     let css = read(&dist.join("swagger-ui.css"));
