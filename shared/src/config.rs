@@ -55,7 +55,7 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 pub fn store(sdk: &SdkConfig) -> Store {
-    Store::new(aws_sdk_dynamodb::Client::new(sdk), table_name())
+    Store::from_sdk(sdk, table_name())
 }
 
 pub fn table_name() -> String {

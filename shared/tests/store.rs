@@ -18,7 +18,7 @@ async fn fresh_store() -> Store {
     let table = format!("store-test-{}", uuid::Uuid::new_v4().simple());
     TABLE.create(&client, &table).await.expect("table created");
     TABLE.create(&client, &table).await.expect("creating it again is harmless");
-    Store::new(client, table)
+    Store::from_sdk(&sdk, table)
 }
 
 fn unique(prefix: &str) -> String {

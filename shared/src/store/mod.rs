@@ -5,6 +5,7 @@
 //! only a verified caller has. Request paths use GetItem, Query and conditional writes;
 //! nothing here scans.
 
+mod capacity;
 mod credentials;
 mod cursor;
 mod deliveries;
@@ -44,6 +45,13 @@ pub struct Store {
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
+    }
+
+    /// The store of the functions: its client asks every call for the capacity it consumed
+    /// and logs it (see [`capacity`]).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(capacity::CapacityLog).build();
+        Self::new(Client::from_conf(config), table)
     }
 
     pub fn credentials(&self) -> CredentialStore<'_> {
