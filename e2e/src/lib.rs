@@ -125,7 +125,7 @@ impl Api {
         let admin = verifier().verify(&tenant.admin.token).expect("admin token verifies");
         let email = format!("member-{}@example.com", unique());
         let hash = shared::auth::hash_password(&Password::parse(PASSWORD).unwrap()).unwrap();
-        let store = shared::config::store(&shared::config::sdk_config().await);
+        let store = shared::config::store(&shared::config::sdk_config().await.expect("SDK configuration"));
         let user = store
             .users()
             .create(&admin.scope(), Email::parse(&email).unwrap(), Role::Member, hash, chrono::Utc::now())
@@ -244,7 +244,7 @@ impl Api {
         let invitation = Invitation::new(draft, admin.org_id(), admin.user_id(), eight_days_ago);
         let token = OpaqueToken::generate();
         let event = shared::events::Event::invitation_created(&invitation, token.clone());
-        let store = shared::config::store(&shared::config::sdk_config().await);
+        let store = shared::config::store(&shared::config::sdk_config().await.expect("SDK configuration"));
         store.invitations().create(&admin.scope(), &invitation, &token.hash(), &event).await.expect("stored");
         token.expose().to_owned()
     }

@@ -20,7 +20,7 @@ fn closed_endpoint() -> String {
 }
 
 async fn sdk() -> aws_config::SdkConfig {
-    shared::config::sdk_config().await
+    shared::config::sdk_config().await.expect("SDK configuration")
 }
 
 fn assigned_event(tenant: &Tenant, task: &Value, recipient: &str) -> Event {

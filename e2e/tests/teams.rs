@@ -333,7 +333,7 @@ async fn failed_logins_are_throttled_per_source_address_across_emails() {
 
     let api = Api::from_env();
     let tenant = api.tenant().await;
-    let sdk = shared::config::sdk_config().await;
+    let sdk = shared::config::sdk_config().await.expect("SDK configuration");
     let store = shared::config::store(&sdk);
     let issuer = shared::config::token_issuer(&sdk).await.unwrap();
     let limits =

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{LoginLimits, TokenIssuer, TokenSettings, TokenVerifier};
@@ -27,6 +29,7 @@ pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
 pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
 pub const OUTBOX_MIN_AGE_SECONDS: &str = "TASKFLOW_OUTBOX_MIN_AGE_SECONDS";
+pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 
 const DEFAULT_TABLE_NAME: &str = "taskflow";
 const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -49,9 +52,54 @@ fn optional(name: &'static str, default: &str) -> String {
 }
 
 /// The SDK's standard chain: region, credentials and endpoint (`AWS_ENDPOINT_URL`, which
-/// points the functions at a local emulator) come from the environment.
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::load_from_env().await
+/// points the functions at a local emulator) come from the environment. HTTPS trusts the
+/// roots of [`trusted_roots`].
+pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
+    let https = https_client(trusted_roots()?)?;
+    Ok(aws_config::defaults(BehaviorVersion::latest()).http_client(https).load().await)
+}
+
+/// The roots AWS service endpoints chain to (Amazon Trust Services), built in. The SDK's
+/// default is the machine's whole CA bundle, which each client parses at its first call: some
+/// 140 certificates, 2.6 ms of CPU at every cold start on our machines and several times that
+/// at Lambda's CPU share (bench/REPORT.md). `AWS_CA_BUNDLE`, as in the AWS CLI, replaces them
+/// with the certificates of a PEM file (LocalStack over HTTPS, a TLS-inspecting proxy).
+pub fn trusted_roots() -> Result<Vec<u8>, ConfigError> {
+    roots_from(std::env::var_os(CA_BUNDLE).filter(|p| !p.is_empty()).map(std::path::PathBuf::from))
+}
+
+fn roots_from(bundle: Option<std::path::PathBuf>) -> Result<Vec<u8>, ConfigError> {
+    let Some(path) = bundle else {
+        return Ok(AMAZON_TRUST_SERVICES.to_vec());
+    };
+    let invalid = |reason: String| ConfigError::Invalid { name: CA_BUNDLE, reason };
+    let pem = std::fs::read(&path).map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+    // Checked here: the SDK parses the file only at the first call, and panics on a bad one.
+    match certificate_count(&pem) {
+        Some(0) | None => Err(invalid(format!("{} holds no valid PEM certificate", path.display()))),
+        Some(_) => Ok(pem),
+    }
+}
+
+const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+
+fn certificate_count(pem: &[u8]) -> Option<usize> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(pem).try_fold(0, |n, cert| cert.ok().map(|_| n + 1))
+}
+
+/// The SDK's default HTTPS client (hyper, rustls with aws-lc), trusting `roots` only.
+fn https_client(roots: Vec<u8>) -> Result<SharedHttpClient, ConfigError> {
+    let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(roots);
+    let context = tls::TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| ConfigError::Invalid { name: CA_BUNDLE, reason: e.to_string() })?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
 }
 
 pub fn store(sdk: &SdkConfig) -> Store {
@@ -151,5 +199,42 @@ pub fn outbox_min_age() -> Result<chrono::Duration, ConfigError> {
             .parse::<u32>()
             .map(|s| chrono::Duration::seconds(s.into()))
             .map_err(|_| ConfigError::Invalid { name: OUTBOX_MIN_AGE_SECONDS, reason: "must be whole seconds".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_file(contents: &[u8]) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("taskflow-ca-{}.pem", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_built_in_roots_are_the_five_amazon_trust_services_certificates() {
+        let roots = roots_from(None).unwrap();
+        assert_eq!(certificate_count(&roots), Some(5));
+    }
+
+    #[test]
+    fn a_ca_bundle_replaces_the_built_in_roots() {
+        // One certificate of the five stands for a bundle of one's own.
+        let text = std::str::from_utf8(AMAZON_TRUST_SERVICES).unwrap();
+        let one = text.split("# Amazon Root CA 2").next().unwrap();
+        let path = temp_file(one.as_bytes());
+        let roots = roots_from(Some(path.clone())).unwrap();
+        assert_eq!((roots.as_slice(), certificate_count(&roots)), (one.as_bytes(), Some(1)));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_or_empty_ca_bundle_is_refused_at_start() {
+        let missing = std::env::temp_dir().join("taskflow-no-such-bundle.pem");
+        assert!(matches!(roots_from(Some(missing)), Err(ConfigError::Invalid { name: CA_BUNDLE, .. })));
+        let empty = temp_file(b"no certificate here\n");
+        assert!(matches!(roots_from(Some(empty.clone())), Err(ConfigError::Invalid { name: CA_BUNDLE, .. })));
+        std::fs::remove_file(empty).unwrap();
     }
 }

@@ -14,7 +14,7 @@ async fn fresh_store() -> Store {
         std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://127.0.0.1")),
         "AWS_ENDPOINT_URL must point at a loopback emulator: run the tests with `make test`"
     );
-    let sdk = shared::config::sdk_config().await;
+    let sdk = shared::config::sdk_config().await.expect("SDK configuration");
     let table = format!("capacity-test-{}", uuid::Uuid::new_v4().simple());
     TABLE.create(&aws_sdk_dynamodb::Client::new(&sdk), &table).await.expect("table created");
     Store::from_sdk(&sdk, table)

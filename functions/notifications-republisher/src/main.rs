@@ -8,7 +8,7 @@ const BATCH: i32 = 100;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::app::init_tracing();
-    let sdk = shared::config::sdk_config().await;
+    let sdk = shared::config::sdk_config().await?;
     let store = shared::config::store(&sdk);
     let publisher = shared::config::publisher(&sdk)?;
     let min_age = shared::config::outbox_min_age()?;

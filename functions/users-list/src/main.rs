@@ -4,7 +4,7 @@ use shared::{api, http};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::init_tracing();
-    let sdk = shared::config::sdk_config().await;
+    let sdk = shared::config::sdk_config().await?;
     let app = shared::app::App::from_env(&sdk)?;
     let cursors = shared::config::cursor_key(&sdk).await?;
     http::serve(|req| api::users::list(&app, &cursors, req)).await

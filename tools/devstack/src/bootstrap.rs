@@ -23,7 +23,7 @@ const SECRETS: [(&str, &str, &str); 2] = [
 ];
 
 pub async fn run(key_dir: &Path) -> Result<(), Error> {
-    let sdk = config::sdk_config().await;
+    let sdk = config::sdk_config().await?;
     let table = config::table_name();
     TABLE.create(&aws_sdk_dynamodb::Client::new(&sdk), &table).await?;
     eprintln!("table {table} ready");
