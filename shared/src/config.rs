@@ -81,7 +81,7 @@ fn roots_from(bundle: Option<std::path::PathBuf>) -> Result<Vec<u8>, ConfigError
     }
 }
 
-const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+pub const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
 fn certificate_count(pem: &[u8]) -> Option<usize> {
     use rustls_pki_types::CertificateDer;
@@ -90,7 +90,7 @@ fn certificate_count(pem: &[u8]) -> Option<usize> {
 }
 
 /// The SDK's default HTTPS client (hyper, rustls with aws-lc), trusting `roots` only.
-fn https_client(roots: Vec<u8>) -> Result<SharedHttpClient, ConfigError> {
+pub fn https_client(roots: Vec<u8>) -> Result<SharedHttpClient, ConfigError> {
     let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(roots);
     let context = tls::TlsContext::builder()
         .with_trust_store(trust)
