@@ -95,7 +95,7 @@ test: tools contract-tools build
 test-deploy: deploy-tools build
 	$(ACTIONLINT) .github/workflows/deploy.yml
 	$(DEPLOY_VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/workflows/deploy.yml
-	$(DEPLOY_VENV)/bin/pytest deploy/tests bench/test_cost.py -q -p no:cacheprovider
+	$(DEPLOY_VENV)/bin/pytest deploy/tests bench/test_cost.py bench/test_work.py -q -p no:cacheprovider
 
 # Every function built for arm64 as `sam build` does it for a deploy (cargo-lambda with Zig,
 # no Docker). Slow (release builds of the SDK for another target): CI runs it separately.

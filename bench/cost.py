@@ -7,9 +7,11 @@ What it reads from the results (every field optional):
 - functions[name].warm_ms.median: the billed duration of a warm request, rounded up to 1 ms;
 - functions[name].cold_start_ms.median: the billed duration of a cold one (provided.al2023
   bills the init phase);
-- functions[name].consumed_capacity = {"read_units": r, "write_units": w}: DynamoDB units per
-  request, as the ReturnConsumedCapacity of the requests measured added them up (not collected
-  by bench/run.py yet). When present, they replace the counts of REQUESTS below.
+- functions[name].dynamodb = {"read_units": r, "write_units_base": w, ...}: one measured request's
+  DynamoDB units by the on-demand rules (bench/work.py, from the functions' capacity log). Its
+  read units replace those of REQUESTS below; its write units cover the base table only (the
+  log cannot see index entries), so the larger of them and REQUESTS' count (which adds the
+  index entries) is used.
 A function that was not measured gets an estimate, marked as such in the report.
 """
 
@@ -45,8 +47,8 @@ MIX = {
 }
 
 # What one request of each kind does, read from the code (shared/src/api, shared/src/store,
-# shared/src/auth/login.rs, shared/src/notifications.rs). To be replaced by the measured
-# consumed capacity (functions[name].consumed_capacity) once bench/run.py collects it.
+# shared/src/auth/login.rs, shared/src/notifications.rs). bench/run.py measures the calls and
+# their read units (functions[name].dynamodb); the write units here add the index entries.
 #
 # Units: every read is strongly consistent (Store::get_item, query_partition, the throttle's
 # BatchGetItem), 1 read unit per item up to 4 KB, charged for a missing item too; a write is
@@ -170,9 +172,10 @@ def _lambda_row(kind, spec, functions, memory_mb, call_ms, call_source, cold_ext
 
 
 def _units(spec, functions):
-    measured = functions.get(spec.get("measured_as"), {}).get("consumed_capacity") if spec.get("measured_as") else None
-    if isinstance(measured, dict) and "read_units" in measured and "write_units" in measured:
-        return float(measured["read_units"]), float(measured["write_units"]), "measured"
+    measured = functions.get(spec.get("measured_as"), {}).get("dynamodb") if spec.get("measured_as") else None
+    if isinstance(measured, dict) and "read_units" in measured and "write_units_base" in measured:
+        writes = max(float(spec["write_units"]), float(measured["write_units_base"]))
+        return float(measured["read_units"]), writes, "reads measured, writes code"
     return float(spec["read_units"]), float(spec["write_units"]), "code"
 
 
@@ -253,8 +256,9 @@ def markdown(b):
         "",
         "Workload: " + ", ".join(f"{kind} {share:.1%}" for kind, share in b["mix"].items()) + ".",
         "Every figure below is USD per million API requests of that mix; the mails they cause are counted with them.",
-        "DynamoDB units, SQS requests and mails per request are counted from the code (`REQUESTS` in `bench/cost.py`)",
-        "where `bench/run.py` has not measured them (`consumed_capacity`).",
+        "DynamoDB read units are the measured ones (the table above) where a request kind was measured; write units,",
+        "SQS requests and mails are counted from the code (`REQUESTS` in `bench/cost.py`), as the measured writes leave",
+        "out the index entries each write adds.",
         "",
         "### Lambda",
         "",

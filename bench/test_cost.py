@@ -133,12 +133,19 @@ class Breakdown(unittest.TestCase):
         self.assertEqual(b["cold_extra_ms"], cost.DEFAULT_COLD_EXTRA_MS)
         self.assertGreater(b["total"], 0)
 
-    def test_measured_consumed_capacity_replaces_the_counts(self):
-        results = {"functions": {"tasks-get": measured(7.0, 20.0, consumed_capacity={"read_units": 0.5, "write_units": 0})}}
+    def test_measured_read_units_replace_the_counts(self):
+        results = {"functions": {"tasks-get": measured(7.0, 20.0, dynamodb={"read_units": 0.5, "write_units_base": 0})}}
         b = cost.breakdown(results, self.memory, mix={"tasks-get": 1.0})
         (row,) = b["rows"]
-        self.assertEqual((row["read_units"], row["units_source"]), (0.5, "measured"))
+        self.assertEqual((row["read_units"], row["units_source"]), (0.5, "reads measured, writes code"))
         self.assertAlmostEqual(b["components"]["DynamoDB reads"], 0.0625)
+
+    def test_measured_writes_never_lower_the_code_count_that_has_the_index_entries(self):
+        spec = cost.REQUESTS["tasks-create"]
+        for base, expected in ((2.0, spec["write_units"]), (spec["write_units"] + 3, spec["write_units"] + 3)):
+            results = {"functions": {"tasks-create": measured(7.0, 20.0, dynamodb={"read_units": 0, "write_units_base": base})}}
+            b = cost.breakdown(results, self.memory, mix={"tasks-create": 1.0}, cold_start_share=0.0)
+            self.assertEqual(b["rows"][0]["write_units"], expected)
 
     def test_a_create_pays_for_its_mail(self):
         b = cost.breakdown({}, self.memory, mix={"tasks-create": 1.0}, cold_start_share=0.0)

@@ -1,0 +1,67 @@
+"""The bench's own calls to the emulator (moto_server on loopback, $AWS_ENDPOINT_URL), in the
+AWS JSON protocol: to seed the scale case's items, to read an item's stored form, to give
+the measured tasks-create a queue of its own and hand its message to the mailer, and to
+read the mails moto kept. Never a request path of TaskFlow; never anything but loopback."""
+
+import json
+import os
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "")
+REGION = os.environ.get("AWS_REGION", "us-east-1")
+
+
+def _loopback():
+    host = urlparse(ENDPOINT).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise RuntimeError(f"AWS_ENDPOINT_URL must be a loopback emulator, not {ENDPOINT!r}")
+
+
+def call(service, target, body):
+    """One JSON-protocol call; moto reads the region from the (unchecked) signature."""
+    _loopback()
+    request = urllib.request.Request(ENDPOINT, method="POST", data=json.dumps(body).encode())
+    request.add_header("Content-Type", "application/x-amz-json-1.0")
+    request.add_header("X-Amz-Target", target)
+    request.add_header(
+        "Authorization",
+        f"AWS4-HMAC-SHA256 Credential=test/20261128/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def dynamodb(action, body):
+    return call("dynamodb", f"DynamoDB_20120810.{action}", body)
+
+
+def sqs(action, body):
+    return call("sqs", f"AmazonSQS.{action}", body)
+
+
+def write_items(table, items):
+    """BatchWriteItem in batches of 25, re-sending what moto leaves unprocessed."""
+    for start in range(0, len(items), 25):
+        pending = {table: [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]}
+        while pending:
+            pending = dynamodb("BatchWriteItem", {"RequestItems": pending}).get("UnprocessedItems") or None
+
+
+def mails():
+    _loopback()
+    with urllib.request.urlopen(f"{ENDPOINT}/moto-api/data.json", timeout=30) as response:
+        return json.loads(response.read()).get("ses", {}).get("Message", [])
+
+
+def invitation_token(to, deadline_s=90):
+    """The token in the invitation mail to `to`, once the stack's mailer has sent it."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        for mail in mails():
+            if to in (mail.get("destinations") or {}).get("ToAddresses", []) and "<code>" in (mail.get("body") or ""):
+                body = mail["body"]
+                return body.split("<code>", 1)[1].split("</code>", 1)[0]
+        time.sleep(0.2)
+    raise RuntimeError(f"no invitation mail to {to} within {deadline_s} s")

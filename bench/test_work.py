@@ -1,0 +1,71 @@
+"""bench/work.py: the capacity log's lines turned into a request's DynamoDB work. Run by
+`make test` (with bench/test_cost.py)."""
+
+import json
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import work  # noqa: E402
+
+
+def line(**fields):
+    return json.dumps({"level": "DEBUG", "fields": {"message": "dynamodb call", **fields}})
+
+
+class Calls(unittest.TestCase):
+    def test_only_the_capacity_logs_lines_are_taken(self):
+        text = "\n".join([
+            "not json",
+            json.dumps({"level": "ERROR", "fields": {"message": "something else"}}),
+            line(operation="GetItem", consistent=True, actions=1, bytes_read=300),
+            "",
+        ])
+        self.assertEqual([c["operation"] for c in work.calls(text)], ["GetItem"])
+
+
+class RuleUnits(unittest.TestCase):
+    def test_reads_are_charged_per_4_kb_and_half_when_eventually_consistent(self):
+        self.assertEqual(work.rule_units({"operation": "GetItem", "consistent": True, "bytes_read": 300}), (1.0, 0.0))
+        self.assertEqual(work.rule_units({"operation": "GetItem", "consistent": True, "bytes_read": 0}), (1.0, 0.0))
+        self.assertEqual(work.rule_units({"operation": "Query", "consistent": True, "bytes_read": 8193}), (3.0, 0.0))
+        self.assertEqual(work.rule_units({"operation": "Query", "consistent": False, "bytes_read": 4096}), (0.5, 0.0))
+        self.assertEqual(work.rule_units({"operation": "BatchGetItem", "consistent": True, "actions": 2}), (2.0, 0.0))
+
+    def test_writes_are_one_unit_an_item_and_two_in_a_transaction(self):
+        self.assertEqual(work.rule_units({"operation": "PutItem"}), (0.0, 1.0))
+        self.assertEqual(work.rule_units({"operation": "UpdateItem", "failed": True}), (0.0, 1.0))
+        self.assertEqual(work.rule_units({"operation": "TransactWriteItems", "actions": 3}), (0.0, 6.0))
+        self.assertEqual(work.rule_units({"operation": "BatchWriteItem", "actions": 25}), (0.0, 25.0))
+
+
+class Summary(unittest.TestCase):
+    def test_a_login_like_request(self):
+        found = work.calls("\n".join([
+            line(operation="BatchGetItem", consistent=True, actions=2, read_units=2.0, write_units=0.0),
+            line(operation="GetItem", consistent=True, actions=1, bytes_read=200, read_units=0.5, write_units=0.0),
+            line(operation="GetItem", consistent=True, actions=1, bytes_read=0, read_units=0.5, write_units=0.0),
+            line(operation="TransactWriteItems", consistent=False, actions=2, read_units=0.0, write_units=0.0),
+        ]))
+        s = work.summary(found)
+        self.assertEqual(s["calls"], 4)
+        self.assertEqual(s["operations"], ["BatchGetItem x2", "GetItem", "GetItem", "TransactWriteItems x2"])
+        self.assertEqual((s["items_read"], s["bytes_read"]), (3, 200))
+        self.assertEqual((s["read_units"], s["write_units_base"]), (4.0, 4.0))
+        self.assertEqual(s["emulator_units"], {"read": 3.0, "write": 0.0})
+        self.assertEqual(s["scans"], 0)
+
+    def test_a_page_reads_what_the_query_scanned(self):
+        s = work.summary(work.calls(line(operation="Query", consistent=True, actions=1, scanned=21, returned=21, bytes_read=9000)))
+        self.assertEqual((s["items_read"], s["read_units"]), (21, 3.0))
+
+    def test_the_section_flags_a_scan(self):
+        functions = {"tasks-list": {"dynamodb": work.summary([{"operation": "Scan"}])}}
+        text = "\n".join(work.section(functions))
+        self.assertIn("Scan calls in all: 1", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
