@@ -51,11 +51,17 @@ class Summary(unittest.TestCase):
         ]))
         s = work.summary(found)
         self.assertEqual(s["calls"], 4)
-        self.assertEqual(s["operations"], ["BatchGetItem x2", "GetItem", "GetItem", "TransactWriteItems x2"])
+        self.assertEqual(s["operations"], ["BatchGetItem x2", "GetItem (2 calls)", "TransactWriteItems x2"])
         self.assertEqual((s["items_read"], s["bytes_read"]), (3, 200))
         self.assertEqual((s["read_units"], s["write_units_base"]), (4.0, 4.0))
         self.assertEqual(s["emulator_units"], {"read": 3.0, "write": 0.0})
         self.assertEqual(s["scans"], 0)
+
+    def test_repeated_calls_are_folded(self):
+        found = work.calls("\n".join([line(operation="Query", consistent=True, actions=1, scanned=3)]
+                                     + [line(operation="UpdateItem", actions=1)] * 3))
+        s = work.summary(found)
+        self.assertEqual((s["calls"], s["operations"]), (4, ["Query", "UpdateItem (3 calls)"]))
 
     def test_a_page_reads_what_the_query_scanned(self):
         s = work.summary(work.calls(line(operation="Query", consistent=True, actions=1, scanned=21, returned=21, bytes_read=9000)))

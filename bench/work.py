@@ -67,12 +67,23 @@ def items_read(call):
     return int(call.get("actions", 1))
 
 
+def runs_of(operations):
+    """Consecutive repeats folded: ["Query", "UpdateItem", "UpdateItem"] -> ["Query", "UpdateItem (2 calls)"]."""
+    folded = []
+    for operation in operations:
+        if folded and folded[-1][0] == operation:
+            folded[-1][1] += 1
+        else:
+            folded.append([operation, 1])
+    return [op if n == 1 else f"{op} ({n} calls)" for op, n in folded]
+
+
 def summary(found):
     """What one request did: its calls, items and bytes read, and capacity units."""
     by_rule = [rule_units(c) for c in found]
     return {
         "calls": len(found),
-        "operations": [c["operation"] + (f" x{c['actions']}" if int(c.get("actions", 1)) > 1 else "") for c in found],
+        "operations": runs_of([c["operation"] + (f" x{c['actions']}" if int(c.get("actions", 1)) > 1 else "") for c in found]),
         "scans": sum(c["operation"] == "Scan" for c in found),
         "items_read": sum(items_read(c) for c in found),
         "bytes_read": sum(int(c.get("bytes_read") or 0) for c in found),
