@@ -21,8 +21,11 @@ fn certificates() -> (PathBuf, PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("taskflow-https-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = |name: &str| dir.join(name);
-    std::fs::write(file("leaf.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-        .unwrap();
+    std::fs::write(
+        file("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
     let steps: [&[&str]; 3] = [
         &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=TaskFlow test CA"],
         &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"],
@@ -72,7 +75,8 @@ async fn tls_proxy(cert: &Path, key: &Path, upstream: String) -> String {
         while let Ok((client, _)) = listener.accept().await {
             let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
             tokio::spawn(async move {
-                let (Ok(mut client), Ok(mut server)) = (acceptor.accept(client).await, TcpStream::connect(upstream).await)
+                let (Ok(mut client), Ok(mut server)) =
+                    (acceptor.accept(client).await, TcpStream::connect(upstream).await)
                 else {
                     return;
                 };
