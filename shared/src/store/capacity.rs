@@ -3,7 +3,8 @@
 //! One SDK interceptor on the store's client asks every data-plane call for its consumed
 //! capacity (`ReturnConsumedCapacity: TOTAL`, which DynamoDB answers at no charge) and logs
 //! one debug event per call under the target `taskflow::dynamodb`: the operation, read and
-//! write units, and for a Query how many items it read (`ScannedCount`) and returned.
+//! write units, whether a read was consistent, how many items a batch or transaction named,
+//! and for reads how many items and bytes they read (a Query's `ScannedCount` and `Count`).
 //! Turn it on with `RUST_LOG=taskflow::dynamodb=debug`. Being an interceptor, it sees every
 //! call the store makes without each call site having to remember it.
 
