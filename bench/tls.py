@@ -23,7 +23,7 @@ from pathlib import Path
 FULL_VCPU_MB = 1769
 CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
 SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-BUILT_IN_ROOTS = Path(__file__).resolve().parents[1] / "shared" / "certs" / "amazon-trust-services.pem"
+BUILT_IN_ROOTS = Path(__file__).resolve().parents[1] / "shared" / "certs" / "amazon-trust-services.crt"
 
 
 def make_certificate(directory):

@@ -81,7 +81,7 @@ fn roots_from(bundle: Option<std::path::PathBuf>) -> Result<Vec<u8>, ConfigError
     }
 }
 
-pub const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+pub const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("../certs/amazon-trust-services.crt");
 
 fn certificate_count(pem: &[u8]) -> Option<usize> {
     use rustls_pki_types::CertificateDer;
