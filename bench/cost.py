@@ -50,9 +50,10 @@ MIX = {
 # shared/src/auth/login.rs, shared/src/notifications.rs). bench/run.py measures the calls and
 # their read units (functions[name].dynamodb); the write units here add the index entries.
 #
-# Units: every read is strongly consistent (Store::get_item, query_partition, the throttle's
-# BatchGetItem), 1 read unit per item up to 4 KB, charged for a missing item too; a write is
-# 1 unit per item up to 1 KB, 2 inside TransactWriteItems; each index that projects the item
+# Units: every read is strongly consistent (Store::get_item, query_partition), 1 read unit per
+# item up to 4 KB, charged for a missing item too; a write is 1 unit per item up to 1 KB, 2
+# inside TransactWriteItems, where the ConditionCheck on the caller's user item (every write
+# re-checks its caller, shared/src/store/caller.rs) costs like a write too; each index that projects the item
 # costs 1 more write unit (tasks: tasks-by-status always, the two assignee indexes when
 # assigned; outbox markers: outbox-by-age), also when the marker is deleted.
 #   read_units / write_units  DynamoDB units per request
@@ -70,23 +71,27 @@ REQUESTS = {
                        read_units=math.ceil((LIST_PAGE + 1) * TASK_ITEM_KB / 4), write_units=0),  # one Query
     "tasks-get": dict(function="tasks-get", measured_as="tasks-get", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
                       read_units=1, write_units=0),  # GetItem
-    # No assignee given: the creator is mailed. TransactWrite of the task and its outbox
-    # marker (2 x 2) + tasks-by-status + outbox-by-age; SendMessage; the marker's DeleteItem
-    # (1 + its outbox-by-age entry).
+    # No assignee given: the creator is mailed. TransactWrite of the caller's check, the task
+    # and its outbox marker (3 x 2) + tasks-by-status + outbox-by-age; SendMessage; the marker's
+    # DeleteItem (1 + its outbox-by-age entry).
     "tasks-create": dict(function="tasks-create", measured_as="tasks-create", aws_calls=3, work_ms=0.0, sqs=1, mails=1,
-                         read_units=0, write_units=2 * 2 + 2 + 2),
-    # GetItem of the task; TransactWrite of the conditional Put (2) + tasks-by-status.
+                         read_units=0, write_units=3 * 2 + 2 + 2),
+    # GetItem of the task; TransactWrite of the conditional Put and the caller's check (2 x 2)
+    # + tasks-by-status.
     "tasks-update": dict(function="tasks-update", measured_as="tasks-update", aws_calls=2, work_ms=0.0, sqs=0, mails=0,
-                         read_units=1, write_units=2 + 1),
-    # GetItem of the new assignee and of the task; TransactWrite of task and marker (2 x 2) +
-    # tasks-by-status and the two assignee indexes + outbox-by-age; SendMessage; the marker's
-    # DeleteItem (1 + 1). A previous assignee's index entries, deleted too, are not counted.
+                         read_units=1, write_units=2 * 2 + 1),
+    # GetItem of the new assignee and of the task; TransactWrite of task, marker and the
+    # caller's check (3 x 2) + tasks-by-status and the two assignee indexes + outbox-by-age;
+    # SendMessage; the marker's DeleteItem (1 + 1). A previous assignee's index entries,
+    # deleted too, are not counted.
     "tasks-update (new assignee)": dict(function="tasks-update", measured_as=None, aws_calls=5, work_ms=0.0, sqs=1, mails=1,
-                                       read_units=2, write_units=2 * 2 + 3 + 1 + 2),
-    # BatchGetItem of the two failure counters (e-mail, IP), GetItem of the credentials and of
-    # the user; TransactWrite of the session and its refresh token (2 x 2). Plus argon2id.
-    "auth-login": dict(function="auth-login", measured_as="auth-login", aws_calls=4, work_ms=ARGON2_VERIFY_MS, sqs=0, mails=0,
-                       read_units=2 + 1 + 1, write_units=2 * 2),
+                                       read_units=2, write_units=3 * 2 + 3 + 1 + 2),
+    # The password throttle's three conditional increments (pair, address, email), GetItem of
+    # the credentials and of the user, the reservation given back (a DeleteItem and two
+    # UpdateItems, concurrent); TransactWrite of the session and its refresh token (2 x 2).
+    # Plus argon2id.
+    "auth-login": dict(function="auth-login", measured_as="auth-login", aws_calls=8, work_ms=ARGON2_VERIFY_MS, sqs=0, mails=0,
+                       read_units=1 + 1, write_units=3 + 3 + 2 * 2),
     "auth-me": dict(function="auth-me", measured_as="auth-me", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
                     read_units=1, write_units=0),  # GetItem
 }

@@ -78,11 +78,13 @@ if [ ${#command[@]} -gt 0 ]; then
   # config::publisher), or the re-publisher clears the marker before the test sees it.
   export TASKFLOW_OUTBOX_MIN_AGE_SECONDS=${TASKFLOW_OUTBOX_MIN_AGE_SECONDS:-10}
   export TASKFLOW_REPUBLISH_EVERY_SECONDS=${TASKFLOW_REPUBLISH_EVERY_SECONDS:-2}
-  # Every test logs in from 127.0.0.1: the per-address limit would throttle the suite
-  # itself, so it is raised here and tested in-process with addresses of its own. A 20 s
-  # window lets the throttling test see the window pass.
-  export TASKFLOW_LOGIN_MAX_FAILURES_PER_IP=${TASKFLOW_LOGIN_MAX_FAILURES_PER_IP:-1000000}
-  export TASKFLOW_LOGIN_WINDOW_SECONDS=${TASKFLOW_LOGIN_WINDOW_SECONDS:-20}
+  # Every test logs in from 127.0.0.1: the per-address limit (all emails) would throttle
+  # the suite itself, so it is raised here and tested in-process with addresses of its own.
+  # A 20 s window lets the throttling tests see the window pass.
+  export TASKFLOW_PASSWORD_MAX_FAILURES_PER_ADDRESS=${TASKFLOW_PASSWORD_MAX_FAILURES_PER_ADDRESS:-1000000}
+  export TASKFLOW_PASSWORD_WINDOW_SECONDS=${TASKFLOW_PASSWORD_WINDOW_SECONDS:-20}
+  # Small enough that a test can use up an organization's daily invitations.
+  export TASKFLOW_INVITATIONS_PER_DAY=${TASKFLOW_INVITATIONS_PER_DAY:-12}
 fi
 
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then

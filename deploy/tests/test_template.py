@@ -32,6 +32,7 @@ RESOURCES = {
     "queue": {"Fn::GetAtt": ["NotificationQueue", "Arn"]},
     "signing-key": {"Ref": "SigningKeySecret"},
     "cursor-secret": {"Ref": "CursorSecret"},
+    "invitation-secret": {"Ref": "InvitationSecret"},
     "mail-identity": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
 }
 
@@ -218,6 +219,14 @@ def test_only_the_token_issuers_may_read_the_signing_key(template):
     }
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert "TASKFLOW_JWT_PRIVATE_KEY" not in globals_env
+
+
+def test_only_the_inviting_function_and_the_mailer_may_read_the_invitation_secret(template):
+    readers = {name for name, r in functions(template).items() if any("invitation-secret" in g for g in granted(r))}
+    assert readers == {"InvitationsCreateFunction", "NotificationsMailerFunction"}
+    for name, resource in functions(template).items():
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        assert ("TASKFLOW_INVITATION_SECRET_SECRET_ARN" in variables) == (name in readers), name
 
 
 def test_the_localstack_init_hook_creates_the_table_the_code_defines(root, table_schema):

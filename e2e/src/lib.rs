@@ -55,8 +55,64 @@ impl Default for Api {
 
 impl Api {
     pub fn from_env() -> Self {
+        Self::with_client(reqwest::Client::builder())
+    }
+
+    /// Calls `function` through the local stack's Invoke API with an API Gateway HTTP API
+    /// (payload 2.0) event of our own making, as API Gateway would invoke it: the way to give
+    /// a request a source address, since `cargo lambda watch`'s router writes `127.0.0.1` as
+    /// every request's `sourceIp`. The address is only a string in the event: no traffic goes
+    /// anywhere but to the stack on loopback.
+    pub async fn invoke(
+        &self,
+        function: &str,
+        method: Method,
+        path: &str,
+        body: Value,
+        source_ip: &str,
+    ) -> (StatusCode, Value) {
+        let event = json!({
+            "version": "2.0",
+            "routeKey": format!("{method} {path}"),
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"content-type": "application/json", "user-agent": "taskflow-e2e"},
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": "localhost",
+                "domainPrefix": "localhost",
+                "http": {"method": method.as_str(), "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "taskflow-e2e"},
+                "requestId": unique(),
+                "routeKey": format!("{method} {path}"),
+                "stage": "$default",
+                "time": "02/Dec/2026:00:00:00 +0000",
+                "timeEpoch": chrono::Utc::now().timestamp_millis(),
+            },
+            "body": body.to_string(),
+            "isBase64Encoded": false,
+        });
+        let url = self.url(&format!("/2015-03-31/functions/{function}/invocations"));
+        let answer: Value = self
+            .http
+            .post(url)
+            .json(&event)
+            .send()
+            .await
+            .expect("the Invoke API answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        let status =
+            StatusCode::from_u16(u16::try_from(answer["statusCode"].as_u64().expect("a status code")).unwrap())
+                .unwrap();
+        let text = answer["body"].as_str().unwrap_or("");
+        (status, serde_json::from_str(text).unwrap_or(Value::Null))
+    }
+
+    fn with_client(builder: reqwest::ClientBuilder) -> Self {
         // A bound on every call, so that a hung function fails its test instead of the run.
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(90)).build().expect("a client");
+        let http = builder.timeout(std::time::Duration::from_secs(90)).build().expect("a client");
         Self { base: env("TASKFLOW_API_URL"), http }
     }
 
@@ -234,7 +290,7 @@ impl Api {
     /// emulator, so the fixture writes it through the store, with the tenant scope of the
     /// admin's verified token, as the invitations function would have a week earlier.
     pub async fn expired_invitation(&self, tenant: &Tenant) -> String {
-        use shared::auth::OpaqueToken;
+        use shared::auth::InvitationNonce;
         use shared::domain::{Invitation, InvitationDraft};
         let admin = verifier().verify(&tenant.admin.token).expect("admin token verifies");
         let draft: InvitationDraft =
@@ -242,10 +298,19 @@ impl Api {
                 .unwrap();
         let eight_days_ago = chrono::Utc::now() - chrono::Duration::days(8);
         let invitation = Invitation::new(draft, admin.org_id(), admin.user_id(), eight_days_ago);
-        let token = OpaqueToken::generate();
-        let event = shared::events::Event::invitation_created(&invitation, token.clone());
-        let store = shared::config::store(&shared::config::sdk_config().await.expect("SDK configuration"));
-        store.invitations().create(&admin.scope(), &invitation, &token.hash(), &event).await.expect("stored");
+        let sdk = shared::config::sdk_config().await.expect("SDK configuration");
+        let nonce = InvitationNonce::generate();
+        let token =
+            shared::config::invitation_key(&sdk).await.expect("the invitation secret").token(invitation.id, &nonce);
+        let event = shared::events::Event::invitation_created(&invitation, nonce);
+        let store = shared::config::store(&sdk);
+        let quota = shared::config::invitation_quota().expect("quota");
+        let caller = admin.as_admin().expect("an admin");
+        store
+            .invitations()
+            .create(&admin.scope(), &caller, quota, &invitation, &token.hash(), &event)
+            .await
+            .expect("stored");
         token.expose().to_owned()
     }
 }

@@ -116,7 +116,7 @@ async fn the_same_event_delivered_twice_sends_one_email() {
     let member = api.member(&tenant).await;
     let task = api.create_task(&tenant.admin.token, json!({"title": "dup"})).await;
     let event = assigned_event(&tenant, &task, &member.user_id);
-    let mailer = shared::config::mailer(&sdk().await).unwrap();
+    let mailer = shared::config::mailer(&sdk().await).await.unwrap();
 
     // Twice in one batch, then once more: SQS's at-least-once delivery in all its forms.
     let response = mailer.handle_batch(batch(&[event.to_json(), event.to_json()])).await;
@@ -146,15 +146,25 @@ async fn ses_failures_are_retried_and_nothing_is_marked_sent() {
     );
     let unverified_sender = aws_sdk_sesv2::Client::new(&sdk);
     for mailer in [
-        Mailer::new(store.clone(), unreachable_ses, sender.clone()),
-        Mailer::new(store.clone(), unverified_sender, format!("nobody-{}@unverified.example", unique())),
+        Mailer::new(
+            store.clone(),
+            unreachable_ses,
+            sender.clone(),
+            shared::config::invitation_key(&sdk).await.unwrap(),
+        ),
+        Mailer::new(
+            store.clone(),
+            unverified_sender,
+            format!("nobody-{}@unverified.example", unique()),
+            shared::config::invitation_key(&sdk).await.unwrap(),
+        ),
     ] {
         let response = mailer.handle_batch(batch(&[event.to_json()])).await;
         assert_eq!(response.batch_item_failures.len(), 1, "the message must come back for a retry");
         assert_eq!(store.deliveries().state(event.event_id).await.unwrap(), None, "not marked, so a retry may send");
     }
 
-    let healthy = shared::config::mailer(&sdk).unwrap();
+    let healthy = shared::config::mailer(&sdk).await.unwrap();
     assert!(healthy.handle_batch(batch(&[event.to_json()])).await.batch_item_failures.is_empty());
     let assigned =
         subjects(&mails_to(&tenant.admin.email).await).into_iter().filter(|s| s.contains("assigned")).count();

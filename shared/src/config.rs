@@ -10,10 +10,10 @@ use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::auth::{LoginLimits, TokenIssuer, TokenSettings, TokenVerifier};
+use crate::auth::{InvitationKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
 use crate::mailer::Mailer;
 use crate::notifications::Publisher;
-use crate::store::{CursorKey, Store};
+use crate::store::{CursorKey, InvitationQuota, Store};
 
 pub const TABLE_NAME: &str = "TASKFLOW_TABLE_NAME";
 pub const JWT_PRIVATE_KEY: &str = "TASKFLOW_JWT_PRIVATE_KEY";
@@ -22,9 +22,12 @@ pub const JWT_ISSUER: &str = "TASKFLOW_JWT_ISSUER";
 pub const JWT_AUDIENCE: &str = "TASKFLOW_JWT_AUDIENCE";
 pub const ACCESS_TOKEN_TTL_SECONDS: &str = "TASKFLOW_ACCESS_TOKEN_TTL_SECONDS";
 pub const REFRESH_TOKEN_TTL_SECONDS: &str = "TASKFLOW_REFRESH_TOKEN_TTL_SECONDS";
-pub const LOGIN_WINDOW_SECONDS: &str = "TASKFLOW_LOGIN_WINDOW_SECONDS";
-pub const LOGIN_MAX_FAILURES: &str = "TASKFLOW_LOGIN_MAX_FAILURES";
-pub const LOGIN_MAX_FAILURES_PER_IP: &str = "TASKFLOW_LOGIN_MAX_FAILURES_PER_IP";
+pub const PASSWORD_WINDOW_SECONDS: &str = "TASKFLOW_PASSWORD_WINDOW_SECONDS";
+pub const PASSWORD_MAX_FAILURES: &str = "TASKFLOW_PASSWORD_MAX_FAILURES";
+pub const PASSWORD_MAX_FAILURES_PER_EMAIL: &str = "TASKFLOW_PASSWORD_MAX_FAILURES_PER_EMAIL";
+pub const PASSWORD_MAX_FAILURES_PER_ADDRESS: &str = "TASKFLOW_PASSWORD_MAX_FAILURES_PER_ADDRESS";
+pub const INVITATIONS_PER_DAY: &str = "TASKFLOW_INVITATIONS_PER_DAY";
+pub const INVITATION_SECRET: &str = "TASKFLOW_INVITATION_SECRET";
 pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
 pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
@@ -132,13 +135,39 @@ pub fn token_settings() -> Result<TokenSettings, ConfigError> {
     })
 }
 
-/// Brute-force limits of login: failures per email and per source address in a window.
-pub fn login_limits() -> Result<LoginLimits, ConfigError> {
-    Ok(LoginLimits {
-        window_seconds: seconds(LOGIN_WINDOW_SECONDS, 15 * 60, 1..=24 * 3600)?,
-        max_failures_per_email: u32::try_from(seconds(LOGIN_MAX_FAILURES, 10, 1..=10_000)?).unwrap_or(10),
-        max_failures_per_ip: u32::try_from(seconds(LOGIN_MAX_FAILURES_PER_IP, 10, 1..=1_000_000)?).unwrap_or(10),
+/// A whole number from the variable `name`, within `range`, or `default`.
+fn count(name: &'static str, default: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32, ConfigError> {
+    let value = seconds(name, default.into(), (*range.start()).into()..=(*range.end()).into())?;
+    Ok(u32::try_from(value).unwrap_or(default))
+}
+
+/// The password throttle (login, password change): failed attempts per window per email
+/// and source address, per email, and per address.
+pub fn password_limits() -> Result<PasswordLimits, ConfigError> {
+    Ok(PasswordLimits {
+        window_seconds: seconds(PASSWORD_WINDOW_SECONDS, 15 * 60, 1..=24 * 3600)?,
+        max_failures_per_email_and_address: count(PASSWORD_MAX_FAILURES, 10, 1..=10_000)?,
+        max_failures_per_email: count(PASSWORD_MAX_FAILURES_PER_EMAIL, 100, 1..=1_000_000)?,
+        max_failures_per_address: count(PASSWORD_MAX_FAILURES_PER_ADDRESS, 100, 1..=1_000_000)?,
     })
+}
+
+/// How many invitations an organization may send per day.
+pub fn invitation_quota() -> Result<InvitationQuota, ConfigError> {
+    Ok(InvitationQuota { per_day: count(INVITATIONS_PER_DAY, 50, 1..=100_000)? })
+}
+
+/// The secret invitation tokens are derived under: only the inviting function and the
+/// mailer read it.
+pub async fn invitation_key(sdk: &SdkConfig) -> Result<InvitationKey, ConfigError> {
+    let secret = secret(sdk, INVITATION_SECRET).await?;
+    if secret.len() < InvitationKey::MIN_SECRET_LEN {
+        return Err(ConfigError::Invalid {
+            name: INVITATION_SECRET,
+            reason: format!("must be at least {} characters", InvitationKey::MIN_SECRET_LEN),
+        });
+    }
+    Ok(InvitationKey::new(secret.as_bytes()))
 }
 
 pub fn token_verifier() -> Result<TokenVerifier, ConfigError> {
@@ -187,8 +216,8 @@ pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
     Ok(Publisher::new(aws_sdk_sqs::Client::from_conf(config), required(QUEUE_URL)?))
 }
 
-pub fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
-    Ok(Mailer::new(store(sdk), aws_sdk_sesv2::Client::new(sdk), required(MAIL_FROM)?))
+pub async fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
+    Ok(Mailer::new(store(sdk), aws_sdk_sesv2::Client::new(sdk), required(MAIL_FROM)?, invitation_key(sdk).await?))
 }
 
 /// How old an outbox marker must be before the re-publisher sends it again.

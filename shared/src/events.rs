@@ -2,15 +2,15 @@
 //! and invitation functions, the re-publisher) and the consumer (the mailer).
 //!
 //! A message names things by id: the mailer reads the task, organization and recipient
-//! when it sends, so no personal data waits in a queue. The one secret a message carries is
-//! an invitation's token, which exists nowhere else in clear (the table keeps its hash) and
-//! must reach the invitee's mail; the queue is encrypted at rest.
+//! when it sends, so no personal data waits in a queue, and no secret either: an
+//! invitation's message carries a nonce from which only the mailer, with the invitation
+//! secret, computes the token it mails (see [`crate::auth::InvitationKey`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::OpaqueToken;
+use crate::auth::InvitationNonce;
 use crate::domain::{Invitation, InvitationId, OrgId, Task, TaskId, UserId};
 
 /// The message format's version. A consumer refuses versions it does not know instead of
@@ -43,9 +43,9 @@ pub enum EventKind {
     /// A task got a new assignee: mail them.
     #[serde(rename = "task.assigned")]
     TaskAssigned { task_id: TaskId, recipient_id: UserId },
-    /// Someone was invited: mail them the one-time token.
+    /// Someone was invited: mail them the one-time token computed from this nonce.
     #[serde(rename = "invitation.created")]
-    InvitationCreated { invitation_id: InvitationId, token: OpaqueToken },
+    InvitationCreated { invitation_id: InvitationId, nonce: InvitationNonce },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,11 +89,11 @@ impl Event {
         })
     }
 
-    pub fn invitation_created(invitation: &Invitation, token: OpaqueToken) -> Self {
+    pub fn invitation_created(invitation: &Invitation, nonce: InvitationNonce) -> Self {
         Self::new(
             invitation.organization_id,
             invitation.created_at,
-            EventKind::InvitationCreated { invitation_id: invitation.id, token },
+            EventKind::InvitationCreated { invitation_id: invitation.id, nonce },
         )
     }
 

@@ -9,7 +9,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::Utc;
 
-use crate::auth::{OpaqueToken, TenantScope};
+use crate::auth::{self, InvitationKey, OpaqueToken, TenantScope};
 use crate::domain::{Invitation, Organization, Task, User};
 use crate::events::{Event, EventKind};
 use crate::store::{Claim, DeliveryState, Store, StoreError};
@@ -35,6 +35,7 @@ pub struct Mailer {
     store: Store,
     ses: aws_sdk_sesv2::Client,
     sender: String,
+    invitations: InvitationKey,
 }
 
 /// What one delivery did, for logs and tests.
@@ -46,8 +47,13 @@ pub enum Delivered {
 }
 
 impl Mailer {
-    pub fn new(store: Store, ses: aws_sdk_sesv2::Client, sender: impl Into<String>) -> Self {
-        Self { store, ses, sender: sender.into() }
+    pub fn new(
+        store: Store,
+        ses: aws_sdk_sesv2::Client,
+        sender: impl Into<String>,
+        invitations: InvitationKey,
+    ) -> Self {
+        Self { store, ses, sender: sender.into(), invitations }
     }
 
     pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
@@ -69,17 +75,16 @@ impl Mailer {
     }
 
     async fn deliver_message(&self, record: &SqsMessage) -> Result<Delivered, DeliveryError> {
-        let body = record.body.as_deref().ok_or_else(|| DeliveryError::Permanent("the message has no body".into()))?;
-        let event = Event::parse(body).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
-        self.deliver(&event).await
+        let (event, scope) = auth::queued_event(record).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+        self.deliver(&event, &scope).await
     }
 
-    pub async fn deliver(&self, event: &Event) -> Result<Delivered, DeliveryError> {
+    async fn deliver(&self, event: &Event, scope: &TenantScope) -> Result<Delivered, DeliveryError> {
         let deliveries = self.store.deliveries();
         if let Claim::Taken(state) = deliveries.claim(event.event_id, Utc::now()).await? {
             return Ok(Delivered::Duplicate(state));
         }
-        let sent = match self.compose(event).await {
+        let sent = match self.compose(event, scope).await {
             Ok(mail) => self.send(&mail).await,
             Err(e) => Err(e),
         };
@@ -96,23 +101,22 @@ impl Mailer {
         }
     }
 
-    async fn compose(&self, event: &Event) -> Result<Mail, DeliveryError> {
-        let scope = TenantScope::of_event(event);
+    async fn compose(&self, event: &Event, scope: &TenantScope) -> Result<Mail, DeliveryError> {
         let gone = |what: &str| DeliveryError::Permanent(format!("the {what} no longer exists"));
-        let organization = self.store.organizations().get(&scope).await?.ok_or_else(|| gone("organization"))?;
+        let organization = self.store.organizations().get(scope).await?.ok_or_else(|| gone("organization"))?;
         match &event.kind {
             EventKind::TaskCreated { task_id, recipient_id } | EventKind::TaskAssigned { task_id, recipient_id } => {
-                let task = self.store.tasks().get(&scope, *task_id).await?.ok_or_else(|| gone("task"))?;
-                let recipient =
-                    self.store.users().get(&scope, *recipient_id).await?.ok_or_else(|| gone("recipient"))?;
+                let task = self.store.tasks().get(scope, *task_id).await?.ok_or_else(|| gone("task"))?;
+                let recipient = self.store.users().get(scope, *recipient_id).await?.ok_or_else(|| gone("recipient"))?;
                 let assigned = matches!(event.kind, EventKind::TaskAssigned { .. });
                 Ok(Mail::task(assigned, &task, &organization, &recipient))
             }
-            EventKind::InvitationCreated { invitation_id, token } => {
+            EventKind::InvitationCreated { invitation_id, nonce } => {
                 // A revoked or accepted invitation is gone: its mail must not go out late.
                 let invitation =
-                    self.store.invitations().get(&scope, *invitation_id).await?.ok_or_else(|| gone("invitation"))?;
-                Ok(Mail::invitation(&invitation, token, &organization))
+                    self.store.invitations().get(scope, *invitation_id).await?.ok_or_else(|| gone("invitation"))?;
+                let token = self.invitations.token(invitation.id, nonce);
+                Ok(Mail::invitation(&invitation, &token, &organization))
             }
         }
     }

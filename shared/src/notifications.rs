@@ -67,8 +67,7 @@ pub async fn republish(
     batch: i32,
 ) -> Result<RepublishReport, StoreError> {
     let mut report = RepublishReport::default();
-    for event in store.outbox().pending_before(Utc::now() - min_age, batch).await? {
-        let scope = TenantScope::of_event(&event);
+    for (event, scope) in crate::auth::outbox_backlog(store, Utc::now() - min_age, batch).await? {
         match publisher.publish(&event).await {
             Ok(()) => {
                 store.outbox().clear(&scope, event.event_id).await?;

@@ -4,10 +4,10 @@
 
 use chrono::Utc;
 use serde_json::json;
-use shared::auth::TenantScope;
-use shared::domain::{TaskDraft, TaskStatus, UserId};
+use shared::auth::{TenantScope, hash_password};
+use shared::domain::{Email, Password, Role, TaskDraft, TaskStatus};
 use shared::store::schema::TABLE;
-use shared::store::{Store, TaskFilter};
+use shared::store::{Caller, Store, TaskFilter};
 
 async fn fresh_store() -> Store {
     assert!(
@@ -18,6 +18,14 @@ async fn fresh_store() -> Store {
     let table = format!("capacity-test-{}", uuid::Uuid::new_v4().simple());
     TABLE.create(&aws_sdk_dynamodb::Client::new(&sdk), &table).await.expect("table created");
     Store::from_sdk(&sdk, table)
+}
+
+/// A member to create tasks as (the create checks that its caller exists).
+async fn member(store: &Store, scope: &TenantScope) -> Caller {
+    let email = Email::parse(&format!("m-{}@example.com", uuid::Uuid::new_v4().simple())).unwrap();
+    let hash = hash_password(&Password::parse("member123").unwrap()).unwrap();
+    let user = store.users().create(scope, email, Role::Member, hash, Utc::now()).await.unwrap();
+    Caller { user_id: user.id, needs_admin: false }
 }
 
 fn draft(title: &str) -> TaskDraft {
@@ -49,9 +57,10 @@ async fn every_call_logs_the_capacity_it_consumed_and_a_query_what_it_read() {
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || writer.clone())
         .finish();
+    let creator = member(&store, &scope).await;
     let _logging = tracing::subscriber::set_default(subscriber); // this test's thread only
 
-    let (task, _) = store.tasks().create(&scope, UserId::generate(), draft("t"), Utc::now()).await.unwrap();
+    let (task, _) = store.tasks().create(&scope, &creator, draft("t"), Utc::now()).await.unwrap();
     store.tasks().get(&scope, task.id).await.unwrap().expect("found");
     store.tasks().list_page(&scope, &TaskFilter::default(), 20, None).await.unwrap();
 
@@ -63,9 +72,9 @@ async fn every_call_logs_the_capacity_it_consumed_and_a_query_what_it_read() {
         .collect();
     let operations: Vec<&str> = calls.iter().map(|c| c["operation"].as_str().unwrap()).collect();
     assert_eq!(operations, ["TransactWriteItems", "GetItem", "Query"], "{logged}");
-    // The create writes the task and its outbox marker in one transaction. (moto reports no
-    // capacity for transactions; DynamoDB does.)
-    assert_eq!(calls[0]["actions"], 2, "{}", calls[0]);
+    // The create checks its creator and writes the task and its outbox marker in one
+    // transaction. (moto reports no capacity for transactions; DynamoDB does.)
+    assert_eq!(calls[0]["actions"], 3, "{}", calls[0]);
     assert_eq!(
         (calls[1]["consistent"].as_bool(), calls[1]["read_units"].as_f64()),
         (Some(true), Some(0.5)),

@@ -4,9 +4,9 @@
 use chrono::Utc;
 use serde_json::json;
 use shared::auth::{TenantScope, hash_password};
-use shared::domain::{Email, OrgName, OrgSlug, Password, Role, TaskDraft, TaskStatus, UserId};
+use shared::domain::{Email, OrgName, OrgSlug, Password, Role, TaskDraft, TaskStatus};
 use shared::store::schema::TABLE;
-use shared::store::{DeleteRefused, Registration, Store, StoreError, TaskFilter, Unique};
+use shared::store::{Caller, DeleteRefused, Registration, Store, StoreError, TaskFilter, Unique};
 
 async fn fresh_store() -> Store {
     assert!(
@@ -32,6 +32,14 @@ fn registration(email: &str, slug: &str) -> Registration {
         admin_email: Email::parse(email).unwrap(),
         admin_password_hash: hash_password(&Password::parse("admin123").unwrap()).unwrap(),
     }
+}
+
+/// A member of the scope's organization, as a caller of writes (which check that they exist).
+async fn member(store: &Store, scope: &TenantScope) -> Caller {
+    let email = Email::parse(&format!("{}@example.com", unique("m"))).unwrap();
+    let hash = hash_password(&Password::parse("member123").unwrap()).unwrap();
+    let user = store.users().create(scope, email, Role::Member, hash, Utc::now()).await.unwrap();
+    Caller { user_id: user.id, needs_admin: false }
 }
 
 fn draft(title: &str, status: TaskStatus) -> TaskDraft {
@@ -67,15 +75,16 @@ async fn a_filtered_page_reads_only_matching_items_however_many_others_exist() {
     let store = fresh_store().await;
     let tasks = store.tasks();
     let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
-    let creator = UserId::generate();
+    let (creator, their_creator) = (member(&store, &mine).await, member(&store, &theirs).await);
     for i in 0..30 {
-        tasks.create(&mine, creator, draft(&format!("todo {i}"), TaskStatus::Todo), Utc::now()).await.unwrap();
+        tasks.create(&mine, &creator, draft(&format!("todo {i}"), TaskStatus::Todo), Utc::now()).await.unwrap();
     }
     for i in 0..5 {
-        tasks.create(&mine, creator, draft(&format!("done {i}"), TaskStatus::Done), Utc::now()).await.unwrap();
+        tasks.create(&mine, &creator, draft(&format!("done {i}"), TaskStatus::Done), Utc::now()).await.unwrap();
     }
     for i in 0..20 {
-        tasks.create(&theirs, creator, draft(&format!("theirs {i}"), TaskStatus::Done), Utc::now()).await.unwrap();
+        let done = draft(&format!("theirs {i}"), TaskStatus::Done);
+        tasks.create(&theirs, &their_creator, done, Utc::now()).await.unwrap();
     }
 
     let done = TaskFilter::new(Some(TaskStatus::Done), None);
@@ -102,12 +111,12 @@ async fn a_filtered_page_reads_only_matching_items_however_many_others_exist() {
 async fn a_replace_based_on_a_stale_version_is_refused() {
     let store = fresh_store().await;
     let scope = TenantScope::for_new_organization();
-    let (task, _) =
-        store.tasks().create(&scope, UserId::generate(), draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
+    let caller = member(&store, &scope).await;
+    let (task, _) = store.tasks().create(&scope, &caller, draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
     let first = task.patched(serde_json::from_value(json!({"title": "one"})).unwrap(), Utc::now());
     let second = task.patched(serde_json::from_value(json!({"title": "two"})).unwrap(), Utc::now());
-    store.tasks().replace(&scope, &first, task.version, None).await.unwrap();
-    let lost = store.tasks().replace(&scope, &second, task.version, None).await;
+    store.tasks().replace(&scope, &first, task.version, None, Some(&caller)).await.unwrap();
+    let lost = store.tasks().replace(&scope, &second, task.version, None, Some(&caller)).await;
     assert!(matches!(lost, Err(StoreError::VersionConflict)), "{lost:?}");
     let stored = store.tasks().get(&scope, task.id).await.unwrap().unwrap();
     assert_eq!(stored.title.as_str(), "one");
@@ -117,10 +126,57 @@ async fn a_replace_based_on_a_stale_version_is_refused() {
 async fn another_scope_can_neither_see_nor_delete_a_task() {
     let store = fresh_store().await;
     let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
-    let (task, _) =
-        store.tasks().create(&mine, UserId::generate(), draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
+    let creator = member(&store, &mine).await;
+    let (task, _) = store.tasks().create(&mine, &creator, draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
     assert!(store.tasks().get(&theirs, task.id).await.unwrap().is_none());
-    let refused = store.tasks().delete(&theirs, task.id, None).await.unwrap();
+    let their_admin = Caller { needs_admin: true, ..member(&store, &theirs).await };
+    let refused = store.tasks().delete(&theirs, task.id, &their_admin).await;
+    assert!(
+        matches!(refused, Err(StoreError::CallerNotAdmin)),
+        "their caller is checked in their partition: {refused:?}"
+    );
+    let their_member = member(&store, &theirs).await;
+    let refused = store.tasks().delete(&theirs, task.id, &their_member).await.unwrap();
     assert_eq!(refused, Err(DeleteRefused::NotFound));
     assert!(store.tasks().get(&mine, task.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn an_invitation_does_not_outlive_its_senders_admin_role() {
+    use shared::auth::{InvitationNonce, OpaqueToken};
+    use shared::domain::{Invitation, InvitationDraft};
+    use shared::events::Event;
+    use shared::store::InvitationQuota;
+
+    let store = fresh_store().await;
+    let scope = TenantScope::for_new_organization();
+    let (email, slug) = (format!("{}@example.com", unique("a")), unique("org"));
+    let (_, first) = store.organizations().register(&scope, registration(&email, &slug), Utc::now()).await.unwrap();
+    let first = Caller { user_id: first.id, needs_admin: true };
+    let second = member(&store, &scope).await;
+    store.users().set_role(&scope, &first, second.user_id, Role::Admin).await.unwrap();
+    let second = Caller { needs_admin: true, ..second };
+
+    let quota = InvitationQuota { per_day: 5 };
+    let invite = |to: &str| {
+        let draft: InvitationDraft = serde_json::from_value(json!({"email": to, "role": "admin"})).unwrap();
+        let invitation = Invitation::new(draft, scope.org_id(), second.user_id, Utc::now());
+        let event = Event::invitation_created(&invitation, InvitationNonce::generate());
+        (invitation, OpaqueToken::generate(), event)
+    };
+    let (invitation, token, event) = invite(&format!("{}@example.com", unique("c")));
+    store.invitations().create(&scope, &second, quota, &invitation, &token.hash(), &event).await.unwrap();
+    // Demoted through the store alone: no sweep of their invitations runs.
+    store.users().set_role(&scope, &first, second.user_id, Role::Member).await.unwrap();
+
+    let hash = hash_password(&Password::parse("invitee123").unwrap()).unwrap();
+    let accepted = store.invitations().accept(&scope, invitation.id, &token.hash(), hash, Utc::now()).await;
+    assert!(matches!(accepted, Err(StoreError::InvalidInvitation)), "{accepted:?}");
+    let (invitation, token, event) = invite(&format!("{}@example.com", unique("d")));
+    let refused = store.invitations().create(&scope, &second, quota, &invitation, &token.hash(), &event).await;
+    assert!(matches!(refused, Err(StoreError::CallerNotAdmin)), "{refused:?}");
+    let demote_first = store.users().set_role(&scope, &second, first.user_id, Role::Member).await;
+    assert!(matches!(demote_first, Err(StoreError::CallerNotAdmin)), "{demote_first:?}");
+    let promote_self = store.users().set_role(&scope, &second, second.user_id, Role::Admin).await;
+    assert!(matches!(promote_self, Err(StoreError::CallerNotAdmin)), "{promote_self:?}");
 }

@@ -8,6 +8,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     // A token issuer: one of the few functions that may read the signing key.
     let issuer = shared::config::token_issuer(&sdk).await?;
     let store = shared::config::store(&sdk);
-    let limits = shared::config::login_limits()?;
+    let limits = shared::config::password_limits()?;
     http::serve(|req| api::auth::login(&store, &issuer, &limits, req)).await
 }

@@ -6,5 +6,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::app::init_tracing();
     let sdk = shared::config::sdk_config().await?;
     let app = shared::app::App::from_env(&sdk)?;
-    http::serve(|req| api::invitations::list(&app, req)).await
+    let cursors = shared::config::cursor_key(&sdk).await?;
+    http::serve(|req| api::invitations::list(&app, &cursors, req)).await
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authenticate;
 use crate::app::App;
-use crate::auth::{self, AccessToken, LoginLimits, OpaqueToken, Principal, TokenIssuer};
+use crate::auth::{self, AccessToken, OpaqueToken, PasswordLimits, Principal, TokenIssuer};
 use crate::domain::{Email, OrgName, OrgSlug, Organization, Password, User};
 use crate::http::responses::{
     AuthenticatedErrors, Conflict, InternalServerError, JsonBodyErrors, TooManyRequests, Unauthorized,
@@ -85,7 +85,7 @@ pub struct LoginRequest {
 #[utoipa::path(
     post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
     summary = "Log in",
-    description = "Wrong password and unknown email answer the same 401. Repeated failures for one email or from one address are throttled (429 with `Retry-After`).",
+    description = "Wrong password and unknown email answer the same 401. Repeated failures for one email from one address, for one email from anywhere, or from one address for any email are throttled (429 with `Retry-After`).",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in: an access token and a refresh token.", body = AccessToken),
@@ -98,7 +98,7 @@ pub struct LoginRequest {
 pub async fn login(
     store: &Store,
     issuer: &TokenIssuer,
-    limits: &LoginLimits,
+    limits: &PasswordLimits,
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
     let body: LoginRequest = http::json_body(&req)?;
@@ -200,26 +200,38 @@ pub struct PasswordChange {
     new_password: Password,
 }
 
-/// `POST /api/v1/auth/password`: needs the current password; ends every session.
+/// `POST /api/v1/auth/password`: needs the current password, checked under the login's
+/// throttle; ends every session.
 #[utoipa::path(
     post, path = "/api/v1/auth/password", tag = "auth", operation_id = "changePassword",
     summary = "Change the caller's password",
-    description = "Needs the current password (else 401). Ends every session of the caller.",
+    description = "Needs the current password (else 401), under the same throttle as login (429 with `Retry-After`). Ends every session of the caller.",
     security(("bearer" = [])),
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed."),
+        (status = 429, response = TooManyRequests),
         JsonBodyErrors,
         AuthenticatedErrors,
     )
 )]
-pub async fn change_password(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn change_password(app: &App, limits: &PasswordLimits, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let body: PasswordChange = http::json_body(&req)?;
     let scope = principal.scope();
     let user = app.store.users().get(&scope, principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
     let current = Password::parse(&body.current_password).map_err(|_| ApiError::InvalidCredentials)?;
-    auth::verify_current_password(&app.store, &principal, &user.email, &current).await?;
+    let source_ip = http::source_ip(&req);
+    auth::verify_current_password(
+        &app.store,
+        limits,
+        &principal,
+        &user.email,
+        &current,
+        source_ip.as_deref(),
+        Utc::now(),
+    )
+    .await?;
     let hash = auth::hash_password(&body.new_password)?;
     app.store.credentials().set_password(&user.email, user.id, &hash).await?;
     app.store.sessions().revoke_all(&scope, user.id).await?;

@@ -6,76 +6,109 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::authenticate;
+use super::{authenticate, page_limit};
 use crate::app::App;
-use crate::auth::OpaqueToken;
+use crate::auth::{InvitationKey, InvitationNonce};
 use crate::domain::{Invitation, InvitationDraft, InvitationId};
 use crate::events::Event;
-use crate::http::responses::{AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound};
+use crate::http::responses::{
+    AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound, TooManyRequests,
+};
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
-use crate::store::StoreError;
+use crate::store::{CursorKey, InvitationQuota, StoreError};
+
+/// What the inviting function needs besides the store: the secret the token is derived
+/// under, and the organization's daily quota.
+pub struct Inviter {
+    pub key: InvitationKey,
+    pub quota: InvitationQuota,
+}
+
+/// The cursor namespace of the invitations list.
+const INVITATIONS_QUERY: &str = "invitations";
 
 /// `POST /api/v1/invitations` `{email, role}`: admins only.
 #[utoipa::path(
     post, path = "/api/v1/invitations", tag = "invitations", operation_id = "createInvitation",
     summary = "Invite someone by email",
-    description = "Admins only. The invitee is mailed a one-time token, valid for 7 days, to accept with `POST /api/v1/auth/accept-invitation`. An email that already has an account answers 409.",
+    description = "Admins only, checked against the caller's stored role. The invitee is mailed a one-time token, valid for 7 days, to accept with `POST /api/v1/auth/accept-invitation`; it works only while the inviting admin still is one. An email that already has an account anywhere in TaskFlow answers 409. Each organization may send a limited number of invitations per day (UTC; 50 unless configured): beyond it, 429 with `Retry-After`.",
     security(("bearer" = [])),
     request_body = InvitationDraft,
     responses(
         (status = 201, description = "The pending invitation.", body = Invitation),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
         JsonBodyErrors,
         AuthenticatedErrors,
     )
 )]
-pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn create(
+    app: &App,
+    publisher: &Publisher,
+    inviter: &Inviter,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
-    principal.require_admin()?;
+    let caller = principal.as_admin()?;
     let draft: InvitationDraft = http::json_body(&req)?;
     let scope = principal.scope();
     let invitation = Invitation::new(draft, scope.org_id(), principal.user_id(), Utc::now());
-    let token = OpaqueToken::generate();
-    let hash = token.hash();
-    let event = Event::invitation_created(&invitation, token);
-    app.store.invitations().create(&scope, &invitation, &hash, &event).await?;
+    let nonce = InvitationNonce::generate();
+    let hash = inviter.key.token(invitation.id, &nonce).hash();
+    let event = Event::invitation_created(&invitation, nonce);
+    app.store.invitations().create(&scope, &caller, inviter.quota, &invitation, &hash, &event).await?;
     notifications::dispatch(&app.store, publisher, &scope, &event).await;
     tracing::info!(invitation_id = %invitation.id, "invitation created");
     http::json(StatusCode::CREATED, &invitation)
 }
 
-/// The pending invitations.
+/// A page of pending invitations, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct InvitationList {
     items: Vec<Invitation>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
 }
 
-/// `GET /api/v1/invitations`: the pending ones, admins only.
+/// `GET /api/v1/invitations?limit=&cursor=`: the pending ones, admins only.
 #[utoipa::path(
     get, path = "/api/v1/invitations", tag = "invitations", operation_id = "listInvitations",
     summary = "List pending invitations",
-    description = "Admins only.",
+    description = "Admins only. Newest first, a page at a time; a page may hold fewer than `limit` when some invitations expired.",
     security(("bearer" = [])),
+    params(
+        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Page size, 20 when absent."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page."),
+    ),
     responses(
-        (status = 200, description = "The invitations not yet accepted, revoked or expired.", body = InvitationList),
+        (status = 200, description = "A page of the invitations not yet accepted, revoked or expired.", body = InvitationList),
+        (status = 400, response = BadRequest),
         (status = 403, response = Forbidden),
         AuthenticatedErrors,
     )
 )]
-pub async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     principal.require_admin()?;
-    let items = app.store.invitations().list(&principal.scope(), Utc::now()).await?;
-    http::json(StatusCode::OK, &InvitationList { items })
+    let scope = principal.scope();
+    let limit = page_limit(&req)?;
+    let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
+        Some(cursor) => Some(cursors.decode(&scope, INVITATIONS_QUERY, &cursor, InvitationId::parse)?),
+        None => None,
+    };
+    let page = app.store.invitations().list_page(&scope, limit, after, Utc::now()).await?;
+    let next_cursor = page.last.map(|last| cursors.encode(&scope, INVITATIONS_QUERY, last));
+    http::json(StatusCode::OK, &InvitationList { items: page.items, next_cursor })
 }
 
 /// `DELETE /api/v1/invitations/{id}`: revokes a pending invitation, admins only.
 #[utoipa::path(
     delete, path = "/api/v1/invitations/{id}", tag = "invitations", operation_id = "revokeInvitation",
     summary = "Revoke an invitation",
-    description = "Admins only. The mailed token stops working.",
+    description = "Admins only, checked against the caller's stored role. The mailed token stops working.",
     security(("bearer" = [])),
     params(("id" = InvitationId, Path, description = "The invitation's id.")),
     responses(
@@ -88,9 +121,9 @@ pub async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 )]
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
-    principal.require_admin()?;
+    let caller = principal.as_admin()?;
     let id = http::path_id(&req, "id", InvitationId::parse)?;
-    app.store.invitations().revoke(&principal.scope(), id).await.map_err(|e| match e {
+    app.store.invitations().revoke(&principal.scope(), &caller, id).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::NotFound("invitation"),
         other => other.into(),
     })?;

@@ -52,8 +52,8 @@ pub struct OrganizationPatch {
 )]
 pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
-    principal.require_admin()?;
+    let caller = principal.as_admin()?;
     let patch: OrganizationPatch = http::json_body(&req)?;
-    let organization = app.store.organizations().rename(&principal.scope(), &patch.name, Utc::now()).await?;
+    let organization = app.store.organizations().rename(&principal.scope(), &caller, &patch.name, Utc::now()).await?;
     http::json(StatusCode::OK, &organization)
 }

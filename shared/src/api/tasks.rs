@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{authenticate, page_limit};
 use crate::app::App;
 use crate::auth::{Principal, TenantScope};
-use crate::domain::{Role, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
+use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 use crate::events::Event;
 use crate::http::responses::{
     AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound, PreconditionFailed,
@@ -66,7 +66,7 @@ pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     let draft: TaskDraft = http::json_body(&req)?;
     let scope = principal.scope();
     check_assignee(app, &scope, draft.assignee_id).await?;
-    let (task, event) = app.store.tasks().create(&scope, principal.user_id(), draft, Utc::now()).await?;
+    let (task, event) = app.store.tasks().create(&scope, &principal.as_member(), draft, Utc::now()).await?;
     tracing::info!(task_id = %task.id, "task created");
     notifications::dispatch(&app.store, publisher, &scope, &event).await;
     let mut response = task_response(StatusCode::CREATED, &task)?;
@@ -191,7 +191,12 @@ pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Re
         }
         let next = current.patched(patch.clone(), Utc::now());
         let event = Event::task_assigned(&current, &next);
-        match app.store.tasks().replace(&scope, &next, current.version, event.as_ref()).await {
+        match app
+            .store
+            .tasks()
+            .replace(&scope, &next, current.version, event.as_ref(), Some(&principal.as_member()))
+            .await
+        {
             Ok(()) => {
                 if let Some(event) = &event {
                     notifications::dispatch(&app.store, publisher, &scope, event).await;
@@ -231,8 +236,7 @@ fn stale(expected: u64, current: u64) -> ApiError {
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal: Principal = authenticate(app, &req)?;
     let id = task_id(&req)?;
-    let only_creator = (principal.role() != Role::Admin).then(|| principal.user_id());
-    match app.store.tasks().delete(&principal.scope(), id, only_creator).await? {
+    match app.store.tasks().delete(&principal.scope(), id, &principal.as_role_holder()).await? {
         Ok(()) => http::no_content(),
         Err(DeleteRefused::NotFound) => Err(ApiError::NotFound("task")),
         Err(DeleteRefused::NotCreator) => Err(ApiError::Forbidden("only an admin or the task's creator may delete it")),

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{authenticate, page_limit};
 use crate::app::App;
-use crate::domain::{RoleChange, User, UserId};
+use crate::domain::{Role, RoleChange, User, UserId};
 use crate::http::responses::{AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
 use crate::store::{CursorKey, StoreError};
@@ -88,7 +88,7 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 #[utoipa::path(
     patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "changeUserRole",
     summary = "Change a member's role",
-    description = "Admins only. The last admin cannot be demoted (409).",
+    description = "Admins only, checked against the caller's stored role (a demoted admin's token gets 403). The last admin cannot be demoted (409). A demoted admin's pending invitations are revoked.",
     security(("bearer" = [])),
     params(("id" = UserId, Path, description = "The member's user id.")),
     request_body = RoleChange,
@@ -103,11 +103,18 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 )]
 pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
-    principal.require_admin()?;
+    let caller = principal.as_admin()?;
     let id = user_id(&req)?;
     let change: RoleChange = http::json_body(&req)?;
-    let user = app.store.users().set_role(&principal.scope(), id, change.role).await.map_err(not_found)?;
-    tracing::info!(member = %id, role = ?user.role, "role changed");
+    let scope = principal.scope();
+    let user = app.store.users().set_role(&scope, &caller, id, change.role).await.map_err(not_found)?;
+    // A demoted admin's pending invitations cannot be accepted any more (acceptance checks
+    // the inviter); revoking them keeps the organization's list true.
+    let revoked = match user.role {
+        Role::Member => app.store.invitations().revoke_sent_by(&scope, id).await?,
+        Role::Admin => 0,
+    };
+    tracing::info!(member = %id, role = ?user.role, revoked, "role changed");
     http::json(StatusCode::OK, &user)
 }
 
@@ -116,7 +123,7 @@ pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 #[utoipa::path(
     delete, path = "/api/v1/users/{id}", tag = "users", operation_id = "removeUser",
     summary = "Remove a member",
-    description = "Admins only. The member's sessions end and their tasks become unassigned; the last admin cannot be removed (409).",
+    description = "Admins only, checked against the caller's stored role. The member's sessions end, their tasks become unassigned and the invitations they sent are revoked; the last admin cannot be removed (409).",
     security(("bearer" = [])),
     params(("id" = UserId, Path, description = "The member's user id.")),
     responses(
@@ -130,12 +137,13 @@ pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 )]
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
-    principal.require_admin()?;
+    let caller = principal.as_admin()?;
     let id = user_id(&req)?;
     let scope = principal.scope();
-    app.store.users().remove(&scope, id).await.map_err(not_found)?;
+    app.store.users().remove(&scope, &caller, id).await.map_err(not_found)?;
     let revoked = app.store.sessions().revoke_all(&scope, id).await?;
     let unassigned = app.store.tasks().unassign_all(&scope, id).await?;
-    tracing::info!(member = %id, revoked, unassigned, "member removed");
+    let invitations = app.store.invitations().revoke_sent_by(&scope, id).await?;
+    tracing::info!(member = %id, revoked, unassigned, invitations, "member removed");
     http::no_content()
 }

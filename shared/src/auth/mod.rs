@@ -1,19 +1,25 @@
 //! Who is calling. A [`Principal`] exists only after a token was verified or a password
 //! checked, and the [`TenantScope`] every tenant-owned key needs can only be had from one.
 
+mod invitation_token;
 pub mod keys;
 mod login;
 mod opaque;
 mod password;
 mod principal;
+mod queued;
 mod sessions;
+mod throttle;
 mod token;
 
-pub use login::{LoginLimits, log_in, register_organization, verify_current_password};
+pub use invitation_token::{InvitationKey, InvitationNonce};
+pub use login::{log_in, register_organization, verify_current_password};
 pub use opaque::{OpaqueToken, TokenHash};
 pub use password::{PasswordHash, hash_password};
 pub use principal::{Principal, TenantScope};
+pub use queued::{outbox_backlog, queued_event};
 pub use sessions::{accept_invitation, refresh, start_session};
+pub use throttle::{PasswordAttempt, PasswordLimits};
 pub use token::{AccessToken, Claims, TokenIssuer, TokenSettings, TokenVerifier};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,8 +34,9 @@ pub enum AuthError {
     /// Unknown, expired, revoked or reused refresh token: one answer for all.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
-    /// Too many failed logins for this email or source address in the current window.
-    #[error("too many failed logins")]
+    /// Too many failed password attempts for this email, source address or both in the
+    /// current window.
+    #[error("too many failed password attempts")]
     Throttled { retry_after: u64 },
     #[error("{0}")]
     Forbidden(&'static str),

@@ -22,6 +22,11 @@ impl OpaqueToken {
         Self(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// A token made of 32 secret bytes (an HMAC tag, see [`super::InvitationKey`]).
+    pub(super) fn from_secret_bytes(bytes: &[u8]) -> Self {
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
     /// A token as a client sent it. Anything that is not 43 base64url characters cannot be
     /// one of ours; it is refused before any lookup.
     pub fn parse(raw: &str) -> Option<Self> {

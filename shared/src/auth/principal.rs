@@ -1,5 +1,5 @@
 use crate::domain::{OrgId, Role, SessionId, UserId};
-use crate::events::Event;
+use crate::store::Caller;
 
 use super::AuthError;
 
@@ -44,11 +44,33 @@ impl Principal {
         TenantScope { org_id: self.org_id }
     }
 
+    /// For reads an admin's token may make: its role claim is trusted for the token's
+    /// lifetime (writes re-check it, see [`Self::as_admin`]).
     pub fn require_admin(&self) -> Result<(), AuthError> {
         match self.role {
             Role::Admin => Ok(()),
             Role::Member => Err(AuthError::Forbidden("this action needs the admin role")),
         }
+    }
+
+    /// The caller of an admin-only write: refused at once when the token is a member's, and
+    /// re-checked by the write's transaction against the stored user (still there, still an
+    /// admin), so a demoted or removed admin's token cannot use the powers it names.
+    pub fn as_admin(&self) -> Result<Caller, AuthError> {
+        self.require_admin()?;
+        Ok(Caller { user_id: self.user_id, needs_admin: true })
+    }
+
+    /// The caller of a write any member may make: the transaction checks that they are
+    /// still a member of the organization.
+    pub fn as_member(&self) -> Caller {
+        Caller { user_id: self.user_id, needs_admin: false }
+    }
+
+    /// The caller of a write whose reach depends on the role (deleting a task: an admin any,
+    /// a member their own): as the token's role says, re-checked like the two above.
+    pub fn as_role_holder(&self) -> Caller {
+        Caller { user_id: self.user_id, needs_admin: self.role == Role::Admin }
     }
 }
 
@@ -57,7 +79,7 @@ impl Principal {
 /// [`Principal`] or for a brand-new organization, so no request path can name another
 /// tenant's partition.
 ///
-/// Code outside `auth` cannot make one up. These two do not compile (the error codes are
+/// Code outside `auth` cannot make one up. These do not compile (the error codes are
 /// checked: a private field, a private function):
 ///
 /// ```compile_fail,E0451
@@ -70,7 +92,16 @@ impl Principal {
 /// let forged = TenantScope::new(OrgId::generate());
 /// ```
 ///
-/// while the same imports do compile, so the two above fail for the reason they name:
+/// nor can a scope be had from an event one built oneself (scopes of queued events come
+/// only from [`super::queued_event`] and [`super::outbox_backlog`], over TaskFlow's own
+/// queue and table):
+///
+/// ```compile_fail,E0599
+/// use shared::{auth::TenantScope, domain::OrgId};
+/// let forged = TenantScope::of_event(&todo!());
+/// ```
+///
+/// while the same imports do compile, so the ones above fail for the reason they name:
 ///
 /// ```
 /// use shared::{auth::TenantScope, domain::OrgId};
@@ -95,13 +126,5 @@ impl TenantScope {
 
     pub fn org_id(&self) -> OrgId {
         self.org_id
-    }
-
-    /// The scope of an event from TaskFlow's own outbox or queue. Only TaskFlow's functions
-    /// write those (IAM lets nothing else send to the queue), and each event was recorded
-    /// while serving a verified principal of that organization: the event carries that
-    /// principal's scope forward to the mailer and the re-publisher.
-    pub fn of_event(event: &Event) -> Self {
-        Self { org_id: event.organization_id }
     }
 }

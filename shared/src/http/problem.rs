@@ -33,7 +33,7 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
-    #[error("too many failed attempts; retry after {0} seconds")]
+    #[error("too many requests; retry after {0} seconds")]
     TooManyRequests(u64),
     #[error("internal error")]
     Internal,
@@ -134,6 +134,12 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("an organization with this slug already exists".into())
             }
             StoreError::NotFound => ApiError::NotFound("resource"),
+            // The token verified, but its user was removed since: as if it had not.
+            StoreError::CallerGone => ApiError::Unauthenticated,
+            StoreError::CallerNotAdmin => {
+                ApiError::Forbidden("this action needs the admin role, which the caller no longer has")
+            }
+            StoreError::QuotaExceeded { retry_after } => ApiError::TooManyRequests(retry_after),
             StoreError::LastAdmin => ApiError::Conflict(e.to_string()),
             StoreError::InvalidInvitation => {
                 ApiError::BadRequest("the invitation token is invalid, expired, revoked or already used".into())

@@ -24,6 +24,15 @@ pub enum StoreError {
     /// An invitation token that is unknown, expired, revoked or already used.
     #[error("the invitation is not valid")]
     InvalidInvitation,
+    /// The caller's user item is gone: they were removed after their token was issued.
+    #[error("the caller no longer belongs to the organization")]
+    CallerGone,
+    /// The caller's stored role is no longer admin: they were demoted after their token was issued.
+    #[error("the caller is no longer an admin")]
+    CallerNotAdmin,
+    /// The organization used up a daily quota (invitations).
+    #[error("the daily quota is used up")]
+    QuotaExceeded { retry_after: u64 },
     #[error("DynamoDB call failed: {0}")]
     Dynamo(String),
     #[error("item does not map to its type: {0}")]

@@ -1,12 +1,16 @@
 //! Invitations: an item in the organization's partition (what admins list and revoke) and
 //! a global lookup by the token's hash (what accepting finds), written and removed together.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::caller::Caller;
 use super::error::cancelled_at;
-use super::keys::{GUARD_SK, INVITATION_SK_PREFIX, PK, SK, invitation_sk, invitation_token_pk, tenant_pk};
+use super::keys::{
+    GUARD_SK, INVITATION_SK_PREFIX, PK, SK, email_pk, invitation_quota_sk, invitation_sk, invitation_token_pk,
+    tenant_pk,
+};
 use super::outbox::OutboxItem;
 use super::{Store, StoreError, Unique};
 use crate::auth::{PasswordHash, TenantScope, TokenHash};
@@ -39,6 +43,20 @@ struct InvitationTokenItem {
     token: InvitationToken,
 }
 
+/// A page of pending invitations, newest first.
+#[derive(Debug)]
+pub struct InvitationPage {
+    pub items: Vec<Invitation>,
+    /// The last invitation read when more may follow.
+    pub last: Option<InvitationId>,
+}
+
+/// How many invitations an organization may send per day (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvitationQuota {
+    pub per_day: u32,
+}
+
 pub struct InvitationStore<'a> {
     pub(super) store: &'a Store,
 }
@@ -54,11 +72,35 @@ impl InvitationStore<'_> {
             .map_err(|e| StoreError::Dynamo(e.to_string()))
     }
 
+    /// The day's invitation counter of the organization, counted up on the condition that
+    /// it stays within the quota: part of the invitation's own transaction, so concurrent
+    /// invitations cannot overshoot it and a refused one does not count.
+    fn quota_use(&self, scope: &TenantScope, quota: InvitationQuota, now: DateTime<Utc>) -> Result<Update, StoreError> {
+        let day = now.date_naive();
+        let next_day = (day + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc().timestamp();
+        Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(invitation_quota_sk(day)))
+            .update_expression("ADD used :one SET expires_at = :expires")
+            .condition_expression("attribute_not_exists(used) OR used < :max")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":max", AttributeValue::N(quota.per_day.to_string()))
+            // Kept a day past its own, then deleted by TTL.
+            .expression_attribute_values(":expires", AttributeValue::N((next_day + 86_400).to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))
+    }
+
     /// Records the invitation, its token's hash and the notification that mails the token,
-    /// in one transaction.
+    /// in one transaction that also checks that the caller is still an admin, that the email
+    /// has no account anywhere in TaskFlow (users belong to one organization), and that the
+    /// organization has invitations left today.
     pub async fn create(
         &self,
         scope: &TenantScope,
+        caller: &Caller,
+        quota: InvitationQuota,
         invitation: &Invitation,
         token: &TokenHash,
         event: &Event,
@@ -76,17 +118,43 @@ impl InvitationStore<'_> {
             sk: GUARD_SK.into(),
             token: InvitationToken { organization_id: scope.org_id(), invitation_id: invitation.id, expires_at },
         };
-        let items = [
+        let no_account = ConditionCheck::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(email_pk(&invitation.email)))
+            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        // The order matters: cancellation reasons come back per item, by position.
+        let mut request = self
+            .store
+            .client
+            .transact_write_items()
+            .transact_items(caller.check(self.store, scope)?)
+            .transact_items(TransactWriteItem::builder().condition_check(no_account).build())
+            .transact_items(
+                TransactWriteItem::builder().update(self.quota_use(scope, quota, invitation.created_at)?).build(),
+            );
+        for item in [
             serde_dynamo::to_item(item)?,
             serde_dynamo::to_item(lookup)?,
             serde_dynamo::to_item(OutboxItem::new(scope, event))?,
-        ];
-        let mut request = self.store.client.transact_write_items();
-        for item in items {
+        ] {
             request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
         }
-        request.send().await.map_err(StoreError::dynamo)?;
-        Ok(())
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if cancelled_at(&e, 1) => Err(StoreError::Taken(Unique::Email)),
+            Err(e) if cancelled_at(&e, 2) => {
+                let midnight = (invitation.created_at.date_naive() + chrono::Days::new(1))
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_utc();
+                let retry_after = u64::try_from((midnight - invitation.created_at).num_seconds()).unwrap_or(1).max(1);
+                Err(StoreError::QuotaExceeded { retry_after })
+            }
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
     }
 
     async fn item(&self, scope: &TenantScope, id: InvitationId) -> Result<Option<InvitationItem>, StoreError> {
@@ -97,41 +165,90 @@ impl InvitationStore<'_> {
         Ok(self.item(scope, id).await?.map(|i| i.invitation))
     }
 
-    /// The organization's pending invitations, newest first (at most 100: an invitation
-    /// lives a week).
-    pub async fn list(&self, scope: &TenantScope, now: DateTime<Utc>) -> Result<Vec<Invitation>, StoreError> {
-        let out = self
-            .store
-            .query_partition(scope, INVITATION_SK_PREFIX.into())
-            .scan_index_forward(false)
-            .limit(100)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let items: Vec<InvitationItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
-        Ok(items.into_iter().map(|i| i.invitation).filter(|i| !i.is_expired(now)).collect())
+    /// One page of the organization's pending invitations, newest first, after `after`.
+    /// Expired ones (which TTL deletes only within days) are left out of the answer but
+    /// still move the cursor, so a page may hold fewer than `limit`.
+    pub async fn list_page(
+        &self,
+        scope: &TenantScope,
+        limit: usize,
+        after: Option<InvitationId>,
+        now: DateTime<Utc>,
+    ) -> Result<InvitationPage, StoreError> {
+        let (items, more): (Vec<InvitationItem>, bool) =
+            self.store.partition_page(scope, INVITATION_SK_PREFIX, limit, after.map(invitation_sk)).await?;
+        let last = if more { items.last().map(|i| i.invitation.id) } else { None };
+        let items = items.into_iter().map(|i| i.invitation).filter(|i| !i.is_expired(now)).collect();
+        Ok(InvitationPage { items, last })
     }
 
-    pub async fn revoke(&self, scope: &TenantScope, id: InvitationId) -> Result<(), StoreError> {
+    /// Revokes a pending invitation, if the caller is still an admin.
+    pub async fn revoke(&self, scope: &TenantScope, caller: &Caller, id: InvitationId) -> Result<(), StoreError> {
         let item = self.item(scope, id).await?.ok_or(StoreError::NotFound)?;
-        let result = self
+        match self.delete_both(scope, &item, Some(caller)).await {
+            Err(StoreError::CallerNotAdmin) => Err(caller.refusal(self.store, scope).await),
+            other => other,
+        }
+    }
+
+    /// Deletes an invitation and its token lookup together; with a caller, only if they are
+    /// still an admin (a refusal is reported as `CallerNotAdmin`, for `revoke` to explain).
+    async fn delete_both(
+        &self,
+        scope: &TenantScope,
+        item: &InvitationItem,
+        caller: Option<&Caller>,
+    ) -> Result<(), StoreError> {
+        let mut request = self
             .store
             .client
             .transact_write_items()
             .transact_items(
-                TransactWriteItem::builder().delete(self.delete(tenant_pk(scope), invitation_sk(id))?).build(),
+                TransactWriteItem::builder()
+                    .delete(self.delete(tenant_pk(scope), invitation_sk(item.invitation.id))?)
+                    .build(),
             )
             .transact_items(
                 TransactWriteItem::builder()
                     .delete(self.delete(invitation_token_pk(&item.token_hash), GUARD_SK.into())?)
                     .build(),
-            )
-            .send()
-            .await;
-        match result {
+            );
+        if let Some(caller) = caller {
+            request = request.transact_items(caller.check(self.store, scope)?);
+        }
+        match request.send().await {
             Ok(_) => Ok(()),
+            Err(e) if caller.is_some() && cancelled_at(&e, 2) => Err(StoreError::CallerNotAdmin),
             Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+
+    /// Revokes every pending invitation `inviter` sent: run when an admin is demoted or
+    /// removed, so that the organization's list shows no invitation that can no longer be
+    /// accepted (acceptance itself re-checks the inviter). Answers how many were revoked.
+    pub async fn revoke_sent_by(&self, scope: &TenantScope, inviter: UserId) -> Result<usize, StoreError> {
+        let mut revoked = 0;
+        let mut after = None;
+        loop {
+            let mut query = self.store.query_partition(scope, INVITATION_SK_PREFIX.into());
+            if let Some(after) = after.take() {
+                query = query.set_exclusive_start_key(Some(after));
+            }
+            let out = query.send().await.map_err(StoreError::dynamo)?;
+            let items: Vec<InvitationItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+            for item in items.iter().filter(|i| i.invitation.invited_by == inviter) {
+                match self.delete_both(scope, item, None).await {
+                    Ok(()) => revoked += 1,
+                    // Accepted or revoked meanwhile.
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) => after = Some(key),
+                None => return Ok(revoked),
+            }
         }
     }
 
@@ -142,7 +259,8 @@ impl InvitationStore<'_> {
     }
 
     /// Turns the invitation into a user, once: the invitation and its token are deleted in
-    /// the same transaction that creates the user, so a second use finds nothing.
+    /// the same transaction that creates the user, so a second use finds nothing. The admin
+    /// who sent it must still be one: an invitation does not outlive its sender's powers.
     pub async fn accept(
         &self,
         scope: &TenantScope,
@@ -156,6 +274,7 @@ impl InvitationStore<'_> {
             return Err(StoreError::InvalidInvitation);
         }
         let invitation = item.invitation;
+        let inviter = Caller { user_id: invitation.invited_by, needs_admin: true };
         let user = User {
             id: UserId::generate(),
             email: invitation.email,
@@ -170,12 +289,11 @@ impl InvitationStore<'_> {
         items.push(
             TransactWriteItem::builder().delete(self.delete(invitation_token_pk(token), GUARD_SK.into())?).build(),
         );
+        items.push(inviter.check(self.store, scope)?);
         match self.store.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(user),
             Err(e) if cancelled_at(&e, 0) => Err(StoreError::Taken(Unique::Email)),
-            Err(e) if cancelled_at(&e, consumed) || cancelled_at(&e, consumed + 1) => {
-                Err(StoreError::InvalidInvitation)
-            }
+            Err(e) if (consumed..=consumed + 2).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidInvitation),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }

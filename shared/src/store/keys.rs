@@ -88,6 +88,11 @@ pub fn invitation_sk(invitation: InvitationId) -> String {
     format!("{INVITATION_SK_PREFIX}{invitation}")
 }
 
+/// The organization's count of invitations sent on one day (UTC), for its daily quota.
+pub fn invitation_quota_sk(day: chrono::NaiveDate) -> String {
+    format!("QUOTA#invitations#{}", day.format("%Y-%m-%d"))
+}
+
 /// The global lookup of an invitation by its token's hash.
 pub fn invitation_token_pk(token: &TokenHash) -> String {
     format!("INVITE#{}", token.as_str())

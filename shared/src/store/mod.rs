@@ -5,6 +5,7 @@
 //! only a verified caller has. Request paths use GetItem, Query and conditional writes;
 //! nothing here scans.
 
+mod caller;
 mod capacity;
 mod credentials;
 mod cursor;
@@ -20,11 +21,12 @@ mod tasks;
 mod throttle;
 mod users;
 
+pub use caller::Caller;
 pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
 pub use deliveries::{Claim, DeliveryState, DeliveryStore};
 pub use error::{StoreError, Unique};
-pub use invitations::{InvitationStore, InvitationToken};
+pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken};
 pub use organizations::{OrganizationStore, Registration};
 pub use outbox::OutboxStore;
 pub use sessions::{RefreshToken, Session, SessionStore};
@@ -119,6 +121,33 @@ impl Store {
             .expression_attribute_values(":pk", AttributeValue::S(keys::tenant_pk(scope)))
             .expression_attribute_values(":prefix", AttributeValue::S(prefix))
             .consistent_read(true)
+    }
+
+    /// One page of one kind of item (sort keys starting with `prefix`) in the scope's
+    /// partition, newest first: at most `limit` items after the one whose sort key is
+    /// `after`, and whether more may follow. It reads one item more than the page holds, so
+    /// that "more" is said only when another page really exists.
+    async fn partition_page<T: serde::de::DeserializeOwned>(
+        &self,
+        scope: &crate::auth::TenantScope,
+        prefix: &str,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<(Vec<T>, bool), StoreError> {
+        let mut query = self
+            .query_partition(scope, prefix.into())
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        if let Some(after) = after {
+            query = query
+                .exclusive_start_key(keys::PK, AttributeValue::S(keys::tenant_pk(scope)))
+                .exclusive_start_key(keys::SK, AttributeValue::S(after));
+        }
+        let out = query.send().await.map_err(StoreError::dynamo)?;
+        let mut items: Vec<T> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+        let more = items.len() > limit || out.last_evaluated_key.is_some();
+        items.truncate(limit);
+        Ok((items, more))
     }
 
     /// A transactional put that only creates: it fails if an item with its key exists.

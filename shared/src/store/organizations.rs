@@ -1,10 +1,10 @@
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
 use super::error::cancelled_at;
-use super::error::is_condition_failure;
 use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk};
 use super::users::UserItem;
 use super::{Store, StoreError, Unique};
@@ -124,16 +124,16 @@ impl OrganizationStore<'_> {
         Ok(item.map(|i| i.organization))
     }
 
+    /// Renames the organization, if the caller is still an admin. A transaction cannot
+    /// answer the item it wrote, so the renamed organization is read back (consistently).
     pub async fn rename(
         &self,
         scope: &TenantScope,
+        caller: &Caller,
         name: &OrgName,
         now: DateTime<Utc>,
     ) -> Result<Organization, StoreError> {
-        let result = self
-            .store
-            .client
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
@@ -142,15 +142,20 @@ impl OrganizationStore<'_> {
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", serde_dynamo::to_attribute_value(name)?)
             .expression_attribute_values(":now", serde_dynamo::to_attribute_value(now)?)
-            .return_values(ReturnValue::AllNew)
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let result = self
+            .store
+            .client
+            .transact_write_items()
+            .transact_items(caller.check(self.store, scope)?)
+            .transact_items(TransactWriteItem::builder().update(update).build())
             .send()
             .await;
         match result {
-            Ok(out) => {
-                let item: OrganizationItem = serde_dynamo::from_item(out.attributes.unwrap_or_default())?;
-                Ok(item.organization)
-            }
-            Err(e) if is_condition_failure(&e) => Err(StoreError::NotFound),
+            Ok(_) => self.get(scope).await?.ok_or(StoreError::NotFound),
+            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }

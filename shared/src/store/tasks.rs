@@ -1,11 +1,11 @@
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::caller::Caller;
 use super::error::cancelled_at;
-use super::error::is_condition_failure;
 use super::keys::{
     PK, SK, TASK_SK_PREFIX, assignee_pk, assignee_status_pk, status_pk, task_id_from_sk, task_sk, tenant_pk,
 };
@@ -103,27 +103,33 @@ pub struct TaskStore<'a> {
 
 impl TaskStore<'_> {
     /// Creates the task and records its `task.created` notification in the same
-    /// transaction, so the task never exists without its pending mail.
+    /// transaction, so the task never exists without its pending mail; the transaction also
+    /// checks that the creator is still a member.
     pub async fn create(
         &self,
         scope: &TenantScope,
-        created_by: UserId,
+        caller: &Caller,
         draft: TaskDraft,
         now: DateTime<Utc>,
     ) -> Result<(Task, Event), StoreError> {
-        let task = Task::create(draft, scope.org_id(), created_by, now);
+        let task = Task::create(draft, scope.org_id(), caller.user_id, now);
         let event = Event::task_created(&task);
         let task_put = self.store.put_new(serde_dynamo::to_item(TaskItem::new(scope, task.clone()))?)?;
         let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, &event))?)?;
-        self.store
+        let result = self
+            .store
             .client
             .transact_write_items()
+            .transact_items(caller.check(self.store, scope)?)
             .transact_items(TransactWriteItem::builder().put(task_put).build())
             .transact_items(TransactWriteItem::builder().put(outbox_put).build())
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        Ok((task, event))
+            .await;
+        match result {
+            Ok(_) => Ok((task, event)),
+            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
     }
 
     pub async fn get(&self, scope: &TenantScope, id: TaskId) -> Result<Option<Task>, StoreError> {
@@ -174,13 +180,16 @@ impl TaskStore<'_> {
 
     /// Writes `next` in place of the stored task, only if the stored one is still at
     /// `expected_version`: two writers that read the same version cannot both win. An
-    /// event the change causes is recorded in the outbox in the same transaction.
+    /// event the change causes is recorded in the outbox in the same transaction. A change a
+    /// user asked for checks that they are still a member (`caller`); one the service makes
+    /// on its own (unassigning a removed member's tasks) has no caller.
     pub async fn replace(
         &self,
         scope: &TenantScope,
         next: &Task,
         expected_version: u64,
         event: Option<&Event>,
+        caller: Option<&Caller>,
     ) -> Result<(), StoreError> {
         let task_put = Put::builder()
             .table_name(&self.store.table)
@@ -195,8 +204,16 @@ impl TaskStore<'_> {
             let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?;
             request = request.transact_items(TransactWriteItem::builder().put(outbox_put).build());
         }
+        // Last, so that the task is item 0 whatever else the transaction holds.
+        let caller_index = if event.is_some() { 2 } else { 1 };
+        if let Some(caller) = caller {
+            request = request.transact_items(caller.check(self.store, scope)?);
+        }
         match request.send().await {
             Ok(_) => Ok(()),
+            Err(e) if caller.is_some() && cancelled_at(&e, caller_index) => {
+                Err(caller.expect("checked above").refusal(self.store, scope).await)
+            }
             Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
             Err(e) => Err(StoreError::dynamo(e)),
         }
@@ -218,7 +235,7 @@ impl TaskStore<'_> {
                         break;
                     }
                     let patch = TaskPatch { assignee_id: Some(None), ..TaskPatch::default() };
-                    match self.replace(scope, &task.patched(patch, Utc::now()), task.version, None).await {
+                    match self.replace(scope, &task.patched(patch, Utc::now()), task.version, None, None).await {
                         Ok(()) => {
                             changed += 1;
                             break;
@@ -235,30 +252,39 @@ impl TaskStore<'_> {
         }
     }
 
-    /// Deletes the task; with `only_creator`, only if that user created it. A refusal says
-    /// whether the task was missing or someone else's, which needs a second read only then.
+    /// Deletes the task, if the caller may: an admin any task, a member only the tasks they
+    /// created. Both are checked against the stored caller in the same transaction. A refusal
+    /// says whether the task was missing or someone else's, which needs a second read only then.
     pub async fn delete(
         &self,
         scope: &TenantScope,
         id: TaskId,
-        only_creator: Option<UserId>,
+        caller: &Caller,
     ) -> Result<Result<(), DeleteRefused>, StoreError> {
-        let mut request = self
-            .store
-            .client
-            .delete_item()
+        let mut delete = Delete::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(task_sk(id)));
-        request = match only_creator {
-            None => request.condition_expression("attribute_exists(pk)"),
-            Some(user) => request
+        delete = if caller.needs_admin {
+            delete.condition_expression("attribute_exists(pk)")
+        } else {
+            delete
                 .condition_expression("attribute_exists(pk) AND created_by = :user")
-                .expression_attribute_values(":user", AttributeValue::S(user.to_string())),
+                .expression_attribute_values(":user", AttributeValue::S(caller.user_id.to_string()))
         };
-        match request.send().await {
+        let delete = delete.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let result = self
+            .store
+            .client
+            .transact_write_items()
+            .transact_items(caller.check(self.store, scope)?)
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        match result {
             Ok(_) => Ok(Ok(())),
-            Err(e) if is_condition_failure(&e) => match self.get(scope, id).await? {
+            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if cancelled_at(&e, 1) => match self.get(scope, id).await? {
                 None => Ok(Err(DeleteRefused::NotFound)),
                 Some(_) => Ok(Err(DeleteRefused::NotCreator)),
             },

@@ -2,6 +2,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, PK, SK, USER_SK_PREFIX, email_pk, tenant_pk, user_sk};
@@ -91,74 +92,96 @@ impl UserStore<'_> {
         limit: usize,
         after: Option<UserId>,
     ) -> Result<UserPage, StoreError> {
-        let mut query = self
-            .store
-            .query_partition(scope, USER_SK_PREFIX.into())
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
-        if let Some(after) = after {
-            query = query
-                .exclusive_start_key(PK, AttributeValue::S(tenant_pk(scope)))
-                .exclusive_start_key(SK, AttributeValue::S(user_sk(after)));
-        }
-        let out = query.send().await.map_err(StoreError::dynamo)?;
-        let mut items: Vec<UserItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
-        let more = items.len() > limit || out.last_evaluated_key.is_some();
-        items.truncate(limit);
+        let (items, more): (Vec<UserItem>, bool) =
+            self.store.partition_page(scope, USER_SK_PREFIX, limit, after.map(user_sk)).await?;
         let last = if more { items.last().map(|i| i.user.id) } else { None };
         Ok(UserPage { items: items.into_iter().map(|i| i.user).collect(), last })
     }
 
-    /// Changes a member's role. Demoting the last admin fails with `LastAdmin`.
-    pub async fn set_role(&self, scope: &TenantScope, id: UserId, role: Role) -> Result<User, StoreError> {
+    /// Changes a member's role, if the caller is still an admin. Demoting the last admin
+    /// fails with `LastAdmin`. Setting the role a member already has writes too, so that a
+    /// caller who is no longer an admin is refused even then.
+    pub async fn set_role(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        id: UserId,
+        role: Role,
+    ) -> Result<User, StoreError> {
         let mut user = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
-        if user.role == role {
-            return Ok(user);
-        }
-        let update = Update::builder()
+        let mut update = Update::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(user_sk(id)))
             .update_expression("SET #role = :new")
-            .condition_expression("#role = :old")
             .expression_attribute_names("#role", "role")
             .expression_attribute_values(":new", serde_dynamo::to_attribute_value(role)?)
-            .expression_attribute_values(":old", serde_dynamo::to_attribute_value(user.role)?)
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let delta = if role == Role::Admin { 1 } else { -1 };
-        let result = self
+            .expression_attribute_values(":old", serde_dynamo::to_attribute_value(user.role)?);
+        let on_self = caller.user_id == id;
+        update = if on_self {
+            for (name, value_name, value) in caller.placeholders()? {
+                update = update.expression_attribute_names(name, "role").expression_attribute_values(value_name, value);
+            }
+            update.condition_expression(format!("#role = :old AND {}", caller.condition()))
+        } else {
+            update.condition_expression("#role = :old")
+        };
+        let update = update.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let mut request = self
             .store
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().update(admin_count_change(self.store, scope, delta)?).build())
-            .send()
-            .await;
-        match result {
+            .transact_items(TransactWriteItem::builder().update(update).build());
+        if !on_self {
+            request = request.transact_items(caller.check(self.store, scope)?);
+        }
+        let delta = match (user.role, role) {
+            (Role::Member, Role::Admin) => 1,
+            (Role::Admin, Role::Member) => -1,
+            _ => 0,
+        };
+        let count_index = if on_self { 1 } else { 2 };
+        if delta != 0 {
+            request = request.transact_items(
+                TransactWriteItem::builder().update(admin_count_change(self.store, scope, delta)?).build(),
+            );
+        }
+        match request.send().await {
             Ok(_) => {
                 user.role = role;
                 Ok(user)
             }
-            Err(e) if cancelled_at(&e, 1) => Err(StoreError::LastAdmin),
+            Err(e) if !on_self && cancelled_at(&e, 1) => Err(caller.refusal(self.store, scope).await),
+            // On oneself, item 0 carries the caller's condition too: the refusal tells why.
+            Err(e) if on_self && cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if delta != 0 && cancelled_at(&e, count_index) => Err(StoreError::LastAdmin),
             Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }
 
-    /// Removes a member and their credentials (so they can no longer log in); removing the
-    /// last admin fails with `LastAdmin`. Their tasks and sessions are the caller's to settle.
-    pub async fn remove(&self, scope: &TenantScope, id: UserId) -> Result<User, StoreError> {
+    /// Removes a member and their credentials (so they can no longer log in), if the caller
+    /// is still an admin; removing the last admin fails with `LastAdmin`. Their tasks and
+    /// sessions are the caller's to settle.
+    pub async fn remove(&self, scope: &TenantScope, caller: &Caller, id: UserId) -> Result<User, StoreError> {
         let user = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
-        let delete_user = Delete::builder()
+        let on_self = caller.user_id == id;
+        let mut delete_user = Delete::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(user_sk(id)))
-            .condition_expression("#role = :role")
             .expression_attribute_names("#role", "role")
-            .expression_attribute_values(":role", serde_dynamo::to_attribute_value(user.role)?)
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .expression_attribute_values(":role", serde_dynamo::to_attribute_value(user.role)?);
+        delete_user = if on_self {
+            for (name, value_name, value) in caller.placeholders()? {
+                delete_user =
+                    delete_user.expression_attribute_names(name, "role").expression_attribute_values(value_name, value);
+            }
+            delete_user.condition_expression(format!("#role = :role AND {}", caller.condition()))
+        } else {
+            delete_user.condition_expression("#role = :role")
+        };
+        let delete_user = delete_user.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let delete_credentials = Delete::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(email_pk(&user.email)))
@@ -178,9 +201,15 @@ impl UserStore<'_> {
                 TransactWriteItem::builder().update(admin_count_change(self.store, scope, -1)?).build(),
             );
         }
+        let check_index = if user.role == Role::Admin { 3 } else { 2 };
+        if !on_self {
+            request = request.transact_items(caller.check(self.store, scope)?);
+        }
         match request.send().await {
             Ok(_) => Ok(user),
-            Err(e) if cancelled_at(&e, 2) => Err(StoreError::LastAdmin),
+            Err(e) if !on_self && cancelled_at(&e, check_index) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if on_self && cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if user.role == Role::Admin && cancelled_at(&e, 2) => Err(StoreError::LastAdmin),
             Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::VersionConflict),
             Err(e) => Err(StoreError::dynamo(e)),
         }

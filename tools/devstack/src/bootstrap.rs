@@ -17,9 +17,10 @@ const MAX_RECEIVE_COUNT: u32 = 3;
 
 /// The secrets as the template names them; the functions read them from Secrets Manager
 /// locally too, so the deployed code path is the one exercised.
-const SECRETS: [(&str, &str, &str); 2] = [
+const SECRETS: [(&str, &str, &str); 3] = [
     ("taskflow/jwt-signing-key", "jwt-private.pem", config::JWT_PRIVATE_KEY),
     ("taskflow/cursor-secret", "cursor-secret", config::CURSOR_SECRET),
+    ("taskflow/invitation-secret", "invitation-secret", config::INVITATION_SECRET),
 ];
 
 pub async fn run(key_dir: &Path) -> Result<(), Error> {

@@ -58,9 +58,12 @@ fn write_keys(dir: &Path) -> Result<(), Error> {
         write_secret(&private, &pair.private_pem)?;
         write_secret(&dir.join("jwt-public.pem"), &pair.public_pem)?;
     }
-    let cursor = dir.join("cursor-secret");
-    if !cursor.exists() {
-        write_secret(&cursor, &CursorKey::generate_secret())?;
+    // Both are 256-bit HMAC keys; the generator is the cursor key's.
+    for name in ["cursor-secret", "invitation-secret"] {
+        let path = dir.join(name);
+        if !path.exists() {
+            write_secret(&path, &CursorKey::generate_secret())?;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,390 @@
+//! Authorization that holds over time, tried as a hostile insider would: act, be demoted or
+//! removed, and replay the token one still holds; guess passwords concurrently; lock the
+//! owner out; use invitations as a mail cannon.
+
+use e2e::{Api, Caller, PASSWORD, Tenant, eventually, invitation_token, mails_to, unique};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// A second admin of `tenant` (promoted by the first), logged in after the promotion, so
+/// their access token says `admin`; with their refresh token.
+async fn second_admin(api: &Api, tenant: &Tenant) -> (Caller, String) {
+    let member = api.member(tenant).await;
+    let path = format!("/api/v1/users/{}", member.user_id);
+    let (status, body) =
+        api.call(Method::PATCH, &path, Some(&tenant.admin.token), Some(json!({"role": "admin"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, login) = api.login(&member.email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let claims = e2e::verifier().verify(&token).unwrap();
+    assert_eq!(claims.role(), shared::domain::Role::Admin, "the new token carries the new role");
+    (Caller { token, ..member }, login["refresh_token"].as_str().unwrap().to_owned())
+}
+
+async fn set_role(api: &Api, tenant: &Tenant, user_id: &str, role: &str) {
+    let path = format!("/api/v1/users/{user_id}");
+    let (status, body) = api.call(Method::PATCH, &path, Some(&tenant.admin.token), Some(json!({"role": role}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Every admin-only write, as (method, path, body), aimed at things that exist.
+async fn admin_writes(api: &Api, tenant: &Tenant, victim: &Caller) -> Vec<(Method, String, Option<Value>)> {
+    let invitation = api.invite(tenant, &format!("pending-{}@example.com", unique()), "member").await;
+    let task = api.create_task(&tenant.admin.token, json!({"title": "the first admin's"})).await;
+    vec![
+        (Method::PATCH, format!("/api/v1/users/{}", victim.user_id), Some(json!({"role": "member"}))),
+        (Method::DELETE, format!("/api/v1/users/{}", victim.user_id), None),
+        (
+            Method::POST,
+            "/api/v1/invitations".into(),
+            Some(json!({"email": format!("x-{}@example.com", unique()), "role": "admin"})),
+        ),
+        (Method::DELETE, format!("/api/v1/invitations/{}", invitation["id"].as_str().unwrap()), None),
+        (Method::PATCH, "/api/v1/organizations/me".into(), Some(json!({"name": "Taken over"}))),
+        // Deleting someone else's task is an admin's power too.
+        (Method::DELETE, format!("/api/v1/tasks/{}", task["id"].as_str().unwrap()), None),
+    ]
+}
+
+#[tokio::test]
+async fn a_demoted_admins_old_token_can_no_longer_use_admin_powers() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let (b, _) = second_admin(&api, &tenant).await;
+    set_role(&api, &tenant, &b.user_id, "member").await;
+
+    // B's token still says admin, and still verifies.
+    let own = format!("/api/v1/users/{}", b.user_id);
+    let (status, problem) = api.call(Method::PATCH, &own, Some(&b.token), Some(json!({"role": "admin"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "re-promoting oneself: {problem}");
+    for (method, path, body) in admin_writes(&api, &tenant, &tenant.admin).await {
+        let (status, problem) = api.call(method.clone(), &path, Some(&b.token), body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {problem}");
+    }
+    let (_, stored) = api.call(Method::GET, &own, Some(&tenant.admin.token), None).await;
+    assert_eq!(stored["role"], "member", "nothing re-promoted B");
+    let (_, admin) =
+        api.call(Method::GET, &format!("/api/v1/users/{}", tenant.admin.user_id), Some(&b.token), None).await;
+    assert_eq!(admin["role"], "admin", "nothing demoted A");
+    let (_, org) = api.call(Method::GET, "/api/v1/organizations/me", Some(&b.token), None).await;
+    assert_ne!(org["name"], "Taken over");
+
+    // What a member may do, B still may.
+    let (status, _) = api.call(Method::POST, "/api/v1/tasks", Some(&b.token), Some(json!({"title": "mine"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_removed_users_old_token_gets_401_on_every_write() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let (b, refresh) = second_admin(&api, &tenant).await;
+    let own_task = api.create_task(&b.token, json!({"title": "b's own"})).await;
+    let (status, _) =
+        api.call(Method::DELETE, &format!("/api/v1/users/{}", b.user_id), Some(&tenant.admin.token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let own_task_path = format!("/api/v1/tasks/{}", own_task["id"].as_str().unwrap());
+    let mut writes = admin_writes(&api, &tenant, &tenant.admin).await;
+    writes.extend([
+        (Method::POST, "/api/v1/tasks".to_owned(), Some(json!({"title": "after removal"}))),
+        (Method::PATCH, own_task_path.clone(), Some(json!({"title": "edited after removal"}))),
+        (Method::DELETE, own_task_path.clone(), None),
+    ]);
+    for (method, path, body) in writes {
+        let (status, problem) = api.call(method.clone(), &path, Some(&b.token), body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {problem}");
+    }
+    // Nothing was written: the task is unchanged, no invitation was added, A is still there.
+    let (_, task) = api.call(Method::GET, &own_task_path, Some(&tenant.admin.token), None).await;
+    assert_eq!(task["title"], "b's own");
+    let (_, admin) = api
+        .call(Method::GET, &format!("/api/v1/users/{}", tenant.admin.user_id), Some(&tenant.admin.token), None)
+        .await;
+    assert_eq!(admin["role"], "admin");
+    // Removal ended B's sessions; reads keep the token's window (README, Security).
+    assert_eq!(api.refresh(&refresh).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.call(Method::GET, "/api/v1/tasks", Some(&b.token), None).await.0, StatusCode::OK);
+    assert_eq!(api.call(Method::GET, "/api/v1/auth/me", Some(&b.token), None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn invitations_of_an_admin_who_is_demoted_or_removed_can_no_longer_be_accepted() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    for demote in [true, false] {
+        let (b, _) = second_admin(&api, &tenant).await;
+        let email = format!("backdoor-{}@example.com", unique());
+        let (status, _) = api
+            .call(Method::POST, "/api/v1/invitations", Some(&b.token), Some(json!({"email": email, "role": "admin"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let token = invitation_token(&email).await;
+        if demote {
+            set_role(&api, &tenant, &b.user_id, "member").await;
+        } else {
+            let path = format!("/api/v1/users/{}", b.user_id);
+            assert_eq!(
+                api.call(Method::DELETE, &path, Some(&tenant.admin.token), None).await.0,
+                StatusCode::NO_CONTENT
+            );
+        }
+        let (_, pending) = api.call(Method::GET, "/api/v1/invitations", Some(&tenant.admin.token), None).await;
+        assert!(
+            !pending["items"].as_array().unwrap().iter().any(|i| i["email"] == email),
+            "the list shows no invitation that cannot be accepted: {pending}"
+        );
+        let (status, _) = api
+            .call(
+                Method::POST,
+                "/api/v1/auth/accept-invitation",
+                None,
+                Some(json!({"token": token, "password": "backdoor-pass"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "demoted: {demote}");
+    }
+}
+
+/// Waits until the password throttle's window has just begun, so that a test's attempts all
+/// fall into one window (the test stack's is 20 s).
+async fn early_in_a_window() {
+    let window: i64 = std::env::var("TASKFLOW_PASSWORD_WINDOW_SECONDS").unwrap().parse().unwrap();
+    let started = eventually(u64::try_from(window).unwrap() + 2, || async {
+        chrono::Utc::now().timestamp() % window < window / 4
+    })
+    .await;
+    assert!(started);
+}
+
+fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == wanted).count()
+}
+
+#[tokio::test]
+async fn concurrent_wrong_logins_get_at_most_the_limit_of_401s() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    early_in_a_window().await;
+    let attempts = (0..40).map(|_| {
+        let api = api.clone();
+        let email = tenant.admin.email.clone();
+        tokio::spawn(async move { api.login(&email, "wrong-password").await.0 })
+    });
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let limit: usize = std::env::var("TASKFLOW_PASSWORD_MAX_FAILURES").map_or(10, |v| v.parse().unwrap());
+    assert_eq!(count(&statuses, StatusCode::UNAUTHORIZED), limit, "{statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 40 - limit, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_stolen_access_token_is_no_password_guessing_oracle() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let change = |current: &str| json!({"current_password": current, "new_password": "brand-new-pass"});
+    early_in_a_window().await;
+    let mut statuses = Vec::new();
+    for _ in 0..15 {
+        let (status, _) = api
+            .call(Method::POST, "/api/v1/auth/password", Some(&tenant.admin.token), Some(change("wrong-password")))
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(count(&statuses[..10], StatusCode::UNAUTHORIZED), 10, "{statuses:?}");
+    assert_eq!(count(&statuses[10..], StatusCode::TOO_MANY_REQUESTS), 5, "{statuses:?}");
+    let response = api
+        .request(Method::POST, "/api/v1/auth/password", Some(&tenant.admin.token))
+        .json(&change(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "login and password change share the throttle");
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(api.login(&tenant.admin.email, PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn inviting_an_email_that_has_an_account_anywhere_is_a_conflict_and_sends_nothing() {
+    let api = Api::from_env();
+    let (tenant, other) = (api.tenant().await, api.tenant().await);
+    for email in [other.admin.email.clone(), other.admin.email.to_uppercase(), tenant.admin.email.clone()] {
+        let (status, problem) = api
+            .call(
+                Method::POST,
+                "/api/v1/invitations",
+                Some(&tenant.admin.token),
+                Some(json!({"email": email, "role": "member"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{email}: {problem}");
+    }
+    let (_, pending) = api.call(Method::GET, "/api/v1/invitations", Some(&tenant.admin.token), None).await;
+    assert_eq!(pending["items"], json!([]));
+    // Give a mail that should not exist the time a real one takes, then look.
+    let probe = format!("probe-{}@example.com", unique());
+    api.invite(&tenant, &probe, "member").await;
+    invitation_token(&probe).await;
+    assert!(
+        mails_to(&other.admin.email).await.iter().all(|m| !m["subject"].as_str().unwrap_or("").contains("invited"))
+    );
+}
+
+#[tokio::test]
+async fn an_organization_has_a_daily_invitation_quota() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let quota: usize = std::env::var("TASKFLOW_INVITATIONS_PER_DAY").map_or(50, |v| v.parse().unwrap());
+    let invite = |email: String| {
+        let (api, token) = (api.clone(), tenant.admin.token.clone());
+        async move {
+            let body = json!({"email": email, "role": "member"});
+            api.request(Method::POST, "/api/v1/invitations", Some(&token)).json(&body).send().await.unwrap()
+        }
+    };
+    // Concurrently, so that a quota read before it is written would be overshot.
+    let sent: Vec<_> = (0..quota + 3).map(|i| tokio::spawn(invite(format!("q{i}-{}@example.com", unique())))).collect();
+    let mut statuses = Vec::new();
+    for response in sent {
+        let response = response.await.unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=86_400).contains(&retry_after), "until the next UTC day: {retry_after}");
+        }
+        statuses.push(response.status());
+    }
+    assert_eq!(count(&statuses, StatusCode::CREATED), quota, "{statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 3, "{statuses:?}");
+    // Another organization's quota is its own.
+    let other = api.tenant().await;
+    api.invite(&other, &format!("elsewhere-{}@example.com", unique()), "member").await;
+}
+
+#[tokio::test]
+async fn pending_invitations_page_with_a_signed_cursor() {
+    let api = Api::from_env();
+    let (tenant, other) = (api.tenant().await, api.tenant().await);
+    let mut invited = Vec::new();
+    for i in 0..5 {
+        invited.push(api.invite(&tenant, &format!("page{i}-{}@example.com", unique()), "member").await["id"].clone());
+    }
+    invited.reverse(); // newest first
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/invitations?limit=2".to_owned();
+    loop {
+        let (status, page) = api.call(Method::GET, &path, Some(&tenant.admin.token), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page["items"].as_array().unwrap().len() <= 2);
+        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                // Another tenant cannot replay it, and a tampered one is refused.
+                let replay = format!("/api/v1/invitations?cursor={cursor}");
+                assert_eq!(
+                    api.call(Method::GET, &replay, Some(&other.admin.token), None).await.0,
+                    StatusCode::BAD_REQUEST
+                );
+                let tampered = format!("/api/v1/invitations?cursor={}x", cursor);
+                assert_eq!(
+                    api.call(Method::GET, &tampered, Some(&tenant.admin.token), None).await.0,
+                    StatusCode::BAD_REQUEST
+                );
+                path = format!("/api/v1/invitations?limit=2&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, invited);
+}
+
+/// The real handler, in-process, publishing to a queue of the test's own (the stack's queue is
+/// drained by the mailer), so the message it queued can be read as it was sent.
+#[tokio::test]
+async fn no_invitation_token_is_stored_or_queued_in_clear() {
+    use lambda_http::Body;
+    use shared::events::{Event, EventKind};
+
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let sdk = shared::config::sdk_config().await.unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs.create_queue().queue_name(format!("probe-{}", unique())).send().await.unwrap();
+    let queue_url = queue.queue_url.unwrap();
+    let app = shared::app::App::from_env(&sdk).unwrap();
+    let publisher = shared::notifications::Publisher::new(sqs.clone(), &queue_url);
+    let key = shared::config::invitation_key(&sdk).await.unwrap();
+    let inviter = shared::api::invitations::Inviter { key, quota: shared::config::invitation_quota().unwrap() };
+    let email = format!("secret-{}@example.com", unique());
+    let request = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/invitations")
+        .header("Authorization", format!("Bearer {}", tenant.admin.token))
+        .header("Content-Type", "application/json")
+        .body(Body::Text(json!({"email": email, "role": "member"}).to_string()))
+        .unwrap();
+    let response = shared::api::invitations::create(&app, &publisher, &inviter, request).await.unwrap();
+    assert_eq!(response.status(), 201);
+
+    let received = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(5).send().await.unwrap();
+    let bodies: Vec<String> = received.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let event = Event::parse(&bodies[0]).unwrap();
+    let EventKind::InvitationCreated { invitation_id, nonce } = &event.kind else { panic!("{event:?}") };
+    // The token the mailer will compute from this message: the real one (it is accepted below).
+    let token = inviter.key.token(*invitation_id, nonce);
+    let token = token.expose();
+    assert!(!bodies[0].contains(token), "the token is queued in clear: {}", bodies[0]);
+
+    // Every item of the table (a test may scan; request paths never do).
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = shared::config::table_name();
+    let (mut start, mut items) = (None, 0);
+    loop {
+        let out = dynamodb.scan().table_name(&table).set_exclusive_start_key(start.take()).send().await.unwrap();
+        for item in out.items.unwrap_or_default() {
+            items += 1;
+            let text = format!("{item:?}");
+            assert!(!text.contains(token), "the token is stored in clear: {text}");
+        }
+        match out.last_evaluated_key {
+            Some(key) => start = Some(key),
+            None => break,
+        }
+    }
+    assert!(items > 0);
+    let accepted = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/accept-invitation",
+            None,
+            Some(json!({"token": token, "password": "secret-pass"})),
+        )
+        .await;
+    assert_eq!(accepted.0, StatusCode::CREATED, "the token looked for is the real one: {}", accepted.1);
+}
+
+#[tokio::test]
+async fn throttled_from_one_address_the_owner_still_logs_in_from_another() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let login = |password: &str, from: &'static str| {
+        let body = json!({"email": tenant.admin.email, "password": password});
+        let api = api.clone();
+        async move { api.invoke("auth-login", Method::POST, "/api/v1/auth/login", body, from).await }
+    };
+    let (attacker, owner) = ("127.0.0.2", "127.0.0.3");
+    early_in_a_window().await;
+    for _ in 0..10 {
+        assert_eq!(login("wrong-password", attacker).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, problem) = login(PASSWORD, attacker).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the attacker's address is throttled for the email: {problem}");
+    let (status, body) = login(PASSWORD, owner).await;
+    assert_eq!(status, StatusCode::OK, "the owner, elsewhere, is not locked out: {body}");
+    assert!(body["access_token"].is_string());
+    // The owner's success does not lift the attacker's throttle.
+    assert_eq!(login(PASSWORD, attacker).await.0, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -1,0 +1,89 @@
+//! The one password throttle, used by every endpoint that checks a password (login, password
+//! change). Its scheme, after OWASP's guidance on account lockout, makes a lockout cost the
+//! attacker rather than the owner:
+//!
+//! - per (email, source address): a low limit, so guessing from one address stops soon
+//!   while the owner, from anywhere else, still logs in;
+//! - per email: a higher ceiling, so guessing spread over many addresses still stops;
+//! - per source address (all emails): so one address cannot spray many accounts.
+//!
+//! Each attempt is reserved before argon2 runs, with a conditional increment per counter
+//! (never read-then-write): N concurrent wrong attempts give at most the limit of 401s.
+//! A right password gives its reservations back and clears its pair's count.
+
+use chrono::{DateTime, Utc};
+
+use super::AuthError;
+use crate::domain::Email;
+use crate::store::{Store, counter_key};
+
+/// Failed-attempt limits within a fixed window.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordLimits {
+    pub window_seconds: u64,
+    pub max_failures_per_email_and_address: u32,
+    pub max_failures_per_email: u32,
+    pub max_failures_per_address: u32,
+}
+
+/// Attempts reserved for one password check; give them back with [`Self::succeeded`].
+#[must_use = "a right password must give its reservation back"]
+pub struct PasswordAttempt {
+    pair: String,
+    email: String,
+    address: Option<String>,
+}
+
+/// Reserves one attempt for `email` from `source` (API Gateway's `sourceIp`), or answers
+/// `Throttled` with the seconds until the window ends. The pair is counted first, so an
+/// address that is already refused adds nothing to the email's or the address's count,
+/// and the email's ceiling last, so that an address refused for spraying adds nothing to it.
+pub async fn reserve(
+    store: &Store,
+    limits: &PasswordLimits,
+    email: &Email,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<PasswordAttempt, AuthError> {
+    let window_seconds = i64::try_from(limits.window_seconds).unwrap_or(i64::MAX).max(1);
+    let window = now.timestamp() / window_seconds;
+    let window_end = (window + 1) * window_seconds;
+    // The TTL keeps a counter a window longer than needed: it is never read after its window.
+    let expires_at = window_end + window_seconds;
+    let attempt = PasswordAttempt {
+        pair: counter_key(&format!("pair:{}|{}", email.as_str(), source.unwrap_or("unknown")), window),
+        email: counter_key(&format!("email:{}", email.as_str()), window),
+        address: source.map(|address| counter_key(&format!("ip:{address}"), window)),
+    };
+    let mut counters = vec![(attempt.pair.as_str(), limits.max_failures_per_email_and_address)];
+    if let Some(address) = &attempt.address {
+        counters.push((address.as_str(), limits.max_failures_per_address));
+    }
+    counters.push((attempt.email.as_str(), limits.max_failures_per_email));
+    for (key, max) in counters {
+        if !store.throttle().reserve(key, max, expires_at).await? {
+            let retry_after = u64::try_from(window_end - now.timestamp()).unwrap_or(1).max(1);
+            return Err(AuthError::Throttled { retry_after });
+        }
+    }
+    Ok(attempt)
+}
+
+impl PasswordAttempt {
+    /// The password was right: the attempt was no failure. A store error here is logged,
+    /// not answered: the caller proved who they are, and a count one too high is harmless.
+    pub async fn succeeded(self, store: &Store) {
+        let throttle = store.throttle();
+        let (pair, email, address) = tokio::join!(throttle.reset(&self.pair), throttle.release(&self.email), async {
+            match &self.address {
+                Some(key) => throttle.release(key).await,
+                None => Ok(()),
+            }
+        });
+        for result in [pair, email, address] {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "a password attempt's reservation was not given back");
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The caller of a write, re-checked against their stored user item inside the write's own
+//! transaction. An access token is verified without a lookup and keeps its claims until it
+//! expires; a write must not trust them: a demoted admin's token still says `admin`, a
+//! removed user's token still verifies. A `ConditionCheck` on the caller's item costs no
+//! extra round trip and leaves no gap between the check and the write.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+
+use super::keys::{PK, SK, tenant_pk, user_sk};
+use super::users::UserItem;
+use super::{Store, StoreError};
+use crate::auth::TenantScope;
+use crate::domain::{Role, UserId};
+
+/// Who is writing, and whether the write needs them to be an admin now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub needs_admin: bool,
+}
+
+impl Caller {
+    /// The condition on the caller's user item. A write that touches that item itself adds
+    /// it to its own condition (DynamoDB allows one action per item in a transaction).
+    pub(super) fn condition(&self) -> &'static str {
+        if self.needs_admin { "#caller_role = :caller_role" } else { "attribute_exists(pk)" }
+    }
+
+    /// The attribute names and values that [`Self::condition`] refers to.
+    pub(super) fn placeholders(&self) -> Result<Vec<(&'static str, &'static str, AttributeValue)>, StoreError> {
+        Ok(if self.needs_admin {
+            vec![("#caller_role", ":caller_role", serde_dynamo::to_attribute_value(Role::Admin)?)]
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// The transaction item that checks the caller.
+    pub(super) fn check(&self, store: &Store, scope: &TenantScope) -> Result<TransactWriteItem, StoreError> {
+        let mut check = ConditionCheck::builder()
+            .table_name(&store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(user_sk(self.user_id)))
+            .condition_expression(self.condition());
+        for (name, value_name, value) in self.placeholders()? {
+            check = check.expression_attribute_names(name, "role").expression_attribute_values(value_name, value);
+        }
+        let check = check.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Why the check refused the write: the caller is gone, or no longer an admin, or (when
+    /// neither holds any more) the item changed under a concurrent write. Read only on this
+    /// rare path, so the write itself stays one call.
+    pub(super) async fn refusal(&self, store: &Store, scope: &TenantScope) -> StoreError {
+        match store.get_item::<UserItem>(tenant_pk(scope), user_sk(self.user_id)).await {
+            Ok(None) => StoreError::CallerGone,
+            Ok(Some(item)) if self.needs_admin && item.user.role != Role::Admin => StoreError::CallerNotAdmin,
+            Ok(Some(_)) => StoreError::VersionConflict,
+            Err(e) => e,
+        }
+    }
+}
