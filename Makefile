@@ -87,7 +87,7 @@ dev: tools build
 # inside a stack on free ports; then the offline deployment checks.
 test: tools contract-tools build
 	cargo test --workspace --locked --no-run
-	tools/stack.sh --api-port 0 -- tools/in-stack-tests.sh
+	tools/stack.sh --api-port 0 --faults -- tools/in-stack-tests.sh
 	$(MAKE) test-deploy
 
 # template.yaml against the code and openapi.json, sam validate, cfn-lint (plain and on the expanded

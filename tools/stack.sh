@@ -5,6 +5,8 @@
 #
 #   tools/stack.sh --api-port 8000            serve until Ctrl-C (make dev)
 #   tools/stack.sh --api-port 0 -- CMD ARGS   start on free ports, run CMD, stop (make test)
+#   tools/stack.sh --api-port 0 --faults -- CMD   ... with tools/faultproxy.py between the
+#                                               functions and the emulator (make test)
 #
 # CMD sees TASKFLOW_API_URL, AWS_ENDPOINT_URL and the AWS_* variables. Everything this
 # script starts is stopped when it exits, however it exits.
@@ -18,10 +20,12 @@ venv="$root/.venv"
 state="$root/.local"
 logs="$root/target/stack"
 api_port=8000
+faults=false
 command=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --api-port) api_port=$2; shift 2 ;;
+    --faults) faults=true; shift ;;
     --) shift; command=("$@"); break ;;
     *) echo "stack.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -95,10 +99,23 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   wait_for "$AWS_ENDPOINT_URL/moto-api/" 30 moto_server
 fi
 
+# The emulator as the tests read it directly (mail, queues), whatever the functions go through.
+export TASKFLOW_EMULATOR_URL=$AWS_ENDPOINT_URL
+if [ "$faults" = true ]; then
+  # Every AWS call of the functions (and of the tests) passes the fault proxy; tests set
+  # faults on it for their own organization's calls only (tools/faultproxy.py).
+  proxy_port=$(free_port)
+  setsid python3 "$root/tools/faultproxy.py" --port "$proxy_port" --upstream "$AWS_ENDPOINT_URL" > "$logs/faultproxy.log" 2>&1 &
+  pids+=($!)
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port"
+  export TASKFLOW_FAULT_PROXY_URL=$AWS_ENDPOINT_URL
+  wait_for "$AWS_ENDPOINT_URL/moto-api/" 30 "the fault proxy"
+fi
+
 devstack="$root/target/debug/devstack"
 "$devstack" keys "$state"
 eval "$("$devstack" bootstrap "$state")"
-echo "$AWS_ENDPOINT_URL" > "$state/endpoint"
+echo "$TASKFLOW_EMULATOR_URL" > "$state/endpoint"
 # The private key and the cursor secret stay in Secrets Manager (the bootstrap exported
 # their ARNs); the public key is configuration, as in the template.
 TASKFLOW_JWT_PUBLIC_KEY=$(cat "$state/jwt-public.pem")

@@ -214,7 +214,7 @@ pub async fn read(response: Response) -> (StatusCode, Value) {
 
 /// The emulator the stack runs (moto_server), as the tests reach it.
 pub fn emulator_url() -> String {
-    env("AWS_ENDPOINT_URL")
+    env("TASKFLOW_EMULATOR_URL")
 }
 
 /// The mails moto has "sent" to `to`, from its state dump (`ses.Message`). moto keeps only
@@ -315,6 +315,12 @@ impl Api {
     }
 }
 
+/// The tenant scope of `tenant`, from its admin's verified token: how a test reads the
+/// tenant's items through the store, as the functions would.
+pub fn scope_of(tenant: &Tenant) -> shared::auth::TenantScope {
+    verifier().verify(&tenant.admin.token).expect("admin token verifies").scope()
+}
+
 /// Verifies access tokens with the public key the stack exported.
 pub fn verifier() -> TokenVerifier {
     TokenVerifier::from_pem(
@@ -322,4 +328,56 @@ pub fn verifier() -> TokenVerifier {
         &shared::config::token_settings().expect("token settings"),
     )
     .expect("public key")
+}
+
+/// A fault set on the stack's fault proxy (tools/faultproxy.py) for the calls of one
+/// operation whose body contains `matching` (a test's own organization id, title or
+/// address): the next `times` such calls get `fault`. Removed when dropped.
+pub struct Fault {
+    url: String,
+}
+
+impl Fault {
+    pub async fn inject(operation: &str, matching: &str, fault: &str, times: u32) -> Self {
+        Self::inject_with(json!({"operation": operation, "match": matching, "fault": fault, "times": times})).await
+    }
+
+    pub async fn delay(operation: &str, matching: &str, delay_ms: u64, times: u32) -> Self {
+        let rule =
+            json!({"operation": operation, "match": matching, "fault": "delay", "delay_ms": delay_ms, "times": times});
+        Self::inject_with(rule).await
+    }
+
+    async fn inject_with(rule: Value) -> Self {
+        let proxy = env("TASKFLOW_FAULT_PROXY_URL");
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{proxy}/__faults"))
+            .json(&rule)
+            .send()
+            .await
+            .expect("the fault proxy answers")
+            .json()
+            .await
+            .expect("a rule id");
+        Self { url: format!("{proxy}/__faults/{}", answer["id"].as_str().expect("a rule id")) }
+    }
+
+    /// How many calls the fault has hit so far.
+    pub async fn hits(&self) -> u64 {
+        let rule: Value = reqwest::get(&self.url).await.expect("the fault proxy answers").json().await.expect("JSON");
+        rule["hits"].as_u64().expect("hits")
+    }
+}
+
+impl Drop for Fault {
+    fn drop(&mut self) {
+        // Best effort, off the test's runtime: the proxy forgets the rule.
+        let url = self.url.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async { reqwest::Client::new().delete(url).send().await.ok() });
+        })
+        .join()
+        .ok();
+    }
 }

@@ -70,9 +70,11 @@ async fn a_demoted_admins_old_token_can_no_longer_use_admin_powers() {
     let (_, org) = api.call(Method::GET, "/api/v1/organizations/me", Some(&b.token), None).await;
     assert_ne!(org["name"], "Taken over");
 
-    // What a member may do, B still may.
-    let (status, _) = api.call(Method::POST, "/api/v1/tasks", Some(&b.token), Some(json!({"title": "mine"}))).await;
+    // What a member may do, B still may: create tasks and delete their own.
+    let (status, mine) = api.call(Method::POST, "/api/v1/tasks", Some(&b.token), Some(json!({"title": "mine"}))).await;
     assert_eq!(status, StatusCode::CREATED);
+    let mine = format!("/api/v1/tasks/{}", mine["id"].as_str().unwrap());
+    assert_eq!(api.call(Method::DELETE, &mine, Some(&b.token), None).await.0, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
@@ -97,6 +99,11 @@ async fn a_removed_users_old_token_gets_401_on_every_write() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {problem}");
     }
     // Nothing was written: the task is unchanged, no invitation was added, A is still there.
+    let (_, pending) = api.call(Method::GET, "/api/v1/invitations?limit=100", Some(&tenant.admin.token), None).await;
+    assert!(
+        pending["items"].as_array().unwrap().iter().all(|i| !i["email"].as_str().unwrap().starts_with("x-")),
+        "{pending}"
+    );
     let (_, task) = api.call(Method::GET, &own_task_path, Some(&tenant.admin.token), None).await;
     assert_eq!(task["title"], "b's own");
     let (_, admin) = api

@@ -128,7 +128,10 @@ async fn the_same_event_delivered_twice_sends_one_email() {
         subjects(&mails_to(&member.email).await).into_iter().filter(|s| s.contains("assigned")).collect();
     assert_eq!(assigned.len(), 1, "{assigned:?}");
     let store = shared::config::store(&sdk().await);
-    assert_eq!(store.deliveries().state(event.event_id).await.unwrap(), Some(DeliveryState::Sent));
+    assert_eq!(
+        store.deliveries().state(&e2e::scope_of(&tenant), event.event_id).await.unwrap(),
+        Some(DeliveryState::Sent)
+    );
 }
 
 #[tokio::test]
@@ -161,7 +164,8 @@ async fn ses_failures_are_retried_and_nothing_is_marked_sent() {
     ] {
         let response = mailer.handle_batch(batch(&[event.to_json()])).await;
         assert_eq!(response.batch_item_failures.len(), 1, "the message must come back for a retry");
-        assert_eq!(store.deliveries().state(event.event_id).await.unwrap(), None, "not marked, so a retry may send");
+        let state = store.deliveries().state(&e2e::scope_of(&tenant), event.event_id).await.unwrap();
+        assert_eq!(state, None, "not marked, so a retry may send");
     }
 
     let healthy = shared::config::mailer(&sdk).await.unwrap();

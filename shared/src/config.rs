@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
@@ -59,7 +60,35 @@ fn optional(name: &'static str, default: &str) -> String {
 /// roots of [`trusted_roots`].
 pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
     let https = https_client(trusted_roots()?)?;
-    Ok(aws_config::defaults(BehaviorVersion::latest()).http_client(https).load().await)
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .retry_config(retry_policy())
+        .timeout_config(timeouts())
+        .load()
+        .await)
+}
+
+/// The SDK's standard retry mode (throttling, 5xx, timeouts and lost connections, with
+/// jittered exponential back-off), tightened for a function with a 10 s timeout: 3 attempts,
+/// the first retry after up to 50 ms, none later than 1 s. Every client but the mailer's SES
+/// client (see [`mailer`]) uses it.
+pub fn retry_policy() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(1))
+}
+
+/// Bounds on every AWS call: a connection within 1 s, an attempt within 2 s, the call with
+/// its retries within 4 s. DynamoDB answers in milliseconds; these bound a hung connection or
+/// an overloaded dependency, after which the API answers 503 with `Retry-After` instead of
+/// running into the Lambda timeout. The queue publisher is bounded tighter (see [`publisher`]).
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(4))
+        .build()
 }
 
 /// The roots AWS service endpoints chain to (Amazon Trust Services), built in. The SDK's
@@ -216,8 +245,17 @@ pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
     Ok(Publisher::new(aws_sdk_sqs::Client::from_conf(config), required(QUEUE_URL)?))
 }
 
+/// The mailer. Its SES client makes one attempt per send and no retry of its own: a retried
+/// `SendEmail` whose first answer was lost sends the mail twice, so the mailer decides, from
+/// what SES answered, whether a send may be repeated (shared/src/mailer.rs).
 pub async fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
-    Ok(Mailer::new(store(sdk), aws_sdk_sesv2::Client::new(sdk), required(MAIL_FROM)?, invitation_key(sdk).await?))
+    Ok(Mailer::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?, invitation_key(sdk).await?))
+}
+
+/// An SES client that never resends on its own.
+pub fn ses_client(sdk: &SdkConfig) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::config::Builder::from(sdk).retry_config(RetryConfig::disabled()).build();
+    aws_sdk_sesv2::Client::from_conf(config)
 }
 
 /// How old an outbox marker must be before the re-publisher sends it again.

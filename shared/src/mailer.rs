@@ -5,7 +5,9 @@
 //! delivery record per event makes sending at-most-once across redeliveries.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::Utc;
 
@@ -27,7 +29,11 @@ pub enum DeliveryError {
 
 impl From<StoreError> for DeliveryError {
     fn from(e: StoreError) -> Self {
-        DeliveryError::Transient(e.to_string())
+        match e {
+            // Reading it again will not help: straight to the dead-letter queue's way.
+            StoreError::Unreadable { .. } => DeliveryError::Permanent(e.to_string()),
+            other => DeliveryError::Transient(other.to_string()),
+        }
     }
 }
 
@@ -42,6 +48,8 @@ pub struct Mailer {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivered {
     Sent,
+    /// Handed to SES, whose answer was lost: not sent again (see [`Mailer::deliver`]).
+    Unconfirmed,
     /// Another delivery of the same event already sent it, or is sending it.
     Duplicate(DeliveryState),
 }
@@ -79,26 +87,56 @@ impl Mailer {
         self.deliver(&event, &scope).await
     }
 
+    /// Sends the event's mail at most once. The claim is given back only when the mail was
+    /// certainly not sent (SES refused it, or it could not be composed), so a retry may send;
+    /// when SES may have accepted it (its answer was lost), the claim stays and the message
+    /// is acknowledged: a possible loss, logged for an operator, rather than a second mail.
     async fn deliver(&self, event: &Event, scope: &TenantScope) -> Result<Delivered, DeliveryError> {
         let deliveries = self.store.deliveries();
-        if let Claim::Taken(state) = deliveries.claim(event.event_id, Utc::now()).await? {
+        if let Claim::Taken(state) = deliveries.claim(scope, event.event_id, Utc::now()).await? {
+            if state == DeliveryState::Sending {
+                self.report_stale_claim(event, scope).await?;
+            }
             return Ok(Delivered::Duplicate(state));
         }
-        let sent = match self.compose(event, scope).await {
-            Ok(mail) => self.send(&mail).await,
-            Err(e) => Err(e),
+        let mail = match self.compose(event, scope).await {
+            Ok(mail) => mail,
+            Err(e) => {
+                deliveries.release(scope, event.event_id).await?;
+                return Err(e);
+            }
         };
-        match sent {
+        match self.send(&mail).await {
             Ok(()) => {
-                deliveries.mark_sent(event.event_id).await?;
+                deliveries.mark_sent(scope, event.event_id).await?;
                 Ok(Delivered::Sent)
             }
-            Err(e) => {
-                // The send certainly did not happen: give the claim back so a retry may send.
-                deliveries.release(event.event_id).await?;
-                Err(e)
+            Err(SendFailure::Refused(reason)) => {
+                deliveries.release(scope, event.event_id).await?;
+                Err(DeliveryError::Transient(format!("SES refused the mail: {reason}")))
+            }
+            Err(SendFailure::Unconfirmed(reason)) => {
+                tracing::error!(
+                    event_id = %event.event_id, metric = UNCONFIRMED_METRIC, %reason,
+                    "SES may have accepted this mail but its answer was lost: it is not sent again"
+                );
+                deliveries.mark_unconfirmed(scope, event.event_id).await?;
+                Ok(Delivered::Unconfirmed)
             }
         }
+    }
+
+    /// A claim still "sending" long after the mailer's own timeout belongs to an invocation
+    /// that died between claiming and confirming: its mail may never have gone out.
+    async fn report_stale_claim(&self, event: &Event, scope: &TenantScope) -> Result<(), DeliveryError> {
+        let claimed_at = self.store.deliveries().record(scope, event.event_id).await?.map(|(_, at)| at);
+        if claimed_at.is_some_and(|at| Utc::now() - at > STALE_CLAIM) {
+            tracing::error!(
+                event_id = %event.event_id, metric = STALE_CLAIM_METRIC, ?claimed_at,
+                "an earlier delivery claimed this event and never finished: its mail may not have been sent"
+            );
+        }
+        Ok(())
     }
 
     async fn compose(&self, event: &Event, scope: &TenantScope) -> Result<Mail, DeliveryError> {
@@ -121,7 +159,9 @@ impl Mailer {
         }
     }
 
-    async fn send(&self, mail: &Mail) -> Result<(), DeliveryError> {
+    /// One `SendEmail`, never retried by the SDK (see `config::ses_client`), with its failure
+    /// told apart: an answer from SES that it did not take the mail, or no usable answer.
+    async fn send(&self, mail: &Mail) -> Result<(), SendFailure> {
         let text = |data: &str| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
         let message = Message::builder()
             .subject(text(&mail.subject))
@@ -134,10 +174,43 @@ impl Mailer {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| DeliveryError::Transient(format!("SES: {}", DisplayErrorContext(&e))))?;
+            .map_err(|e| SendFailure::of(&e))?;
         Ok(())
     }
 }
+
+/// Why a `SendEmail` did not confirm.
+#[derive(Debug)]
+enum SendFailure {
+    /// SES answered that it did not take the mail (throttling, a 4xx, a 5xx: an answer is
+    /// taken at its word), or the request never left (no connection): a retry may send.
+    Refused(String),
+    /// The request went out and no usable answer came back (a timeout, a connection lost
+    /// after sending, an unreadable answer): SES may have accepted it.
+    Unconfirmed(String),
+}
+
+impl SendFailure {
+    fn of<E: std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> Self {
+        let reason = DisplayErrorContext(err).to_string();
+        match err {
+            SdkError::ServiceError(_) | SdkError::ConstructionFailure(_) => SendFailure::Refused(reason),
+            // hyper reports a connection that was never made as a `Connect` error; anything
+            // else on the wire may have happened after the request was sent.
+            SdkError::DispatchFailure(_) if reason.contains("(Connect)") || reason.contains("Connection refused") => {
+                SendFailure::Refused(reason)
+            }
+            _ => SendFailure::Unconfirmed(reason),
+        }
+    }
+}
+
+/// The `metric` field of the error line an unconfirmed send logs (a metric filter counts it).
+pub const UNCONFIRMED_METRIC: &str = "MailUnconfirmed";
+/// The `metric` field of the error line a claim abandoned by a crashed invocation logs.
+pub const STALE_CLAIM_METRIC: &str = "MailClaimAbandoned";
+/// Twice the mailer's 30 s timeout: a claim older than this has no invocation behind it.
+const STALE_CLAIM: chrono::Duration = chrono::Duration::seconds(60);
 
 /// One email, plain text and HTML.
 #[derive(Debug, PartialEq, Eq)]

@@ -8,7 +8,8 @@ use crate::app::App;
 use crate::auth::{self, AccessToken, OpaqueToken, PasswordLimits, Principal, TokenIssuer};
 use crate::domain::{Email, OrgName, OrgSlug, Organization, Password, User};
 use crate::http::responses::{
-    AuthenticatedErrors, Conflict, InternalServerError, JsonBodyErrors, TooManyRequests, Unauthorized,
+    AuthenticatedErrors, Conflict, InternalServerError, JsonBodyErrors, ServiceUnavailable, TooManyRequests,
+    Unauthorized,
 };
 use crate::http::{self, ApiError};
 use crate::store::{Registration, Store};
@@ -52,6 +53,7 @@ async fn session_tokens(store: &Store, issuer: &TokenIssuer, principal: Principa
         (status = 201, description = "Registered and logged in.", body = Registered),
         (status = 409, response = Conflict),
         (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable),
         JsonBodyErrors,
     )
 )]
@@ -93,6 +95,7 @@ pub struct LoginRequest {
         JsonBodyErrors,
         (status = 401, response = Unauthorized),
         (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn login(
@@ -264,6 +267,7 @@ pub struct Accepted {
         (status = 201, description = "Joined and logged in.", body = Accepted),
         (status = 409, response = Conflict),
         (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable),
         JsonBodyErrors,
     )
 )]

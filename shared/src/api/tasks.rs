@@ -236,7 +236,13 @@ fn stale(expected: u64, current: u64) -> ApiError {
 pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal: Principal = authenticate(app, &req)?;
     let id = task_id(&req)?;
-    match app.store.tasks().delete(&principal.scope(), id, &principal.as_role_holder()).await? {
+    let scope = principal.scope();
+    let deleted = match app.store.tasks().delete(&scope, id, &principal.as_role_holder()).await {
+        // An admin's token whose holder was demoted since: a member may still delete their own.
+        Err(StoreError::CallerNotAdmin) => app.store.tasks().delete(&scope, id, &principal.as_member()).await,
+        other => other,
+    };
+    match deleted? {
         Ok(()) => http::no_content(),
         Err(DeleteRefused::NotFound) => Err(ApiError::NotFound("task")),
         Err(DeleteRefused::NotCreator) => Err(ApiError::Forbidden("only an admin or the task's creator may delete it")),

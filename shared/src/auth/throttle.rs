@@ -50,10 +50,11 @@ pub async fn reserve(
     let window_end = (window + 1) * window_seconds;
     // The TTL keeps a counter a window longer than needed: it is never read after its window.
     let expires_at = window_end + window_seconds;
+    let source = source.map(network_of);
     let attempt = PasswordAttempt {
-        pair: counter_key(&format!("pair:{}|{}", email.as_str(), source.unwrap_or("unknown")), window),
+        pair: counter_key(&format!("pair:{}|{}", email.as_str(), source.as_deref().unwrap_or("unknown")), window),
         email: counter_key(&format!("email:{}", email.as_str()), window),
-        address: source.map(|address| counter_key(&format!("ip:{address}"), window)),
+        address: source.as_ref().map(|address| counter_key(&format!("ip:{address}"), window)),
     };
     let mut counters = vec![(attempt.pair.as_str(), limits.max_failures_per_email_and_address)];
     if let Some(address) = &attempt.address {
@@ -67,6 +68,19 @@ pub async fn reserve(
         }
     }
     Ok(attempt)
+}
+
+/// What counts as one source: an IPv4 address, or an IPv6 address's /64 (one subscriber's
+/// network, in which an attacker may pick any of 2^64 addresses).
+fn network_of(source: &str) -> String {
+    match source.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or_else(|| source.to_owned(), |v4| v4.to_string()),
+        _ => source.to_owned(),
+    }
 }
 
 impl PasswordAttempt {
@@ -85,5 +99,18 @@ impl PasswordAttempt {
                 tracing::warn!(error = %e, "a password attempt's reservation was not given back");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_of;
+
+    #[test]
+    fn an_ipv6_source_counts_as_its_64_and_ipv4_as_itself() {
+        assert_eq!(network_of("2001:db8:1:2:aaaa::1"), network_of("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(network_of("2001:db8:1:2::1"), network_of("2001:db8:1:3::1"));
+        assert_eq!(network_of("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(network_of("192.0.2.7"), "192.0.2.7");
     }
 }

@@ -4,8 +4,8 @@ use super::{Invalid, parsed_string_type, text_schema};
 
 /// An email address in one canonical form, so that one mailbox is one account: an RFC 5321
 /// `addr-spec` (`local@domain`, no display name, comment, quoted local part or address
-/// literal), the domain IDNA-normalised to ASCII (punycode, UTS #46) and the whole address
-/// lower-cased. Addresses are unique across the whole service in this form.
+/// literal), the domain IDNA-normalised to ASCII (punycode, UTS #46), the local part in
+/// Unicode NFC, and the whole address lower-cased. Addresses are unique across the whole service in this form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -26,7 +26,8 @@ impl Email {
             return Err(invalid());
         }
         let domain = idna::domain_to_ascii_strict(domain).map_err(|_| invalid())?;
-        let email = format!("{}@{domain}", local.to_lowercase());
+        let local = icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(local).to_lowercase();
+        let email = format!("{local}@{domain}");
         let options = Options::default().without_display_text().without_domain_literal().with_required_tld();
         EmailAddress::parse_with_options(&email, options).map_err(|_| invalid())?;
         if email.len() > Self::MAX_LEN {
@@ -65,6 +66,11 @@ mod tests {
     fn internationalised_domains_become_punycode() {
         assert_eq!(Email::parse("Jürgen@Bücher.Example").unwrap().as_str(), "jürgen@xn--bcher-kva.example");
         assert_eq!(Email::parse("a@BÜCHER.example"), Email::parse("a@xn--bcher-kva.example"));
+    }
+
+    #[test]
+    fn composed_and_decomposed_spellings_are_one_mailbox() {
+        assert_eq!(Email::parse("j\u{fc}rgen@example.com"), Email::parse("ju\u{308}rgen@example.com"));
     }
 
     #[test]

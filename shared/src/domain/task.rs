@@ -91,15 +91,24 @@ pub enum Priority {
 pub struct DueDate(DateTime<Utc>);
 
 impl DueDate {
+    /// The years a due date may fall in, in UTC: those RFC 3339 writes with four digits.
+    /// A later instant would be stored as `+10000-…`, which no RFC 3339 reader (chrono's
+    /// included) reads back, so it is refused here rather than stored unreadable.
+    pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-            return Ok(Self(at.with_timezone(&Utc)));
+        let at = match DateTime::parse_from_rfc3339(raw) {
+            Ok(at) => at.with_timezone(&Utc),
+            Err(_) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|at| at.and_utc())
+                .ok_or_else(|| Invalid::new("due_date", "must be a date (2026-12-01) or an RFC 3339 timestamp"))?,
+        };
+        if !Self::YEARS.contains(&chrono::Datelike::year(&at)) {
+            return Err(Invalid::new("due_date", "must fall between 0001-01-01 and 9999-12-31T23:59:59Z (in UTC)"));
         }
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|at| Self(at.and_utc()))
-            .ok_or_else(|| Invalid::new("due_date", "must be a date (2026-12-01) or an RFC 3339 timestamp"))
+        Ok(Self(at))
     }
 }
 
@@ -303,6 +312,86 @@ mod tests {
         let t = DueDate::parse("2026-12-01T10:00:00+02:00").unwrap();
         assert_eq!(serde_json::to_string(&t).unwrap(), r#""2026-12-01T08:00:00Z""#);
         assert!(DueDate::parse("tomorrow").is_err());
+    }
+
+    #[test]
+    fn due_dates_the_stored_form_cannot_hold_are_refused_with_the_field_named() {
+        for beyond in
+            ["9999-12-31T23:59:59-01:00", "+10000-01-01T00:00:00Z", "0000-12-31T23:00:00Z", "0001-01-01T00:30:00+01:00"]
+        {
+            let err = DueDate::parse(beyond).unwrap_err();
+            assert_eq!(err.field, "due_date", "{beyond}");
+        }
+        for edge in
+            ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59+00:00", "0001-01-01"]
+        {
+            let due = DueDate::parse(edge).unwrap();
+            let json = serde_json::to_string(&due).unwrap();
+            assert_eq!(serde_json::from_str::<DueDate>(&json).unwrap(), due, "{edge} reads back from {json}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Any instant chrono can hold, written as RFC 3339 with any offset.
+        fn any_timestamp() -> impl Strategy<Value = String> {
+            (-400_000_000_000i64..400_000_000_000i64, 0u32..1_000_000_000, -86_399i32..86_399).prop_map(
+                |(secs, nanos, offset)| {
+                    let offset = chrono::FixedOffset::east_opt(offset).unwrap();
+                    DateTime::from_timestamp(secs, nanos).unwrap().with_timezone(&offset).to_rfc3339()
+                },
+            )
+        }
+
+        fn draft_json() -> impl Strategy<Value = serde_json::Value> {
+            (
+                "\\PC{0,210}",
+                proptest::option::of("(\\PC|\n|\t){0,300}"),
+                prop_oneof![Just("todo"), Just("in_progress"), Just("done")],
+                prop_oneof![Just("low"), Just("medium"), Just("high")],
+                proptest::option::of(prop_oneof![any_timestamp(), "[0-9]{4}-[0-9]{2}-[0-9]{2}"]),
+            )
+                .prop_map(|(title, description, status, priority, due)| {
+                    serde_json::json!({
+                        "title": title, "description": description, "status": status,
+                        "priority": priority, "due_date": due,
+                    })
+                })
+        }
+
+        proptest! {
+            /// Whatever a due date the API accepts is answered and read back as itself.
+            #[test]
+            fn an_accepted_due_date_reads_back(raw in prop_oneof![any_timestamp(), "[0-9]{4}-[0-9]{2}-[0-9]{2}"]) {
+                if let Ok(due) = DueDate::parse(&raw) {
+                    let json = serde_json::to_string(&due).unwrap();
+                    prop_assert_eq!(serde_json::from_str::<DueDate>(&json).unwrap(), due);
+                }
+            }
+
+            /// Whatever task the API accepts, answered as JSON, reads back as the same task.
+            #[test]
+            fn an_accepted_task_reads_back_from_its_json(body in draft_json()) {
+                if let Ok(draft) = serde_json::from_value::<TaskDraft>(body) {
+                    let task = Task::create(draft, OrgId::generate(), UserId::generate(), Utc::now());
+                    let json = serde_json::to_string(&task).unwrap();
+                    prop_assert_eq!(serde_json::from_str::<Task>(&json).unwrap(), task);
+                }
+            }
+
+            #[test]
+            fn accepted_text_is_canonical(raw in "\\PC{0,210}") {
+                if let Ok(title) = TaskTitle::parse(&raw) {
+                    prop_assert_eq!(TaskTitle::parse(title.as_str()), Ok(title.clone()));
+                }
+                if let Ok(description) = TaskDescription::parse(&raw) {
+                    prop_assert_eq!(TaskDescription::parse(description.as_str()), Ok(description.clone()));
+                }
+            }
+        }
     }
 
     #[test]

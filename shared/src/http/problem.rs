@@ -25,6 +25,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A stored item that does not map to its type (logged with its key where it was read).
+    #[error("the item is stored in a form this version of TaskFlow cannot read; it was logged for an operator")]
+    Unreadable,
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -37,7 +40,13 @@ pub enum ApiError {
     TooManyRequests(u64),
     #[error("internal error")]
     Internal,
+    /// A dependency is throttling, failing or timing out (after the SDK's retries).
+    #[error("a service TaskFlow depends on is unavailable; retry after {RETRY_AFTER_UNAVAILABLE} seconds")]
+    Unavailable,
 }
+
+/// What a 503 asks the client to wait: DynamoDB's and SQS's throttling clears within seconds.
+pub const RETRY_AFTER_UNAVAILABLE: u64 = 2;
 
 /// An RFC 9457 problem: the body of every error TaskFlow answers, as
 /// `application/problem+json`.
@@ -71,13 +80,14 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::Unreadable => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -107,8 +117,12 @@ impl ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response = response.header(header::WWW_AUTHENTICATE, "Bearer");
         }
-        if let ApiError::TooManyRequests(seconds) = self {
-            response = response.header(header::RETRY_AFTER, seconds.to_string());
+        match self {
+            ApiError::TooManyRequests(seconds) => response = response.header(header::RETRY_AFTER, seconds.to_string()),
+            ApiError::Unavailable => {
+                response = response.header(header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE.to_string())
+            }
+            _ => {}
         }
         response.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
     }
@@ -146,6 +160,13 @@ impl From<StoreError> for ApiError {
             }
             StoreError::VersionConflict => {
                 ApiError::Conflict("the resource changed while it was being updated; retry".into())
+            }
+            // Logged with its key where it was read. Answered like a missing item, with a
+            // detail that says otherwise: a stored value must never take a request down.
+            StoreError::Unreadable { .. } => ApiError::Unreadable,
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "DynamoDB unavailable: answered 503");
+                ApiError::Unavailable
             }
             StoreError::Dynamo(_) | StoreError::Mapping(_) => {
                 tracing::error!(error = %e, "store failure");
@@ -198,6 +219,16 @@ mod tests {
     fn internal_causes_never_reach_the_client() {
         let r = ApiError::from(StoreError::Dynamo("secret table arn".into())).into_response();
         assert_eq!(r.status(), 500);
+        assert!(!body(&r).to_string().contains("secret"));
+    }
+
+    #[test]
+    fn an_unavailable_dependency_is_503_with_retry_after_and_no_cause() {
+        let r =
+            ApiError::from(StoreError::Unavailable("ThrottlingException: table arn:aws:secret".into())).into_response();
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/problem+json");
         assert!(!body(&r).to_string().contains("secret"));
     }
 

@@ -84,13 +84,19 @@ problem_response!(
     UnprocessableEntity, 422, "Unprocessable Entity", "must have at least 1 character(s)"
 );
 problem_response!(
-    /// Too many failed logins for this email or source address.
+    /// Too many failed password attempts, or a quota used up; retry after `Retry-After`.
     TooManyRequests, 429, "Too Many Requests", "too many failed attempts; retry after 60 seconds",
     |b| b.header("Retry-After", header("Seconds until the next attempt is allowed.", Type::Integer))
 );
 problem_response!(
     /// Something failed on our side; the cause is logged, never answered.
     InternalServerError, 500, "Internal Server Error", "internal error"
+);
+problem_response!(
+    /// A service TaskFlow depends on is throttling, failing or not answering in time; nothing
+    /// was half-written. Retry after `Retry-After` seconds.
+    ServiceUnavailable, 503, "Service Unavailable", "a service TaskFlow depends on is unavailable; retry after 2 seconds",
+    |b| b.header("Retry-After", header("Seconds to wait before retrying.", Type::Integer))
 );
 
 macro_rules! response_group {
@@ -114,7 +120,7 @@ response_group!(
 );
 response_group!(
     /// What every operation that needs an access token and reaches the store can answer.
-    AuthenticatedErrors = [Unauthorized, InternalServerError]
+    AuthenticatedErrors = [Unauthorized, InternalServerError, ServiceUnavailable]
 );
 
 #[cfg(test)]
@@ -136,6 +142,7 @@ mod tests {
             UnprocessableEntity::STATUS,
             TooManyRequests::STATUS,
             InternalServerError::STATUS,
+            ServiceUnavailable::STATUS,
         ];
         let every_error = [
             ApiError::BadRequest(String::new()),
@@ -151,6 +158,8 @@ mod tests {
             ApiError::UnsupportedMediaType,
             ApiError::TooManyRequests(1),
             ApiError::Internal,
+            ApiError::Unavailable,
+            ApiError::Unreadable,
         ];
         for error in every_error {
             let status = error.status().as_u16();

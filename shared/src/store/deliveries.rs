@@ -1,4 +1,5 @@
-//! Idempotency of mail delivery, keyed by event id. The mailer claims an event with a
+//! Idempotency of mail delivery, keyed by event id in the event's organization's partition.
+//! The mailer claims an event with a
 //! conditional write before it sends, and marks it sent afterwards, so a redelivered or
 //! re-published event never mails twice.
 
@@ -7,8 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::is_condition_failure;
-use super::keys::{GUARD_SK, PK, SK, delivery_pk};
+use super::keys::{DELIVERY_SK_PREFIX, PK, SK, delivery_sk, tenant_pk};
 use super::{Store, StoreError};
+use crate::auth::TenantScope;
 use crate::events::EventId;
 
 /// Longer than SQS keeps a message (4 days by default, 14 at most), so a record outlives
@@ -21,6 +23,9 @@ pub enum DeliveryState {
     /// Claimed by an invocation that is sending (or crashed while sending).
     Sending,
     Sent,
+    /// Sent to SES, whose answer was lost (a timeout, a dropped connection): SES may have
+    /// accepted it, so it is not sent again.
+    Unconfirmed,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -46,10 +51,10 @@ pub struct DeliveryStore<'a> {
 }
 
 impl DeliveryStore<'_> {
-    pub async fn claim(&self, event: EventId, now: DateTime<Utc>) -> Result<Claim, StoreError> {
+    pub async fn claim(&self, scope: &TenantScope, event: EventId, now: DateTime<Utc>) -> Result<Claim, StoreError> {
         let item = DeliveryItem {
-            pk: delivery_pk(event),
-            sk: GUARD_SK.into(),
+            pk: tenant_pk(scope),
+            sk: delivery_sk(event),
             state: DeliveryState::Sending,
             claimed_at: now,
             expires_at: (now + RECORD_LIFETIME).timestamp(),
@@ -66,22 +71,31 @@ impl DeliveryStore<'_> {
         match result {
             Ok(_) => Ok(Claim::Claimed),
             Err(e) if is_condition_failure(&e) => {
-                Ok(Claim::Taken(self.state(event).await?.unwrap_or(DeliveryState::Sent)))
+                Ok(Claim::Taken(self.state(scope, event).await?.unwrap_or(DeliveryState::Sent)))
             }
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }
 
-    pub async fn mark_sent(&self, event: EventId) -> Result<(), StoreError> {
+    pub async fn mark_sent(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
+        self.mark(scope, event, DeliveryState::Sent).await
+    }
+
+    /// Records that the send's outcome is unknown; the record stays (it is never released).
+    pub async fn mark_unconfirmed(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
+        self.mark(scope, event, DeliveryState::Unconfirmed).await
+    }
+
+    async fn mark(&self, scope: &TenantScope, event: EventId, state: DeliveryState) -> Result<(), StoreError> {
         self.store
             .client
             .update_item()
             .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(delivery_pk(event)))
-            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(delivery_sk(event)))
             .update_expression("SET #state = :sent")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sent", serde_dynamo::to_attribute_value(DeliveryState::Sent)?)
+            .expression_attribute_values(":sent", serde_dynamo::to_attribute_value(state)?)
             .send()
             .await
             .map_err(StoreError::dynamo)?;
@@ -89,13 +103,13 @@ impl DeliveryStore<'_> {
     }
 
     /// Gives a claim back after a send that certainly failed, so a retry may send.
-    pub async fn release(&self, event: EventId) -> Result<(), StoreError> {
+    pub async fn release(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
         self.store
             .client
             .delete_item()
             .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(delivery_pk(event)))
-            .key(SK, AttributeValue::S(GUARD_SK.into()))
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(delivery_sk(event)))
             .condition_expression("#state = :sending")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sending", serde_dynamo::to_attribute_value(DeliveryState::Sending)?)
@@ -105,8 +119,24 @@ impl DeliveryStore<'_> {
         Ok(())
     }
 
-    pub async fn state(&self, event: EventId) -> Result<Option<DeliveryState>, StoreError> {
-        let item: Option<DeliveryItem> = self.store.get_item(delivery_pk(event), GUARD_SK.into()).await?;
-        Ok(item.map(|i| i.state))
+    pub async fn state(&self, scope: &TenantScope, event: EventId) -> Result<Option<DeliveryState>, StoreError> {
+        Ok(self.record(scope, event).await?.map(|(state, _)| state))
+    }
+
+    /// The state of the event's record and when it was claimed.
+    pub async fn record(
+        &self,
+        scope: &TenantScope,
+        event: EventId,
+    ) -> Result<Option<(DeliveryState, DateTime<Utc>)>, StoreError> {
+        let item: Option<DeliveryItem> = self.store.get_item(tenant_pk(scope), delivery_sk(event)).await?;
+        Ok(item.map(|i| (i.state, i.claimed_at)))
+    }
+
+    /// The states of the organization's delivery records (at most 100), for operators and
+    /// tests: a record that is `Sent` or `Unconfirmed` will never mail again.
+    pub async fn states(&self, scope: &TenantScope) -> Result<Vec<DeliveryState>, StoreError> {
+        let page: super::Page<DeliveryItem> = self.store.partition_page(scope, DELIVERY_SK_PREFIX, 100, None).await?;
+        Ok(page.items.into_iter().map(|i| i.state).collect())
     }
 }

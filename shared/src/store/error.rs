@@ -1,5 +1,6 @@
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// What must be unique across the whole service.
@@ -33,21 +34,77 @@ pub enum StoreError {
     /// The organization used up a daily quota (invitations).
     #[error("the daily quota is used up")]
     QuotaExceeded { retry_after: u64 },
+    /// DynamoDB throttled, failed (5xx), timed out or could not be reached, after the SDK's
+    /// retries: the caller may try again later (503 with `Retry-After`).
+    #[error("DynamoDB is unavailable: {0}")]
+    Unavailable(String),
     #[error("DynamoDB call failed: {0}")]
     Dynamo(String),
-    #[error("item does not map to its type: {0}")]
+    /// A value could not be turned into an item (a bug, never stored data).
+    #[error("value does not map to an item: {0}")]
     Mapping(#[from] serde_dynamo::Error),
+    /// A stored item does not map to its type (logged with its key where it was read).
+    #[error("the stored item {key} cannot be read")]
+    Unreadable { key: String },
 }
 
 impl StoreError {
-    /// Any SDK failure that the caller does not handle itself. `DisplayErrorContext`
-    /// prints the whole cause chain, not only "service error".
-    pub(crate) fn dynamo<E, R>(err: SdkError<E, R>) -> Self
+    /// Any SDK failure that the caller does not handle itself: `Unavailable` when it is
+    /// transient (throttling, a 5xx answer, a timeout, no connection, an unreadable answer),
+    /// `VersionConflict` for a transaction that kept conflicting with others, else `Dynamo`
+    /// (a bug: a malformed request, a missing permission). `DisplayErrorContext` prints the
+    /// whole cause chain, not only "service error".
+    pub(crate) fn dynamo<E>(err: SdkError<E, HttpResponse>) -> Self
     where
-        E: std::error::Error + 'static,
-        R: std::fmt::Debug,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        StoreError::Dynamo(DisplayErrorContext(&err).to_string())
+        if is_transaction_conflict(&err) {
+            return StoreError::VersionConflict;
+        }
+        let text = DisplayErrorContext(&err).to_string();
+        if is_transient(&err) { StoreError::Unavailable(text) } else { StoreError::Dynamo(text) }
+    }
+}
+
+/// Error codes DynamoDB answers for load it sheds or faults of its own.
+const TRANSIENT_CODES: [&str; 6] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+/// Reasons a transaction's item can be cancelled for that say "not now" rather than "no".
+const TRANSIENT_REASONS: [&str; 3] = ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
+
+pub(crate) fn is_transient<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: &SdkError<E, HttpResponse>,
+) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(e) => {
+            e.raw().status().is_server_error()
+                || e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
+                || cancellation_reasons(e.err()).iter().any(|r| TRANSIENT_REASONS.contains(&r.as_str()))
+        }
+        _ => false,
+    }
+}
+
+/// True when a transaction was cancelled because another transaction touched its items.
+pub(crate) fn is_transaction_conflict<E: std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.as_service_error().is_some_and(|e| cancellation_reasons(e).iter().any(|r| r == "TransactionConflict"))
+}
+
+/// The reason codes of a cancelled transaction, by item; empty for any other error.
+fn cancellation_reasons<E: std::error::Error + 'static>(err: &E) -> Vec<String> {
+    match (err as &dyn std::error::Error).downcast_ref::<TransactWriteItemsError>() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
+        }
+        _ => Vec::new(),
     }
 }
 

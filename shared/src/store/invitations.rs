@@ -12,7 +12,7 @@ use super::keys::{
     tenant_pk,
 };
 use super::outbox::OutboxItem;
-use super::{Store, StoreError, Unique};
+use super::{Page, Store, StoreError, Unique, readable_items};
 use crate::auth::{PasswordHash, TenantScope, TokenHash};
 use crate::domain::{Invitation, InvitationId, OrgId, User, UserId};
 use crate::events::Event;
@@ -105,6 +105,7 @@ impl InvitationStore<'_> {
         token: &TokenHash,
         event: &Event,
     ) -> Result<(), StoreError> {
+        debug_assert!(caller.needs_admin, "inviting is an admin's write");
         let expires_at = invitation.expires_at.timestamp();
         let item = InvitationItem {
             pk: tenant_pk(scope),
@@ -142,7 +143,7 @@ impl InvitationStore<'_> {
         ] {
             request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
         }
-        match request.send().await {
+        match self.store.transact(request).await {
             Ok(_) => Ok(()),
             Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
             Err(e) if cancelled_at(&e, 1) => Err(StoreError::Taken(Unique::Email)),
@@ -175,15 +176,16 @@ impl InvitationStore<'_> {
         after: Option<InvitationId>,
         now: DateTime<Utc>,
     ) -> Result<InvitationPage, StoreError> {
-        let (items, more): (Vec<InvitationItem>, bool) =
+        let page: Page<InvitationItem> =
             self.store.partition_page(scope, INVITATION_SK_PREFIX, limit, after.map(invitation_sk)).await?;
-        let last = if more { items.last().map(|i| i.invitation.id) } else { None };
-        let items = items.into_iter().map(|i| i.invitation).filter(|i| !i.is_expired(now)).collect();
+        let last = page.last_sk.and_then(|sk| sk.strip_prefix(INVITATION_SK_PREFIX).and_then(InvitationId::parse));
+        let items = page.items.into_iter().map(|i| i.invitation).filter(|i| !i.is_expired(now)).collect();
         Ok(InvitationPage { items, last })
     }
 
     /// Revokes a pending invitation, if the caller is still an admin.
     pub async fn revoke(&self, scope: &TenantScope, caller: &Caller, id: InvitationId) -> Result<(), StoreError> {
+        debug_assert!(caller.needs_admin, "revoking is an admin's write");
         let item = self.item(scope, id).await?.ok_or(StoreError::NotFound)?;
         match self.delete_both(scope, &item, Some(caller)).await {
             Err(StoreError::CallerNotAdmin) => Err(caller.refusal(self.store, scope).await),
@@ -216,7 +218,7 @@ impl InvitationStore<'_> {
         if let Some(caller) = caller {
             request = request.transact_items(caller.check(self.store, scope)?);
         }
-        match request.send().await {
+        match self.store.transact(request).await {
             Ok(_) => Ok(()),
             Err(e) if caller.is_some() && cancelled_at(&e, 2) => Err(StoreError::CallerNotAdmin),
             Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::NotFound),
@@ -236,7 +238,7 @@ impl InvitationStore<'_> {
                 query = query.set_exclusive_start_key(Some(after));
             }
             let out = query.send().await.map_err(StoreError::dynamo)?;
-            let items: Vec<InvitationItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+            let items: Vec<InvitationItem> = readable_items(out.items.unwrap_or_default());
             for item in items.iter().filter(|i| i.invitation.invited_by == inviter) {
                 match self.delete_both(scope, item, None).await {
                     Ok(()) => revoked += 1,
@@ -290,7 +292,7 @@ impl InvitationStore<'_> {
             TransactWriteItem::builder().delete(self.delete(invitation_token_pk(token), GUARD_SK.into())?).build(),
         );
         items.push(inviter.check(self.store, scope)?);
-        match self.store.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.store.transact(self.store.client.transact_write_items().set_transact_items(Some(items))).await {
             Ok(_) => Ok(user),
             Err(e) if cancelled_at(&e, 0) => Err(StoreError::Taken(Unique::Email)),
             Err(e) if (consumed..=consumed + 2).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidInvitation),

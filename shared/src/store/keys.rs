@@ -61,9 +61,12 @@ pub fn outbox_sk(event: EventId) -> String {
     format!("OUTBOX#{event}")
 }
 
-/// The mailer's idempotency record of one event (global: events have unique ids).
-pub fn delivery_pk(event: EventId) -> String {
-    format!("DELIVERY#{event}")
+pub const DELIVERY_SK_PREFIX: &str = "DELIVERY#";
+
+/// The mailer's idempotency record of one event, in the partition of the organization the
+/// event belongs to (so it can be listed, and deleted with the organization).
+pub fn delivery_sk(event: EventId) -> String {
+    format!("{DELIVERY_SK_PREFIX}{event}")
 }
 
 pub const USER_SK_PREFIX: &str = "USER#";

@@ -34,8 +34,18 @@ pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
 pub use throttle::{ThrottleStore, counter_key};
 pub use users::{UserPage, UserStore};
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+/// How often a transaction runs when DynamoDB cancels it for a conflict (see [`Store::transact`]).
+const CONFLICT_ATTEMPTS: u32 = 3;
 
 /// A handle on the table; cheap to clone, built once per cold start.
 #[derive(Clone, Debug)]
@@ -104,7 +114,7 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::dynamo)?;
-        Ok(out.item.map(serde_dynamo::from_item).transpose()?)
+        out.item.map(read_item).transpose()
     }
 
     /// A consistent Query of the scope's partition for the sort keys that start with
@@ -125,15 +135,15 @@ impl Store {
 
     /// One page of one kind of item (sort keys starting with `prefix`) in the scope's
     /// partition, newest first: at most `limit` items after the one whose sort key is
-    /// `after`, and whether more may follow. It reads one item more than the page holds, so
-    /// that "more" is said only when another page really exists.
+    /// `after`. It reads one item more than the page holds, so that a next page is named
+    /// only when one really exists.
     async fn partition_page<T: serde::de::DeserializeOwned>(
         &self,
         scope: &crate::auth::TenantScope,
         prefix: &str,
         limit: usize,
         after: Option<String>,
-    ) -> Result<(Vec<T>, bool), StoreError> {
+    ) -> Result<Page<T>, StoreError> {
         let mut query = self
             .query_partition(scope, prefix.into())
             .scan_index_forward(false)
@@ -144,10 +154,35 @@ impl Store {
                 .exclusive_start_key(keys::SK, AttributeValue::S(after));
         }
         let out = query.send().await.map_err(StoreError::dynamo)?;
-        let mut items: Vec<T> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
-        let more = items.len() > limit || out.last_evaluated_key.is_some();
-        items.truncate(limit);
-        Ok((items, more))
+        Ok(page_of(out.items.unwrap_or_default(), limit, out.last_evaluated_key.is_some()))
+    }
+
+    /// Runs a transaction, again when DynamoDB cancelled it for a conflict with another
+    /// transaction on the same items (`TransactionConflict`: nothing was written, so running it
+    /// again is safe), at most [`CONFLICT_ATTEMPTS`] times with a short jittered pause. The
+    /// SDK does not retry these itself. A conflict that outlasts them becomes
+    /// `VersionConflict` (409) in [`StoreError::dynamo`].
+    pub(crate) async fn transact(
+        &self,
+        request: TransactWriteItemsFluentBuilder,
+    ) -> Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>> {
+        let mut attempt = 1;
+        loop {
+            // Our own attempts get tokens of their own; the SDK's retries of one attempt keep
+            // its token, so DynamoDB does not apply it twice when only its answer was lost.
+            let token = uuid::Uuid::new_v4().to_string();
+            match request.clone().client_request_token(token).send().await {
+                Err(e) if attempt < CONFLICT_ATTEMPTS && error::is_transaction_conflict(&e) => {
+                    let mut jitter = [0u8; 1];
+                    aws_lc_rs::rand::fill(&mut jitter).expect("the system RNG works");
+                    let pause = 10 * (1 << attempt) + u64::from(jitter[0] % 20);
+                    tracing::info!(attempt, pause_ms = pause, "transaction conflict: running it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A transactional put that only creates: it fails if an item with its key exists.
@@ -159,4 +194,48 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))
     }
+}
+
+/// An item as DynamoDB answers it.
+type RawItem = HashMap<String, AttributeValue>;
+
+/// One page of items read by a Query: those that map to their type, and the sort key of
+/// the last item read (mapped or not) when another page follows.
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    pub last_sk: Option<String>,
+}
+
+/// The first `limit` of `raw` (read with a limit of one more), mapped, and where the next
+/// page starts. The cursor follows the items read, so an unreadable one is passed over, not
+/// met again on every next page.
+fn page_of<T: serde::de::DeserializeOwned>(mut raw: Vec<RawItem>, limit: usize, truncated: bool) -> Page<T> {
+    let more = raw.len() > limit || truncated;
+    raw.truncate(limit);
+    let last_sk = if more { raw.last().and_then(|i| sort_key(i)).map(str::to_owned) } else { None };
+    Page { items: readable_items(raw), last_sk }
+}
+
+fn sort_key(item: &RawItem) -> Option<&str> {
+    item.get(keys::SK).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// Maps one stored item to its type. One that does not map (written by an older version,
+/// or by hand) is logged with its key, never its contents, and answered as `Unreadable`.
+fn read_item<T: serde::de::DeserializeOwned>(item: RawItem) -> Result<T, StoreError> {
+    let key = format!(
+        "{}/{}",
+        item.get(keys::PK).and_then(|v| v.as_s().ok()).map_or("?", String::as_str),
+        sort_key(&item).unwrap_or("?")
+    );
+    serde_dynamo::from_item(item).map_err(|e| {
+        tracing::error!(key = %key, error = %e, "a stored item does not map to its type: left out");
+        StoreError::Unreadable { key }
+    })
+}
+
+/// The items of a read that map to their type; any other is logged and left out, so that
+/// one item cannot take a whole list down.
+fn readable_items<T: serde::de::DeserializeOwned>(items: Vec<RawItem>) -> Vec<T> {
+    items.into_iter().filter_map(|item| read_item(item).ok()).collect()
 }

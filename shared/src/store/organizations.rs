@@ -111,7 +111,7 @@ impl OrganizationStore<'_> {
         for item in items {
             request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
         }
-        match request.send().await {
+        match self.store.transact(request).await {
             Ok(_) => Ok((organization, admin)),
             Err(err) if cancelled_at(&err, 1) => Err(StoreError::Taken(Unique::Slug)),
             Err(err) if cancelled_at(&err, 2) => Err(StoreError::Taken(Unique::Email)),
@@ -133,6 +133,7 @@ impl OrganizationStore<'_> {
         name: &OrgName,
         now: DateTime<Utc>,
     ) -> Result<Organization, StoreError> {
+        debug_assert!(caller.needs_admin, "renaming is an admin's write");
         let update = Update::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
@@ -146,11 +147,13 @@ impl OrganizationStore<'_> {
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let result = self
             .store
-            .client
-            .transact_write_items()
-            .transact_items(caller.check(self.store, scope)?)
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .send()
+            .transact(
+                self.store
+                    .client
+                    .transact_write_items()
+                    .transact_items(caller.check(self.store, scope)?)
+                    .transact_items(TransactWriteItem::builder().update(update).build()),
+            )
             .await;
         match result {
             Ok(_) => self.get(scope).await?.ok_or(StoreError::NotFound),

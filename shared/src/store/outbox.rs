@@ -80,7 +80,7 @@ impl OutboxStore<'_> {
             .send()
             .await
             .map_err(StoreError::dynamo)?;
-        let items: Vec<OutboxItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+        let items: Vec<OutboxItem> = super::readable_items(out.items.unwrap_or_default());
         items
             .into_iter()
             .map(|i| Event::parse(&i.event).map_err(|e| StoreError::Dynamo(format!("outbox item {}: {e}", i.sk))))

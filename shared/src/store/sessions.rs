@@ -92,13 +92,17 @@ impl SessionStore<'_> {
             expires_at,
         };
         self.store
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build())
-            .transact_items(
-                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+            .transact(
+                self.store
+                    .client
+                    .transact_write_items()
+                    .transact_items(
+                        TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
+                    )
+                    .transact_items(
+                        TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+                    ),
             )
-            .send()
             .await
             .map_err(StoreError::dynamo)?;
         Ok(session.session_id)
@@ -142,13 +146,15 @@ impl SessionStore<'_> {
         let refresh = self.refresh_item(scope, session, new, expires_at);
         let result = self
             .store
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(
-                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+            .transact(
+                self.store
+                    .client
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().update(update).build())
+                    .transact_items(
+                        TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+                    ),
             )
-            .send()
             .await;
         match result {
             Ok(_) => Ok(()),
@@ -185,7 +191,7 @@ impl SessionStore<'_> {
                 .send()
                 .await
                 .map_err(StoreError::dynamo)?;
-            let items: Vec<SessionItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+            let items: Vec<SessionItem> = super::readable_items(out.items.unwrap_or_default());
             for item in items.iter().filter(|i| !i.session.revoked) {
                 self.revoke(scope, user, item.session.session_id).await?;
                 revoked += 1;

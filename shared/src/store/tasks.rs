@@ -13,7 +13,7 @@ use super::outbox::OutboxItem;
 use super::schema::{
     ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS, TASKS_BY_STATUS,
 };
-use super::{Store, StoreError};
+use super::{Page, Store, StoreError, page_of};
 use crate::auth::TenantScope;
 use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 use crate::events::Event;
@@ -118,12 +118,14 @@ impl TaskStore<'_> {
         let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, &event))?)?;
         let result = self
             .store
-            .client
-            .transact_write_items()
-            .transact_items(caller.check(self.store, scope)?)
-            .transact_items(TransactWriteItem::builder().put(task_put).build())
-            .transact_items(TransactWriteItem::builder().put(outbox_put).build())
-            .send()
+            .transact(
+                self.store
+                    .client
+                    .transact_write_items()
+                    .transact_items(caller.check(self.store, scope)?)
+                    .transact_items(TransactWriteItem::builder().put(task_put).build())
+                    .transact_items(TransactWriteItem::builder().put(outbox_put).build()),
+            )
             .await;
         match result {
             Ok(_) => Ok((task, event)),
@@ -171,11 +173,9 @@ impl TaskStore<'_> {
         }
         let out = query.send().await.map_err(StoreError::dynamo)?;
         let items_read = usize::try_from(out.scanned_count).unwrap_or(0);
-        let mut items: Vec<TaskItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
-        let more = items.len() > limit || out.last_evaluated_key.is_some();
-        items.truncate(limit);
-        let last = if more { items.last().and_then(|i| task_id_from_sk(&i.sk)) } else { None };
-        Ok(TaskPage { items: items.into_iter().map(|i| i.task).collect(), last, items_read })
+        let page: Page<TaskItem> = page_of(out.items.unwrap_or_default(), limit, out.last_evaluated_key.is_some());
+        let last = page.last_sk.as_deref().and_then(task_id_from_sk);
+        Ok(TaskPage { items: page.items.into_iter().map(|i| i.task).collect(), last, items_read })
     }
 
     /// Writes `next` in place of the stored task, only if the stored one is still at
@@ -209,7 +209,7 @@ impl TaskStore<'_> {
         if let Some(caller) = caller {
             request = request.transact_items(caller.check(self.store, scope)?);
         }
-        match request.send().await {
+        match self.store.transact(request).await {
             Ok(_) => Ok(()),
             Err(e) if caller.is_some() && cancelled_at(&e, caller_index) => {
                 Err(caller.expect("checked above").refusal(self.store, scope).await)
@@ -275,11 +275,13 @@ impl TaskStore<'_> {
         let delete = delete.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let result = self
             .store
-            .client
-            .transact_write_items()
-            .transact_items(caller.check(self.store, scope)?)
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .send()
+            .transact(
+                self.store
+                    .client
+                    .transact_write_items()
+                    .transact_items(caller.check(self.store, scope)?)
+                    .transact_items(TransactWriteItem::builder().delete(delete).build()),
+            )
             .await;
         match result {
             Ok(_) => Ok(Ok(())),
@@ -315,6 +317,33 @@ mod tests {
         assert_eq!(item[STATUS_PK], AttributeValue::S(status_pk(&scope, TaskStatus::InProgress)));
         let back: TaskItem = serde_dynamo::from_item(item).unwrap();
         assert_eq!(back.task, task);
+    }
+
+    proptest::proptest! {
+        /// Whatever task the API accepts, stored as an item, reads back as the same task.
+        #[test]
+        fn an_accepted_task_reads_back_from_its_item(
+            title in "\\PC{0,60}",
+            description in proptest::option::of("(\\PC|\n){0,120}"),
+            status in proptest::sample::select(TaskStatus::ALL.to_vec()),
+            assigned in proptest::bool::ANY,
+            due in proptest::option::of((-400_000_000_000i64..400_000_000_000i64, -86_399i32..86_399)),
+        ) {
+            let due = due.map(|(secs, offset)| {
+                DateTime::from_timestamp(secs, 0).unwrap().with_timezone(&chrono::FixedOffset::east_opt(offset).unwrap()).to_rfc3339()
+            });
+            let body = serde_json::json!({
+                "title": title, "description": description, "status": status,
+                "assignee_id": assigned.then(UserId::generate), "due_date": due,
+            });
+            if let Ok(draft) = serde_json::from_value::<TaskDraft>(body) {
+                let scope = TenantScope::for_new_organization();
+                let task = Task::create(draft, scope.org_id(), UserId::generate(), Utc::now());
+                let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(TaskItem::new(&scope, task.clone())).unwrap();
+                let back: TaskItem = super::super::read_item(item).unwrap();
+                proptest::prop_assert_eq!(back.task, task);
+            }
+        }
     }
 
     #[test]

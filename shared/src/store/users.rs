@@ -7,7 +7,7 @@ use super::credentials::{Credentials, CredentialsItem};
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, PK, SK, USER_SK_PREFIX, email_pk, tenant_pk, user_sk};
 use super::organizations::admin_count_change;
-use super::{Store, StoreError, Unique};
+use super::{Page, Store, StoreError, Unique};
 use crate::auth::{PasswordHash, TenantScope};
 use crate::domain::{Email, Role, User, UserId};
 
@@ -78,7 +78,7 @@ impl UserStore<'_> {
     ) -> Result<User, StoreError> {
         let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: now };
         let items = self.creation_items(scope, &user, password_hash)?;
-        match self.store.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.store.transact(self.store.client.transact_write_items().set_transact_items(Some(items))).await {
             Ok(_) => Ok(user),
             Err(err) if cancelled_at(&err, 0) => Err(StoreError::Taken(Unique::Email)),
             Err(err) => Err(StoreError::dynamo(err)),
@@ -92,10 +92,9 @@ impl UserStore<'_> {
         limit: usize,
         after: Option<UserId>,
     ) -> Result<UserPage, StoreError> {
-        let (items, more): (Vec<UserItem>, bool) =
-            self.store.partition_page(scope, USER_SK_PREFIX, limit, after.map(user_sk)).await?;
-        let last = if more { items.last().map(|i| i.user.id) } else { None };
-        Ok(UserPage { items: items.into_iter().map(|i| i.user).collect(), last })
+        let page: Page<UserItem> = self.store.partition_page(scope, USER_SK_PREFIX, limit, after.map(user_sk)).await?;
+        let last = page.last_sk.and_then(|sk| sk.strip_prefix(USER_SK_PREFIX).and_then(UserId::parse));
+        Ok(UserPage { items: page.items.into_iter().map(|i| i.user).collect(), last })
     }
 
     /// Changes a member's role, if the caller is still an admin. Demoting the last admin
@@ -108,6 +107,7 @@ impl UserStore<'_> {
         id: UserId,
         role: Role,
     ) -> Result<User, StoreError> {
+        debug_assert!(caller.needs_admin, "changing a role is an admin's write");
         let mut user = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
         let mut update = Update::builder()
             .table_name(&self.store.table)
@@ -146,7 +146,7 @@ impl UserStore<'_> {
                 TransactWriteItem::builder().update(admin_count_change(self.store, scope, delta)?).build(),
             );
         }
-        match request.send().await {
+        match self.store.transact(request).await {
             Ok(_) => {
                 user.role = role;
                 Ok(user)
@@ -164,6 +164,7 @@ impl UserStore<'_> {
     /// is still an admin; removing the last admin fails with `LastAdmin`. Their tasks and
     /// sessions are the caller's to settle.
     pub async fn remove(&self, scope: &TenantScope, caller: &Caller, id: UserId) -> Result<User, StoreError> {
+        debug_assert!(caller.needs_admin, "removing a member is an admin's write");
         let user = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
         let on_self = caller.user_id == id;
         let mut delete_user = Delete::builder()
@@ -205,7 +206,7 @@ impl UserStore<'_> {
         if !on_self {
             request = request.transact_items(caller.check(self.store, scope)?);
         }
-        match request.send().await {
+        match self.store.transact(request).await {
             Ok(_) => Ok(user),
             Err(e) if !on_self && cancelled_at(&e, check_index) => Err(caller.refusal(self.store, scope).await),
             Err(e) if on_self && cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP proxy between TaskFlow's functions and the AWS emulator, for the
+fault-injection tests (e2e/tests/faults.rs). Loopback only: it listens on 127.0.0.1 and
+forwards only to the emulator's loopback address.
+
+    faultproxy.py --port PORT --upstream http://127.0.0.1:MOTO_PORT
+
+Every request is forwarded unchanged unless a rule matches it. A rule names an operation
+(`DynamoDB_20120810.TransactWriteItems`, `AmazonSQS.SendMessage`, `SESv2.SendEmail`, ...: the
+`X-Amz-Target` of JSON protocols, or SES v2's REST path), a text the request body must contain
+(a test's own organization id, title or address, so that tests running in parallel never hit
+each other's faults), a fault, and how many matching calls it applies to:
+
+    throttle   answer the service's throttling error without forwarding
+    error      answer 500 without forwarding
+    conflict   answer a TransactionCanceledException with reason TransactionConflict
+    lose       forward (the call takes effect), then drop the connection unanswered
+    delay      wait `delay_ms`, then forward
+
+Rules are managed over HTTP on the proxy itself: `POST /__faults` with a JSON rule adds it
+(answers its id), `GET /__faults/<id>` shows how many calls it hit, `DELETE /__faults/<id>`
+removes it.
+"""
+
+import argparse
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+RULES = {}
+LOCK = threading.Lock()
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+def operation(method, path, headers):
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target
+    if method == "POST" and path.startswith("/v2/email/outbound-emails"):
+        return "SESv2.SendEmail"
+    return f"{method} {path.split('?')[0]}"
+
+
+def take_rule(op, body):
+    """The first rule that matches and has calls left, with one call counted against it."""
+    with LOCK:
+        for rule in RULES.values():
+            if rule["operation"] == op and rule["match"].encode() in body and rule["remaining"] > 0:
+                rule["remaining"] -= 1
+                rule["hits"] += 1
+                return dict(rule)
+    return None
+
+
+def error_answer(op, fault, body):
+    """Status, headers and body of an injected error, in the protocol of the service."""
+    if op.startswith("SESv2."):
+        kind = {"throttle": (429, "TooManyRequestsException"), "error": (500, "InternalFailure")}[fault]
+        return kind[0], {"Content-Type": "application/json", "x-amzn-ErrorType": kind[1]}, {"message": f"injected {fault}"}
+    content = {"Content-Type": "application/x-amz-json-1.0"}
+    if fault == "throttle":
+        return 400, content, {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "injected throttling"}
+    if fault == "conflict":
+        items = len(json.loads(body or b"{}").get("TransactItems", [])) or 1
+        reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
+        reasons += [{"Code": "None"}] * (items - 1)
+        message = "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]"
+        return 400, content, {
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "message": message,
+            "CancellationReasons": reasons,
+        }
+    return 500, content, {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected error"}
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    upstream = None  # (host, port)
+
+    def log_message(self, *args):
+        pass
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _answer(self, status, headers, payload):
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _control(self, method, body):
+        parts = self.path.strip("/").split("/")
+        with LOCK:
+            if method == "POST" and len(parts) == 1:
+                rule = json.loads(body)
+                rule_id = uuid.uuid4().hex
+                RULES[rule_id] = {
+                    "operation": rule["operation"],
+                    "match": rule["match"],
+                    "fault": rule["fault"],
+                    "remaining": int(rule.get("times", 1)),
+                    "delay_ms": int(rule.get("delay_ms", 0)),
+                    "hits": 0,
+                }
+                return self._answer(201, {"Content-Type": "application/json"}, {"id": rule_id})
+            if len(parts) == 2 and parts[1] in RULES:
+                if method == "GET":
+                    return self._answer(200, {"Content-Type": "application/json"}, RULES[parts[1]])
+                if method == "DELETE":
+                    del RULES[parts[1]]
+                    return self._answer(204, {}, b"")
+        return self._answer(404, {"Content-Type": "application/json"}, {"error": "no such rule"})
+
+    def _forward(self, method, body):
+        connection = http.client.HTTPConnection(*self.upstream, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        connection.request(method, self.path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        answer = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}}
+        connection.close()
+        return response.status, answer, data
+
+    def _handle(self):
+        method = self.command
+        body = self._body()
+        if self.path.startswith("/__faults"):
+            return self._control(method, body)
+        op = operation(method, self.path, self.headers)
+        rule = take_rule(op, body)
+        fault = rule["fault"] if rule else None
+        if fault in ("throttle", "error", "conflict"):
+            return self._answer(*error_answer(op, fault, body))
+        if fault == "delay":
+            time.sleep(rule["delay_ms"] / 1000)
+        status, headers, data = self._forward(method, body)
+        if fault == "lose":
+            # The call took effect upstream; its caller never hears of it.
+            self.close_connection = True
+            return
+        self._answer(status, headers, data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True)
+    args = parser.parse_args()
+    upstream = urllib.parse.urlsplit(args.upstream)
+    if upstream.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("faultproxy forwards to a loopback emulator only")
+    Proxy.upstream = (upstream.hostname, upstream.port)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Proxy)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
