@@ -234,3 +234,15 @@ def test_the_localstack_init_hook_creates_the_table_the_code_defines(root, table
     assert committed == {"TableName": "taskflow", "BillingMode": "PAY_PER_REQUEST", **cloudformation_table(table_schema)}
     hook = (root / "localstack" / "init" / "ready.d" / "01-taskflow.sh").read_text()
     assert f"AttributeName={table_schema['ttl_attribute']}" in hook
+
+
+def test_the_uncertain_mail_alarm_counts_the_lines_the_mailer_logs(template, root):
+    import re
+    mailer = (root / "shared" / "src" / "mailer.rs").read_text()
+    metrics = set(re.findall(r'pub const \w+_METRIC: &str = "(\w+)";', mailer))
+    assert metrics == {"MailUnconfirmed", "MailClaimAbandoned"}
+    pattern = template["Resources"]["UncertainMailFilter"]["Properties"]["FilterPattern"]
+    assert set(re.findall(r'\$\.fields\.metric = "(\w+)"', pattern)) == metrics
+    alarm = template["Resources"]["UncertainMailAlarm"]["Properties"]
+    transformation = template["Resources"]["UncertainMailFilter"]["Properties"]["MetricTransformations"][0]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (transformation["MetricNamespace"], transformation["MetricName"])

@@ -120,7 +120,7 @@ impl utoipa::PartialSchema for DueDate {
         OneOfBuilder::new()
             .item(string(KnownFormat::Date))
             .item(string(KnownFormat::DateTime))
-            .description(Some("A date (read as midnight UTC) or an RFC 3339 timestamp; answered as RFC 3339 in UTC."))
+            .description(Some("A date (read as midnight UTC) or an RFC 3339 timestamp, in UTC between 0001-01-01 and 9999-12-31T23:59:59Z; answered as RFC 3339 in UTC."))
             .examples(["2026-12-01T00:00:00Z"])
             .into()
     }

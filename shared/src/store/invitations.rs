@@ -300,3 +300,33 @@ impl InvitationStore<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::auth::OpaqueToken;
+    use crate::domain::InvitationDraft;
+
+    proptest! {
+        /// Whatever invitation the API accepts, stored as an item, reads back as itself.
+        #[test]
+        fn an_accepted_invitation_reads_back_from_its_item(local in "[a-z0-9._-]{1,20}", admin: bool) {
+            let body = serde_json::json!({"email": format!("{local}@example.com"), "role": if admin { "admin" } else { "member" }});
+            if let Ok(draft) = serde_json::from_value::<InvitationDraft>(body) {
+                let scope = TenantScope::for_new_organization();
+                let invitation = Invitation::new(draft, scope.org_id(), UserId::generate(), Utc::now());
+                let item = InvitationItem {
+                    pk: tenant_pk(&scope),
+                    sk: invitation_sk(invitation.id),
+                    token_hash: OpaqueToken::generate().hash(),
+                    invitation: invitation.clone(),
+                    expires_at: invitation.expires_at.timestamp(),
+                };
+                let back: InvitationItem = super::super::read_item(serde_dynamo::to_item(item).unwrap()).unwrap();
+                prop_assert_eq!(back.invitation, invitation);
+            }
+        }
+    }
+}

@@ -163,3 +163,26 @@ impl OrganizationStore<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever organization the API accepts, stored as an item, reads back as itself.
+        #[test]
+        fn an_accepted_organization_reads_back_from_its_item(name in "\\PC{0,110}", slug in "[a-z0-9-]{0,70}") {
+            if let (Ok(name), Ok(slug)) = (OrgName::parse(&name), OrgSlug::parse(&slug)) {
+                prop_assert_eq!(OrgName::parse(name.as_str()), Ok(name.clone()));
+                prop_assert_eq!(OrgSlug::parse(slug.as_str()), Ok(slug.clone()));
+                let scope = TenantScope::for_new_organization();
+                let organization = Organization { id: scope.org_id(), name, slug, created_at: Utc::now(), updated_at: Utc::now() };
+                let item = OrganizationItem { pk: tenant_pk(&scope), sk: ORGANIZATION_SK.into(), organization: organization.clone(), admin_count: 1 };
+                let back: OrganizationItem = super::super::read_item(serde_dynamo::to_item(item).unwrap()).unwrap();
+                prop_assert_eq!(back.organization, organization);
+            }
+        }
+    }
+}

@@ -216,3 +216,25 @@ impl UserStore<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever user the API accepts, stored as an item, reads back as the same user.
+        #[test]
+        fn an_accepted_user_reads_back_from_its_item(local in "[\\p{L}\\p{N}._%+-]{1,30}", domain in "\\PC{1,30}\\.[a-z]{2,6}", admin: bool) {
+            if let Ok(email) = Email::parse(&format!("{local}@{domain}")) {
+                let scope = TenantScope::for_new_organization();
+                let role = if admin { Role::Admin } else { Role::Member };
+                let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: Utc::now() };
+                let item = serde_dynamo::to_item(UserItem::new(&scope, user.clone())).unwrap();
+                let back: UserItem = super::super::read_item(item).unwrap();
+                prop_assert_eq!(back.user, user);
+            }
+        }
+    }
+}
