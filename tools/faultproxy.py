@@ -33,6 +33,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RULES = {}
 LOCK = threading.Lock()
+# moto 5.2.5's TransactWriteItems deep-copies the whole table for each of its items, while
+# other requests' threads may write to it: "dictionary changed size during iteration", an
+# HTML 500. The proxy hands moto one DynamoDB call at a time, as DynamoDB itself never fails.
+DYNAMODB = threading.Lock()
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
@@ -142,7 +146,11 @@ class Proxy(BaseHTTPRequestHandler):
             return self._answer(*error_answer(op, fault, body))
         if fault == "delay":
             time.sleep(rule["delay_ms"] / 1000)
-        status, headers, data = self._forward(method, body)
+        if op.startswith("DynamoDB_"):
+            with DYNAMODB:
+                status, headers, data = self._forward(method, body)
+        else:
+            status, headers, data = self._forward(method, body)
         if fault == "lose":
             # The call took effect upstream; its caller never hears of it.
             self.close_connection = True

@@ -87,6 +87,10 @@ if [ ${#command[@]} -gt 0 ]; then
   # A 20 s window lets the throttling tests see the window pass.
   export TASKFLOW_PASSWORD_MAX_FAILURES_PER_ADDRESS=${TASKFLOW_PASSWORD_MAX_FAILURES_PER_ADDRESS:-1000000}
   export TASKFLOW_PASSWORD_WINDOW_SECONDS=${TASKFLOW_PASSWORD_WINDOW_SECONDS:-20}
+  # moto shares two cores with the whole suite (and copies a whole table per transaction
+  # item): an AWS call may take seconds here that takes milliseconds in AWS. The fault tests
+  # read this to delay calls past it.
+  export TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS=${TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS:-6000}
   # Small enough that a test can use up an organization's daily invitations.
   export TASKFLOW_INVITATIONS_PER_DAY=${TASKFLOW_INVITATIONS_PER_DAY:-12}
 fi

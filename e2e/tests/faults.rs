@@ -17,6 +17,12 @@ const SEND_EMAIL: &str = "SESv2.SendEmail";
 /// The SDK's attempts per call (config::retry_policy): a fault on this many calls outlasts them.
 const SDK_ATTEMPTS: u32 = 3;
 
+/// Longer than an attempt may take (config::timeouts, as the test stack sets it).
+fn past_the_attempt_timeout() -> u64 {
+    let timeout: u64 = std::env::var(shared::config::AWS_ATTEMPT_TIMEOUT_MS).map_or(2_000, |v| v.parse().unwrap());
+    timeout + 1_000
+}
+
 /// A 503 as the API must answer it: problem+json, with a whole number of seconds to wait.
 async fn assert_unavailable(response: reqwest::Response) {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -159,13 +165,13 @@ async fn a_send_whose_answer_is_lost_or_late_is_not_sent_again() {
     let (lost_title, late_title) = (format!("ses lost {}", unique()), format!("ses late {}", unique()));
     let lost = Fault::inject(SEND_EMAIL, &lost_title, "lose", 1).await;
     // Longer than an attempt may take (config::timeouts): the mailer stops waiting, SES sends.
-    let late = Fault::delay(SEND_EMAIL, &late_title, 2_500, 1).await;
+    let late = Fault::delay(SEND_EMAIL, &late_title, past_the_attempt_timeout(), 1).await;
     assert_eq!(create(&api, &tenant, &lost_title).await.status(), StatusCode::CREATED);
     assert_eq!(create(&api, &tenant, &late_title).await.status(), StatusCode::CREATED);
     assert_eq!(drained(&tenant, 2).await, [DeliveryState::Unconfirmed, DeliveryState::Unconfirmed]);
     assert_eq!((lost.hits().await, late.hits().await), (1, 1));
     assert_eq!(mails_about(&tenant.admin.email, &lost_title).await, 1, "SES took it once, and only once");
-    let arrived = eventually(10, || async { mails_about(&tenant.admin.email, &late_title).await == 1 }).await;
+    let arrived = eventually(30, || async { mails_about(&tenant.admin.email, &late_title).await == 1 }).await;
     assert!(arrived, "the late send arrives");
     assert_eq!(mails_about(&tenant.admin.email, &late_title).await, 1);
 }
@@ -218,7 +224,7 @@ async fn a_write_slower_than_an_attempt_is_retried_and_applied_once() {
     let title = format!("slow table {}", unique());
     // Longer than an attempt may take: the SDK sends the transaction again (with the same
     // client request token) while the first is still on its way.
-    let slow = Fault::delay(TRANSACT, &tenant.org_id, 2_500, 1).await;
+    let slow = Fault::delay(TRANSACT, &tenant.org_id, past_the_attempt_timeout(), 1).await;
     let created = create(&api, &tenant, &title).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     assert_eq!(slow.hits().await, 1);
@@ -226,4 +232,48 @@ async fn a_write_slower_than_an_attempt_is_retried_and_applied_once() {
     assert_eq!(tasks.len(), 1, "one task, however many times the write was sent");
     drained(&tenant, 1).await;
     assert_eq!(mails_about(&tenant.admin.email, &title).await, 1);
+}
+
+/// A secret a function needs, while Secrets Manager throttles: the function starts anyway,
+/// answers 503 with `Retry-After` (here: the real tasks-list handler, in-process, with a
+/// secret of the test's own so no other test's functions are touched), and serves once the
+/// secret can be read.
+#[tokio::test]
+async fn a_secret_unavailable_at_cold_start_answers_503_until_it_can_be_read() {
+    use shared::config::{ConfigError, Deferred};
+
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let sdk = shared::config::sdk_config().await.unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let created = secrets
+        .create_secret()
+        .name(format!("taskflow/test-cursor-{}", unique()))
+        .secret_string(shared::store::CursorKey::generate_secret())
+        .send()
+        .await
+        .unwrap();
+    let arn = created.arn.unwrap();
+    let load = || async {
+        let secret = shared::config::secret_at(&sdk, shared::config::CURSOR_SECRET, &arn).await?;
+        Ok::<_, ConfigError>(shared::store::CursorKey::new(secret.as_bytes()))
+    };
+    // The cold start's read and the first request's read both outlast the SDK's retries.
+    let throttled = Fault::inject("secretsmanager.GetSecretValue", &arn, "throttle", 2 * SDK_ATTEMPTS).await;
+    let cursors = Deferred::load(load).await.expect("the function starts without it");
+    let app = shared::app::App::from_env(&sdk).unwrap();
+    let list = || {
+        let request = lambda_http::http::Request::builder()
+            .uri("/api/v1/tasks")
+            .header("Authorization", format!("Bearer {}", tenant.admin.token))
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        async { shared::api::tasks::list(&app, cursors.get().await?, request).await }
+    };
+    let refused = list().await.unwrap_err();
+    let response = refused.into_response();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "2");
+    assert_eq!(throttled.hits().await, u64::from(2 * SDK_ATTEMPTS));
+    assert_eq!(list().await.unwrap().status(), 200, "the secret is read at the next request");
 }

@@ -34,6 +34,7 @@ pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
 pub const OUTBOX_MIN_AGE_SECONDS: &str = "TASKFLOW_OUTBOX_MIN_AGE_SECONDS";
 pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
+pub const AWS_ATTEMPT_TIMEOUT_MS: &str = "TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS";
 
 const DEFAULT_TABLE_NAME: &str = "taskflow";
 const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -45,6 +46,41 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name} is not valid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    /// Secrets Manager throttled, failed or did not answer in time: try again later.
+    #[error("{name} could not be read now: {reason}")]
+    Unavailable { name: &'static str, reason: String },
+}
+
+/// A value a function needs that is read from a dependency (a secret), loaded at the cold
+/// start when the dependency answers, else by the first request that finds it answering:
+/// until then requests answer 503 with `Retry-After` rather than the function failing to
+/// start (which API Gateway answers with a 500 of its own). A value that is missing or
+/// invalid still fails the cold start: no retry would mend it.
+pub struct Deferred<T, F> {
+    value: tokio::sync::OnceCell<T>,
+    load: F,
+}
+
+impl<T, F, Fut> Deferred<T, F>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ConfigError>>,
+{
+    pub async fn load(load: F) -> Result<Self, ConfigError> {
+        let deferred = Self { value: tokio::sync::OnceCell::new(), load };
+        match deferred.get().await {
+            Ok(_) => {}
+            Err(ConfigError::Unavailable { name, reason }) => {
+                tracing::warn!(name, %reason, "not available at cold start: requests answer 503 until it is");
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(deferred)
+    }
+
+    pub async fn get(&self) -> Result<&T, ConfigError> {
+        self.value.get_or_try_init(|| (self.load)()).await
+    }
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
@@ -63,7 +99,7 @@ pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
     Ok(aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)
         .retry_config(retry_policy())
-        .timeout_config(timeouts())
+        .timeout_config(timeouts()?)
         .load()
         .await)
 }
@@ -79,16 +115,19 @@ pub fn retry_policy() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(1))
 }
 
-/// Bounds on every AWS call: a connection within 1 s, an attempt within 2 s, the call with
-/// its retries within 4 s. DynamoDB answers in milliseconds; these bound a hung connection or
-/// an overloaded dependency, after which the API answers 503 with `Retry-After` instead of
-/// running into the Lambda timeout. The queue publisher is bounded tighter (see [`publisher`]).
-pub fn timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
+/// Bounds on every AWS call: a connection within 1 s, an attempt within 2 s
+/// (`TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS`), the call with its retries within twice that.
+/// DynamoDB answers in milliseconds; these bound a hung connection or an overloaded
+/// dependency, after which the API answers 503 with `Retry-After` instead of running into the
+/// Lambda timeout. The queue publisher is bounded tighter (see [`publisher`]). The test stack
+/// allows more, for an emulator that shares two cores with the whole suite.
+pub fn timeouts() -> Result<TimeoutConfig, ConfigError> {
+    let attempt = Duration::from_millis(seconds(AWS_ATTEMPT_TIMEOUT_MS, 2_000, 100..=60_000)?);
+    Ok(TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(4))
-        .build()
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(2 * attempt)
+        .build())
 }
 
 /// The roots AWS service endpoints chain to (Amazon Trust Services), built in. The SDK's
@@ -212,10 +251,21 @@ pub async fn secret(sdk: &SdkConfig, name: &'static str) -> Result<String, Confi
     let Ok(arn) = std::env::var(&arn_variable) else {
         return required(name);
     };
-    let out =
-        aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(&arn).send().await.map_err(|e| {
-            ConfigError::Invalid { name, reason: format!("reading {arn}: {}", DisplayErrorContext(&e)) }
-        })?;
+    secret_at(sdk, name, &arn).await
+}
+
+/// The string value of the secret `arn`, read for the variable `name`. A throttled, failing
+/// or slow Secrets Manager is `Unavailable`; any other refusal (no such secret, no permission)
+/// is `Invalid`.
+pub async fn secret_at(sdk: &SdkConfig, name: &'static str, arn: &str) -> Result<String, ConfigError> {
+    let out = aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await.map_err(|e| {
+        let reason = format!("reading {arn}: {}", DisplayErrorContext(&e));
+        if crate::store::is_transient(&e) {
+            ConfigError::Unavailable { name, reason }
+        } else {
+            ConfigError::Invalid { name, reason }
+        }
+    })?;
     out.secret_string.ok_or(ConfigError::Invalid { name, reason: format!("{arn} has no string value") })
 }
 

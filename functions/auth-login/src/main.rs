@@ -6,8 +6,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::app::init_tracing();
     let sdk = shared::config::sdk_config().await?;
     // A token issuer: one of the few functions that may read the signing key.
-    let issuer = shared::config::token_issuer(&sdk).await?;
-    let store = shared::config::store(&sdk);
-    let limits = shared::config::password_limits()?;
-    http::serve(|req| api::auth::login(&store, &issuer, &limits, req)).await
+    let issuer = &shared::config::Deferred::load(|| shared::config::token_issuer(&sdk)).await?;
+    let store = &shared::config::store(&sdk);
+    let limits = &shared::config::password_limits()?;
+    http::serve(move |req| async move { api::auth::login(store, issuer.get().await?, limits, req).await }).await
 }

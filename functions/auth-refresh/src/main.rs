@@ -6,7 +6,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::app::init_tracing();
     let sdk = shared::config::sdk_config().await?;
     // A token issuer: one of the few functions that may read the signing key.
-    let issuer = shared::config::token_issuer(&sdk).await?;
-    let store = shared::config::store(&sdk);
-    http::serve(|req| api::auth::refresh(&store, &issuer, req)).await
+    let issuer = &shared::config::Deferred::load(|| shared::config::token_issuer(&sdk)).await?;
+    let store = &shared::config::store(&sdk);
+    http::serve(move |req| async move { api::auth::refresh(store, issuer.get().await?, req).await }).await
 }

@@ -5,7 +5,7 @@ use shared::{api, http};
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::init_tracing();
     let sdk = shared::config::sdk_config().await?;
-    let app = shared::app::App::from_env(&sdk)?;
-    let cursors = shared::config::cursor_key(&sdk).await?;
-    http::serve(|req| api::users::list(&app, &cursors, req)).await
+    let app = &shared::app::App::from_env(&sdk)?;
+    let cursors = &shared::config::Deferred::load(|| shared::config::cursor_key(&sdk)).await?;
+    http::serve(move |req| async move { api::users::list(app, cursors.get().await?, req).await }).await
 }

@@ -128,6 +128,21 @@ impl ApiError {
     }
 }
 
+impl From<crate::config::ConfigError> for ApiError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        match e {
+            crate::config::ConfigError::Unavailable { .. } => {
+                tracing::warn!(error = %e, "configuration not available: answered 503");
+                ApiError::Unavailable
+            }
+            other => {
+                tracing::error!(error = %other, "configuration failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         ApiError::validation(e.field, e.message)

@@ -25,6 +25,7 @@ pub use caller::Caller;
 pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
 pub use deliveries::{Claim, DeliveryState, DeliveryStore};
+pub(crate) use error::is_transient;
 pub use error::{StoreError, Unique};
 pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken};
 pub use organizations::{OrganizationStore, Registration};
