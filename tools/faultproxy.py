@@ -169,6 +169,9 @@ def main():
     if upstream.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("faultproxy forwards to a loopback emulator only")
     Proxy.upstream = (upstream.hostname, upstream.port)
+    # Every function instance of the stack connects here at once: the standard library's
+    # backlog of 5 would refuse connections under that load.
+    ThreadingHTTPServer.request_queue_size = 256
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Proxy)
     server.daemon_threads = True
     server.serve_forever()

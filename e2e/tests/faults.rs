@@ -277,3 +277,56 @@ async fn a_secret_unavailable_at_cold_start_answers_503_until_it_can_be_read() {
     assert_eq!(throttled.hits().await, u64::from(2 * SDK_ATTEMPTS));
     assert_eq!(list().await.unwrap().status(), 200, "the secret is read at the next request");
 }
+
+/// Every write path, with DynamoDB failing for longer than the SDK retries: 503 with
+/// `Retry-After`, and the state is what it was.
+#[tokio::test]
+async fn every_write_path_answers_503_and_changes_nothing_while_the_table_fails() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let member = api.member(&tenant).await;
+    let task = api.create_task(&tenant.admin.token, json!({"title": "before the outage"})).await;
+    let invitation = api.invite(&tenant, &format!("pending-{}@example.com", unique()), "member").await;
+    let before = |prefix: &'static str| {
+        let tenant = tenant.clone();
+        async move {
+            let mut items = items(&tenant, prefix).await;
+            for item in &mut items {
+                item.remove("expires_at");
+            }
+            format!("{items:?}")
+        }
+    };
+    let snapshot =
+        [before("TASK#").await, before("USER#").await, before("INVITATION#").await, before("ORGANIZATION").await];
+    let task_path = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
+    let member_path = format!("/api/v1/users/{}", member.user_id);
+    let writes = [
+        (Method::POST, "/api/v1/tasks".to_owned(), Some(json!({"title": "during the outage"}))),
+        (Method::PATCH, task_path.clone(), Some(json!({"title": "changed", "assignee_id": member.user_id}))),
+        (Method::DELETE, task_path, None),
+        (Method::PATCH, member_path.clone(), Some(json!({"role": "admin"}))),
+        (Method::DELETE, member_path, None),
+        (
+            Method::POST,
+            "/api/v1/invitations".to_owned(),
+            Some(json!({"email": format!("new-{}@example.com", unique()), "role": "member"})),
+        ),
+        (Method::DELETE, format!("/api/v1/invitations/{}", invitation["id"].as_str().unwrap()), None),
+        (Method::PATCH, "/api/v1/organizations/me".to_owned(), Some(json!({"name": "Renamed during the outage"}))),
+    ];
+    for (method, path, body) in writes {
+        let _outage = Fault::inject(TRANSACT, &tenant.org_id, "error", SDK_ATTEMPTS).await;
+        let mut request = api.request(method.clone(), &path, Some(&tenant.admin.token));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{method} {path}");
+        assert_unavailable(response).await;
+    }
+    let after =
+        [before("TASK#").await, before("USER#").await, before("INVITATION#").await, before("ORGANIZATION").await];
+    assert_eq!(after, snapshot, "nothing was written");
+    assert!(items(&tenant, "OUTBOX#").await.is_empty(), "no notification of a write that did not happen");
+}
