@@ -35,8 +35,15 @@ RULES = {}
 LOCK = threading.Lock()
 # moto 5.2.5's TransactWriteItems deep-copies the whole table for each of its items, while
 # other requests' threads may write to it: "dictionary changed size during iteration", an
-# HTML 500. The proxy hands moto one DynamoDB call at a time, as DynamoDB itself never fails.
-DYNAMODB = threading.Lock()
+# HTML 500 that DynamoDB itself never answers. The proxy hands moto one DynamoDB write at a
+# time; reads, which change nothing, pass freely.
+DYNAMODB_WRITES = threading.Lock()
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+# moto ignores TransactWriteItems' ClientRequestToken; DynamoDB answers a repeat of a token
+# that succeeded (within 10 minutes) with that success, without applying it again, and one
+# whose first use is still running with TransactionInProgressException. The proxy does the
+# same, so that the SDK's retry of a slow or lost transaction behaves here as in AWS.
+TOKENS = {}
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
@@ -146,11 +153,35 @@ class Proxy(BaseHTTPRequestHandler):
             return self._answer(*error_answer(op, fault, body))
         if fault == "delay":
             time.sleep(rule["delay_ms"] / 1000)
-        if op.startswith("DynamoDB_"):
-            with DYNAMODB:
+        token = json.loads(body or b"{}").get("ClientRequestToken") if op.endswith(".TransactWriteItems") else None
+        if token:
+            with LOCK:
+                seen = TOKENS.get(token, "new")
+                if seen == "new":
+                    TOKENS[token] = None
+            if seen is None:
+                return self._answer(400, {"Content-Type": "application/x-amz-json-1.0"}, {
+                    "__type": "com.amazonaws.dynamodb.v20120810#TransactionInProgressException",
+                    "message": "a transaction with this client request token is in progress",
+                })
+            if seen != "new":
+                return self._answer(*seen)
+        try:
+            if op.startswith("DynamoDB_") and op.split(".")[-1] in WRITES:
+                with DYNAMODB_WRITES:
+                    status, headers, data = self._forward(method, body)
+            else:
                 status, headers, data = self._forward(method, body)
-        else:
-            status, headers, data = self._forward(method, body)
+        except Exception:
+            if token:
+                TOKENS.pop(token, None)
+            raise
+        if token:
+            with LOCK:
+                if status == 200:
+                    TOKENS[token] = (status, headers, data)
+                else:
+                    TOKENS.pop(token, None)
         if fault == "lose":
             # The call took effect upstream; its caller never hears of it.
             self.close_connection = True

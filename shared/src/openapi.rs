@@ -9,7 +9,7 @@ use crate::api;
 use crate::http::Problem;
 use crate::http::responses::{
     BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, PreconditionFailed,
-    TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+    ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
 };
 
 #[derive(OpenApi)]
@@ -52,7 +52,7 @@ use crate::http::responses::{
         schemas(Problem),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
-            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, InternalServerError,
+            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, InternalServerError, ServiceUnavailable,
         ),
     ),
     modifiers(&BearerToken),

@@ -127,23 +127,19 @@ impl InvitationStore<'_> {
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         // The order matters: cancellation reasons come back per item, by position.
-        let mut request = self
-            .store
-            .client
-            .transact_write_items()
-            .transact_items(caller.check(self.store, scope)?)
-            .transact_items(TransactWriteItem::builder().condition_check(no_account).build())
-            .transact_items(
-                TransactWriteItem::builder().update(self.quota_use(scope, quota, invitation.created_at)?).build(),
-            );
+        let mut items = vec![
+            caller.check(self.store, scope)?,
+            TransactWriteItem::builder().condition_check(no_account).build(),
+            TransactWriteItem::builder().update(self.quota_use(scope, quota, invitation.created_at)?).build(),
+        ];
         for item in [
             serde_dynamo::to_item(item)?,
             serde_dynamo::to_item(lookup)?,
             serde_dynamo::to_item(OutboxItem::new(scope, event))?,
         ] {
-            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
+            items.push(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
         }
-        match self.store.transact(request).await {
+        match self.store.transact(items).await {
             Ok(_) => Ok(()),
             Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
             Err(e) if cancelled_at(&e, 1) => Err(StoreError::Taken(Unique::Email)),
@@ -201,24 +197,18 @@ impl InvitationStore<'_> {
         item: &InvitationItem,
         caller: Option<&Caller>,
     ) -> Result<(), StoreError> {
-        let mut request = self
-            .store
-            .client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .delete(self.delete(tenant_pk(scope), invitation_sk(item.invitation.id))?)
-                    .build(),
-            )
-            .transact_items(
-                TransactWriteItem::builder()
-                    .delete(self.delete(invitation_token_pk(&item.token_hash), GUARD_SK.into())?)
-                    .build(),
-            );
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .delete(self.delete(tenant_pk(scope), invitation_sk(item.invitation.id))?)
+                .build(),
+            TransactWriteItem::builder()
+                .delete(self.delete(invitation_token_pk(&item.token_hash), GUARD_SK.into())?)
+                .build(),
+        ];
         if let Some(caller) = caller {
-            request = request.transact_items(caller.check(self.store, scope)?);
+            items.push(caller.check(self.store, scope)?);
         }
-        match self.store.transact(request).await {
+        match self.store.transact(items).await {
             Ok(_) => Ok(()),
             Err(e) if caller.is_some() && cancelled_at(&e, 2) => Err(StoreError::CallerNotAdmin),
             Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::NotFound),
@@ -292,7 +282,7 @@ impl InvitationStore<'_> {
             TransactWriteItem::builder().delete(self.delete(invitation_token_pk(token), GUARD_SK.into())?).build(),
         );
         items.push(inviter.check(self.store, scope)?);
-        match self.store.transact(self.store.client.transact_write_items().set_transact_items(Some(items))).await {
+        match self.store.transact(items).await {
             Ok(_) => Ok(user),
             Err(e) if cancelled_at(&e, 0) => Err(StoreError::Taken(Unique::Email)),
             Err(e) if (consumed..=consumed + 2).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidInvitation),

@@ -41,8 +41,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
-use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// How often a transaction runs when DynamoDB cancels it for a conflict (see [`Store::transact`]).
@@ -165,8 +164,9 @@ impl Store {
     /// `VersionConflict` (409) in [`StoreError::dynamo`].
     pub(crate) async fn transact(
         &self,
-        request: TransactWriteItemsFluentBuilder,
+        items: Vec<TransactWriteItem>,
     ) -> Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>> {
+        let request = self.client.transact_write_items().set_transact_items(Some(items));
         let mut attempt = 1;
         loop {
             // Our own attempts get tokens of their own; the SDK's retries of one attempt keep

@@ -85,7 +85,7 @@ impl OrganizationStore<'_> {
             created_at: now,
         };
         // The order matters: cancellation reasons come back per item, by position.
-        let items = [
+        let records = [
             serde_dynamo::to_item(OrganizationItem {
                 pk: tenant_pk(scope),
                 sk: ORGANIZATION_SK.into(),
@@ -107,11 +107,11 @@ impl OrganizationStore<'_> {
             ))?,
             serde_dynamo::to_item(UserItem::new(scope, admin.clone()))?,
         ];
-        let mut request = self.store.client.transact_write_items();
-        for item in items {
-            request = request.transact_items(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
+        let mut items = Vec::with_capacity(records.len());
+        for record in records {
+            items.push(TransactWriteItem::builder().put(self.store.put_new(record)?).build());
         }
-        match self.store.transact(request).await {
+        match self.store.transact(items).await {
             Ok(_) => Ok((organization, admin)),
             Err(err) if cancelled_at(&err, 1) => Err(StoreError::Taken(Unique::Slug)),
             Err(err) if cancelled_at(&err, 2) => Err(StoreError::Taken(Unique::Email)),
@@ -147,13 +147,7 @@ impl OrganizationStore<'_> {
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let result = self
             .store
-            .transact(
-                self.store
-                    .client
-                    .transact_write_items()
-                    .transact_items(caller.check(self.store, scope)?)
-                    .transact_items(TransactWriteItem::builder().update(update).build()),
-            )
+            .transact(vec![caller.check(self.store, scope)?, TransactWriteItem::builder().update(update).build()])
             .await;
         match result {
             Ok(_) => self.get(scope).await?.ok_or(StoreError::NotFound),

@@ -92,17 +92,10 @@ impl SessionStore<'_> {
             expires_at,
         };
         self.store
-            .transact(
-                self.store
-                    .client
-                    .transact_write_items()
-                    .transact_items(
-                        TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
-                    )
-                    .transact_items(
-                        TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
-                    ),
-            )
+            .transact(vec![
+                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
+                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+            ])
             .await
             .map_err(StoreError::dynamo)?;
         Ok(session.session_id)
@@ -146,15 +139,10 @@ impl SessionStore<'_> {
         let refresh = self.refresh_item(scope, session, new, expires_at);
         let result = self
             .store
-            .transact(
-                self.store
-                    .client
-                    .transact_write_items()
-                    .transact_items(TransactWriteItem::builder().update(update).build())
-                    .transact_items(
-                        TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
-                    ),
-            )
+            .transact(vec![
+                TransactWriteItem::builder().update(update).build(),
+                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+            ])
             .await;
         match result {
             Ok(_) => Ok(()),

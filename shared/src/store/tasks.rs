@@ -118,14 +118,11 @@ impl TaskStore<'_> {
         let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, &event))?)?;
         let result = self
             .store
-            .transact(
-                self.store
-                    .client
-                    .transact_write_items()
-                    .transact_items(caller.check(self.store, scope)?)
-                    .transact_items(TransactWriteItem::builder().put(task_put).build())
-                    .transact_items(TransactWriteItem::builder().put(outbox_put).build()),
-            )
+            .transact(vec![
+                caller.check(self.store, scope)?,
+                TransactWriteItem::builder().put(task_put).build(),
+                TransactWriteItem::builder().put(outbox_put).build(),
+            ])
             .await;
         match result {
             Ok(_) => Ok((task, event)),
@@ -198,18 +195,17 @@ impl TaskStore<'_> {
             .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let mut request =
-            self.store.client.transact_write_items().transact_items(TransactWriteItem::builder().put(task_put).build());
+        let mut items = vec![TransactWriteItem::builder().put(task_put).build()];
         if let Some(event) = event {
             let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?;
-            request = request.transact_items(TransactWriteItem::builder().put(outbox_put).build());
+            items.push(TransactWriteItem::builder().put(outbox_put).build());
         }
         // Last, so that the task is item 0 whatever else the transaction holds.
         let caller_index = if event.is_some() { 2 } else { 1 };
         if let Some(caller) = caller {
-            request = request.transact_items(caller.check(self.store, scope)?);
+            items.push(caller.check(self.store, scope)?);
         }
-        match self.store.transact(request).await {
+        match self.store.transact(items).await {
             Ok(_) => Ok(()),
             Err(e) if caller.is_some() && cancelled_at(&e, caller_index) => {
                 Err(caller.expect("checked above").refusal(self.store, scope).await)
@@ -275,13 +271,7 @@ impl TaskStore<'_> {
         let delete = delete.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let result = self
             .store
-            .transact(
-                self.store
-                    .client
-                    .transact_write_items()
-                    .transact_items(caller.check(self.store, scope)?)
-                    .transact_items(TransactWriteItem::builder().delete(delete).build()),
-            )
+            .transact(vec![caller.check(self.store, scope)?, TransactWriteItem::builder().delete(delete).build()])
             .await;
         match result {
             Ok(_) => Ok(Ok(())),

@@ -78,7 +78,7 @@ impl UserStore<'_> {
     ) -> Result<User, StoreError> {
         let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: now };
         let items = self.creation_items(scope, &user, password_hash)?;
-        match self.store.transact(self.store.client.transact_write_items().set_transact_items(Some(items))).await {
+        match self.store.transact(items).await {
             Ok(_) => Ok(user),
             Err(err) if cancelled_at(&err, 0) => Err(StoreError::Taken(Unique::Email)),
             Err(err) => Err(StoreError::dynamo(err)),
@@ -127,13 +127,9 @@ impl UserStore<'_> {
             update.condition_expression("#role = :old")
         };
         let update = update.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let mut request = self
-            .store
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build());
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
         if !on_self {
-            request = request.transact_items(caller.check(self.store, scope)?);
+            items.push(caller.check(self.store, scope)?);
         }
         let delta = match (user.role, role) {
             (Role::Member, Role::Admin) => 1,
@@ -142,11 +138,9 @@ impl UserStore<'_> {
         };
         let count_index = if on_self { 1 } else { 2 };
         if delta != 0 {
-            request = request.transact_items(
-                TransactWriteItem::builder().update(admin_count_change(self.store, scope, delta)?).build(),
-            );
+            items.push(TransactWriteItem::builder().update(admin_count_change(self.store, scope, delta)?).build());
         }
-        match self.store.transact(request).await {
+        match self.store.transact(items).await {
             Ok(_) => {
                 user.role = role;
                 Ok(user)
@@ -191,22 +185,18 @@ impl UserStore<'_> {
             .expression_attribute_values(":id", AttributeValue::S(id.to_string()))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let mut request = self
-            .store
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete_user).build())
-            .transact_items(TransactWriteItem::builder().delete(delete_credentials).build());
+        let mut items = vec![
+            TransactWriteItem::builder().delete(delete_user).build(),
+            TransactWriteItem::builder().delete(delete_credentials).build(),
+        ];
         if user.role == Role::Admin {
-            request = request.transact_items(
-                TransactWriteItem::builder().update(admin_count_change(self.store, scope, -1)?).build(),
-            );
+            items.push(TransactWriteItem::builder().update(admin_count_change(self.store, scope, -1)?).build());
         }
         let check_index = if user.role == Role::Admin { 3 } else { 2 };
         if !on_self {
-            request = request.transact_items(caller.check(self.store, scope)?);
+            items.push(caller.check(self.store, scope)?);
         }
-        match self.store.transact(request).await {
+        match self.store.transact(items).await {
             Ok(_) => Ok(user),
             Err(e) if !on_self && cancelled_at(&e, check_index) => Err(caller.refusal(self.store, scope).await),
             Err(e) if on_self && cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
