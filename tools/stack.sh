@@ -91,7 +91,7 @@ if [ ${#command[@]} -gt 0 ]; then
   # moto shares two cores with the whole suite (and copies a whole table per transaction
   # item): an AWS call may take seconds here that takes milliseconds in AWS. The fault tests
   # read this to delay calls past it.
-  export TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS=${TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS:-6000}
+  export TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS=${TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS:-20000}
   # Small enough that a test can use up an organization's daily invitations.
   export TASKFLOW_INVITATIONS_PER_DAY=${TASKFLOW_INVITATIONS_PER_DAY:-12}
 fi

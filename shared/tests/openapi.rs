@@ -93,3 +93,29 @@ fn limits_are_schema_constraints() {
     assert_eq!(limit["schema"]["minimum"], 1);
     assert_eq!(limit["schema"]["maximum"], 100);
 }
+
+/// Every `$ref` names a component the document has (a response group that names an
+/// unregistered response makes the whole document unusable to clients and fuzzers).
+#[test]
+fn every_reference_resolves() {
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target.clone());
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let doc = document();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    for target in found {
+        let pointer = target.strip_prefix('#').unwrap_or_else(|| panic!("{target} is not local"));
+        assert!(doc.pointer(pointer).is_some(), "{target} names nothing in the document");
+    }
+}
