@@ -47,7 +47,7 @@ MIX = {
 }
 
 # What one request of each kind does, read from the code (shared/src/api, shared/src/store,
-# shared/src/auth/login.rs, shared/src/notifications.rs). bench/run.py measures the calls and
+# shared/src/auth/login.rs, shared/src/notifications/publisher.rs). bench/run.py measures the calls and
 # their read units (functions[name].dynamodb); the write units here add the index entries.
 #
 # Units: every read is strongly consistent (Store::get_item, query_partition), 1 read unit per
@@ -96,7 +96,7 @@ REQUESTS = {
                     read_units=1, write_units=0),  # GetItem
 }
 
-# Each mail, in notifications-mailer (shared/src/mailer.rs): the delivery claim (conditional
+# Each mail, in notifications-mailer (shared/src/notifications/mailer.rs): the delivery claim (conditional
 # PutItem) and mark_sent (UpdateItem); GetItem of organization, task and recipient; SendEmail.
 # The SQS event source mapping receives and deletes the message (1 + 1 requests; fewer when it
 # batches, up to 10 messages a request). One invocation per mail: the batch size at low traffic.

@@ -3,6 +3,7 @@
 
 import copy
 import json
+import re
 import subprocess
 
 import pytest
@@ -137,6 +138,14 @@ def test_routes_match_the_function_crates_and_the_local_router(template, cargo_m
     assert {binary(r) for r in functions(template).values()} == crates, "every crate is deployed, and only those"
 
 
+def test_the_readme_route_table_lists_every_route_and_its_function(cargo_metadata, root):
+    rows = re.findall(r"^\| `([A-Z]+) (/\S*)` \| `([a-z0-9-]+)`", (root / "README.md").read_text(), re.M)
+    router = cargo_metadata["metadata"]["lambda"]["watch"]["router"]
+    local = {(r["method"], path): r["function"] for path, routes in router.items() for r in routes}
+    assert {(method, path): function for method, path, function in rows} == local
+    assert len(rows) == len(local), "a route is listed twice"
+
+
 def test_every_route_is_in_the_openapi_document_and_nothing_else_is(template, cargo_metadata, root):
     # The committed openapi.json is what the code generates (the Rust drift test checks it).
     spec = json.loads((root / "openapi.json").read_text())
@@ -186,6 +195,23 @@ def test_each_role_grants_exactly_what_its_function_declares(template, cargo_met
     }
     for name, resource in functions(template).items():
         assert granted(resource) == declared[binary(resource)], name
+
+
+def test_each_function_gets_exactly_the_environment_it_declares(template, cargo_metadata):
+    workspace = cargo_metadata["metadata"]["taskflow"]
+    globals_env = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    assert globals_env == set(workspace["globals"])
+    declared = {
+        p["name"]: (p["metadata"] or {}).get("taskflow", {})
+        for p in cargo_metadata["packages"]
+        if p["manifest_path"].startswith(str(ROOT / "functions"))
+    }
+    for name, resource in functions(template).items():
+        own = declared[binary(resource)]
+        given = set(resource["Properties"].get("Environment", {}).get("Variables", {}))
+        required, tuning = set(own["environment"]), set(own["tuning"]) | set(workspace["tuning"])
+        assert required <= given, f"{name} lacks {sorted(required - given)}"
+        assert given <= required | tuning, f"{name} is given {sorted(given - required - tuning)}, which it does not read"
 
 
 def test_expanded_inline_policies_name_no_wildcard_resource(template_text):
@@ -238,7 +264,7 @@ def test_the_localstack_init_hook_creates_the_table_the_code_defines(root, table
 
 def test_the_uncertain_mail_alarm_counts_the_lines_the_mailer_logs(template, root):
     import re
-    mailer = (root / "shared" / "src" / "mailer.rs").read_text()
+    mailer = (root / "shared" / "src" / "notifications" / "mailer.rs").read_text()
     metrics = set(re.findall(r'pub const \w+_METRIC: &str = "(\w+)";', mailer))
     assert metrics == {"MailUnconfirmed", "MailClaimAbandoned"}
     pattern = template["Resources"]["UncertainMailFilter"]["Properties"]["FilterPattern"]

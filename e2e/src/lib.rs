@@ -4,8 +4,8 @@
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use shared::auth::TokenVerifier;
-use shared::domain::{Email, Password, Role};
+use taskflow::auth::TokenVerifier;
+use taskflow::domain::{Email, Password, Role};
 
 pub const PASSWORD: &str = "admin123";
 
@@ -180,8 +180,8 @@ impl Api {
     pub async fn member(&self, tenant: &Tenant) -> Caller {
         let admin = verifier().verify(&tenant.admin.token).expect("admin token verifies");
         let email = format!("member-{}@example.com", unique());
-        let hash = shared::auth::hash_password(&Password::parse(PASSWORD).unwrap()).unwrap();
-        let store = shared::config::store(&shared::config::sdk_config().await.expect("SDK configuration"));
+        let hash = taskflow::auth::hash_password(&Password::parse(PASSWORD).unwrap()).unwrap();
+        let store = taskflow::config::store(&taskflow::config::sdk_config().await.expect("SDK configuration"));
         let user = store
             .users()
             .create(&admin.scope(), Email::parse(&email).unwrap(), Role::Member, hash, chrono::Utc::now())
@@ -290,21 +290,20 @@ impl Api {
     /// emulator, so the fixture writes it through the store, with the tenant scope of the
     /// admin's verified token, as the invitations function would have a week earlier.
     pub async fn expired_invitation(&self, tenant: &Tenant) -> String {
-        use shared::auth::InvitationNonce;
-        use shared::domain::{Invitation, InvitationDraft};
+        use taskflow::domain::{Invitation, InvitationDraft, InvitationNonce};
         let admin = verifier().verify(&tenant.admin.token).expect("admin token verifies");
         let draft: InvitationDraft =
             serde_json::from_value(json!({"email": format!("late-{}@example.com", unique()), "role": "member"}))
                 .unwrap();
         let eight_days_ago = chrono::Utc::now() - chrono::Duration::days(8);
         let invitation = Invitation::new(draft, admin.org_id(), admin.user_id(), eight_days_ago);
-        let sdk = shared::config::sdk_config().await.expect("SDK configuration");
+        let sdk = taskflow::config::sdk_config().await.expect("SDK configuration");
         let nonce = InvitationNonce::generate();
         let token =
-            shared::config::invitation_key(&sdk).await.expect("the invitation secret").token(invitation.id, &nonce);
-        let event = shared::events::Event::invitation_created(&invitation, nonce);
-        let store = shared::config::store(&sdk);
-        let quota = shared::config::invitation_quota().expect("quota");
+            taskflow::config::invitation_key(&sdk).await.expect("the invitation secret").token(invitation.id, &nonce);
+        let event = taskflow::domain::events::Event::invitation_created(&invitation, nonce);
+        let store = taskflow::config::store(&sdk);
+        let quota = taskflow::config::invitation_quota().expect("quota");
         let caller = admin.as_admin().expect("an admin");
         store
             .invitations()
@@ -317,15 +316,15 @@ impl Api {
 
 /// The tenant scope of `tenant`, from its admin's verified token: how a test reads the
 /// tenant's items through the store, as the functions would.
-pub fn scope_of(tenant: &Tenant) -> shared::auth::TenantScope {
+pub fn scope_of(tenant: &Tenant) -> taskflow::store::TenantScope {
     verifier().verify(&tenant.admin.token).expect("admin token verifies").scope()
 }
 
 /// Verifies access tokens with the public key the stack exported.
 pub fn verifier() -> TokenVerifier {
     TokenVerifier::from_pem(
-        &env(shared::config::JWT_PUBLIC_KEY),
-        &shared::config::token_settings().expect("token settings"),
+        &env(taskflow::config::JWT_PUBLIC_KEY),
+        &taskflow::config::token_settings().expect("token settings"),
     )
     .expect("public key")
 }

@@ -18,7 +18,7 @@ async fn second_admin(api: &Api, tenant: &Tenant) -> (Caller, String) {
     assert_eq!(status, StatusCode::OK, "{login}");
     let token = login["access_token"].as_str().unwrap().to_owned();
     let claims = e2e::verifier().verify(&token).unwrap();
-    assert_eq!(claims.role(), shared::domain::Role::Admin, "the new token carries the new role");
+    assert_eq!(claims.role(), taskflow::domain::Role::Admin, "the new token carries the new role");
     (Caller { token, ..member }, login["refresh_token"].as_str().unwrap().to_owned())
 }
 
@@ -312,18 +312,18 @@ async fn pending_invitations_page_with_a_signed_cursor() {
 #[tokio::test]
 async fn no_invitation_token_is_stored_or_queued_in_clear() {
     use lambda_http::Body;
-    use shared::events::{Event, EventKind};
+    use taskflow::domain::events::{Event, EventKind};
 
     let api = Api::from_env();
     let tenant = api.tenant().await;
-    let sdk = shared::config::sdk_config().await.unwrap();
+    let sdk = taskflow::config::sdk_config().await.unwrap();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = sqs.create_queue().queue_name(format!("probe-{}", unique())).send().await.unwrap();
     let queue_url = queue.queue_url.unwrap();
-    let app = shared::app::App::from_env(&sdk).unwrap();
-    let publisher = shared::notifications::Publisher::new(sqs.clone(), &queue_url);
-    let key = shared::config::invitation_key(&sdk).await.unwrap();
-    let inviter = shared::api::invitations::Inviter { key, quota: shared::config::invitation_quota().unwrap() };
+    let app = taskflow::app::App::from_env(&sdk).unwrap();
+    let publisher = taskflow::notifications::Publisher::new(sqs.clone(), &queue_url);
+    let key = taskflow::config::invitation_key(&sdk).await.unwrap();
+    let inviter = taskflow::api::invitations::Inviter { key, quota: taskflow::config::invitation_quota().unwrap() };
     let email = format!("secret-{}@example.com", unique());
     let request = lambda_http::http::Request::builder()
         .method("POST")
@@ -332,7 +332,7 @@ async fn no_invitation_token_is_stored_or_queued_in_clear() {
         .header("Content-Type", "application/json")
         .body(Body::Text(json!({"email": email, "role": "member"}).to_string()))
         .unwrap();
-    let response = shared::api::invitations::create(&app, &publisher, &inviter, request).await.unwrap();
+    let response = taskflow::api::invitations::create(&app, &publisher, &inviter, request).await.unwrap();
     assert_eq!(response.status(), 201);
 
     let received = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(5).send().await.unwrap();
@@ -347,7 +347,7 @@ async fn no_invitation_token_is_stored_or_queued_in_clear() {
 
     // Every item of the table (a test may scan; request paths never do).
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = shared::config::table_name();
+    let table = taskflow::config::table_name();
     let (mut start, mut items) = (None, 0);
     loop {
         let out = dynamodb.scan().table_name(&table).set_exclusive_start_key(start.take()).send().await.unwrap();

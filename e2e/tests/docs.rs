@@ -48,7 +48,7 @@ async fn openapi_json_is_the_document_the_code_generates() {
     let response = api.request(Method::GET, "/openapi.json", None).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
-    assert_eq!(response.text().await.unwrap(), shared::openapi::to_json());
+    assert_eq!(response.text().await.unwrap(), taskflow::openapi::to_json());
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::{Api, Fault, MAIL_DEADLINE, Tenant, eventually, invitation_token, mails_to, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::store::DeliveryState;
+use taskflow::store::DeliveryState;
 
 const TRANSACT: &str = "DynamoDB_20120810.TransactWriteItems";
 const UPDATE: &str = "DynamoDB_20120810.UpdateItem";
@@ -19,7 +19,7 @@ const SDK_ATTEMPTS: u32 = 3;
 
 /// Longer than an attempt may take (config::timeouts, as the test stack sets it).
 fn past_the_attempt_timeout() -> u64 {
-    let timeout: u64 = std::env::var(shared::config::AWS_ATTEMPT_TIMEOUT_MS).map_or(2_000, |v| v.parse().unwrap());
+    let timeout: u64 = std::env::var(taskflow::config::AWS_ATTEMPT_TIMEOUT_MS).map_or(2_000, |v| v.parse().unwrap());
     timeout + 1_000
 }
 
@@ -34,10 +34,10 @@ async fn assert_unavailable(response: reqwest::Response) {
 
 /// The items of the tenant's partition whose sort key starts with `prefix`.
 async fn items(tenant: &Tenant, prefix: &str) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-    let sdk = shared::config::sdk_config().await.unwrap();
+    let sdk = taskflow::config::sdk_config().await.unwrap();
     aws_sdk_dynamodb::Client::new(&sdk)
         .query()
-        .table_name(shared::config::table_name())
+        .table_name(taskflow::config::table_name())
         .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
         .expression_attribute_values(":pk", AttributeValue::S(format!("ORG#{}", tenant.org_id)))
         .expression_attribute_values(":prefix", AttributeValue::S(prefix.into()))
@@ -53,7 +53,7 @@ async fn items(tenant: &Tenant, prefix: &str) -> Vec<std::collections::HashMap<S
 /// delivery records, every one final (sent, or handed to SES unconfirmed: neither mails
 /// again). Then the mails that went out are all that ever will.
 async fn drained(tenant: &Tenant, expected: usize) -> Vec<DeliveryState> {
-    let store = shared::config::store(&shared::config::sdk_config().await.unwrap());
+    let store = taskflow::config::store(&taskflow::config::sdk_config().await.unwrap());
     let scope = e2e::scope_of(tenant);
     let done = eventually(MAIL_DEADLINE, || async {
         let states = store.deliveries().states(&scope).await.unwrap();
@@ -240,35 +240,35 @@ async fn a_write_slower_than_an_attempt_is_retried_and_applied_once() {
 /// secret can be read.
 #[tokio::test]
 async fn a_secret_unavailable_at_cold_start_answers_503_until_it_can_be_read() {
-    use shared::config::{ConfigError, Deferred};
+    use taskflow::config::{ConfigError, Deferred};
 
     let api = Api::from_env();
     let tenant = api.tenant().await;
-    let sdk = shared::config::sdk_config().await.unwrap();
+    let sdk = taskflow::config::sdk_config().await.unwrap();
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let created = secrets
         .create_secret()
         .name(format!("taskflow/test-cursor-{}", unique()))
-        .secret_string(shared::store::CursorKey::generate_secret())
+        .secret_string(taskflow::store::CursorKey::generate_secret())
         .send()
         .await
         .unwrap();
     let arn = created.arn.unwrap();
     let load = || async {
-        let secret = shared::config::secret_at(&sdk, shared::config::CURSOR_SECRET, &arn).await?;
-        Ok::<_, ConfigError>(shared::store::CursorKey::new(secret.as_bytes()))
+        let secret = taskflow::config::secret_at(&sdk, taskflow::config::CURSOR_SECRET, &arn).await?;
+        Ok::<_, ConfigError>(taskflow::store::CursorKey::new(secret.as_bytes()))
     };
     // The cold start's read and the first request's read both outlast the SDK's retries.
     let throttled = Fault::inject("secretsmanager.GetSecretValue", &arn, "throttle", 2 * SDK_ATTEMPTS).await;
     let cursors = Deferred::load(load).await.expect("the function starts without it");
-    let app = shared::app::App::from_env(&sdk).unwrap();
+    let app = taskflow::app::App::from_env(&sdk).unwrap();
     let list = || {
         let request = lambda_http::http::Request::builder()
             .uri("/api/v1/tasks")
             .header("Authorization", format!("Bearer {}", tenant.admin.token))
             .body(lambda_http::Body::Empty)
             .unwrap();
-        async { shared::api::tasks::list(&app, cursors.get().await?, request).await }
+        async { taskflow::api::tasks::list(&app, cursors.get().await?, request).await }
     };
     let refused = list().await.unwrap_err();
     let response = refused.into_response();

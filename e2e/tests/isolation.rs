@@ -104,7 +104,7 @@ async fn requests_without_a_valid_token_are_401() {
 }
 
 fn uuid_like() -> String {
-    shared::domain::TaskId::generate().to_string()
+    taskflow::domain::TaskId::generate().to_string()
 }
 
 #[tokio::test]
@@ -114,7 +114,7 @@ async fn another_tenants_token_never_reaches_this_tenants_members_or_invitations
     let member = api.member(&mine).await;
     let invitation = api.invite(&mine, &format!("pending-{}@example.com", e2e::unique()), "member").await;
     let token = Some(theirs.admin.token.as_str());
-    let missing = shared::domain::UserId::generate().to_string();
+    let missing = taskflow::domain::UserId::generate().to_string();
 
     for id in [member.user_id.as_str(), mine.admin.user_id.as_str()] {
         for (method, body) in

@@ -6,10 +6,10 @@ use chrono::Utc;
 use e2e::{Api, MAIL_DEADLINE, Tenant, eventually, mails_to, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::domain::{OrgId, TaskId, UserId};
-use shared::events::{Event, EventId, EventKind, SCHEMA_VERSION};
-use shared::mailer::Mailer;
-use shared::store::DeliveryState;
+use taskflow::domain::events::{Event, EventId, EventKind, SCHEMA_VERSION};
+use taskflow::domain::{OrgId, TaskId, UserId};
+use taskflow::notifications::Mailer;
+use taskflow::store::DeliveryState;
 
 /// A loopback port nothing listens on: a stand-in for an unreachable AWS endpoint.
 fn closed_endpoint() -> String {
@@ -20,7 +20,7 @@ fn closed_endpoint() -> String {
 }
 
 async fn sdk() -> aws_config::SdkConfig {
-    shared::config::sdk_config().await.expect("SDK configuration")
+    taskflow::config::sdk_config().await.expect("SDK configuration")
 }
 
 fn assigned_event(tenant: &Tenant, task: &Value, recipient: &str) -> Event {
@@ -116,7 +116,7 @@ async fn the_same_event_delivered_twice_sends_one_email() {
     let member = api.member(&tenant).await;
     let task = api.create_task(&tenant.admin.token, json!({"title": "dup"})).await;
     let event = assigned_event(&tenant, &task, &member.user_id);
-    let mailer = shared::config::mailer(&sdk().await).await.unwrap();
+    let mailer = taskflow::config::mailer(&sdk().await).await.unwrap();
 
     // Twice in one batch, then once more: SQS's at-least-once delivery in all its forms.
     let response = mailer.handle_batch(batch(&[event.to_json(), event.to_json()])).await;
@@ -127,7 +127,7 @@ async fn the_same_event_delivered_twice_sends_one_email() {
     let assigned: Vec<String> =
         subjects(&mails_to(&member.email).await).into_iter().filter(|s| s.contains("assigned")).collect();
     assert_eq!(assigned.len(), 1, "{assigned:?}");
-    let store = shared::config::store(&sdk().await);
+    let store = taskflow::config::store(&sdk().await);
     assert_eq!(
         store.deliveries().state(&e2e::scope_of(&tenant), event.event_id).await.unwrap(),
         Some(DeliveryState::Sent)
@@ -141,8 +141,8 @@ async fn ses_failures_are_retried_and_nothing_is_marked_sent() {
     let task = api.create_task(&tenant.admin.token, json!({"title": "flaky"})).await;
     let event = assigned_event(&tenant, &task, &tenant.admin.user_id);
     let sdk = sdk().await;
-    let store = shared::config::store(&sdk);
-    let sender = std::env::var(shared::config::MAIL_FROM).unwrap();
+    let store = taskflow::config::store(&sdk);
+    let sender = std::env::var(taskflow::config::MAIL_FROM).unwrap();
 
     let unreachable_ses = aws_sdk_sesv2::Client::from_conf(
         aws_sdk_sesv2::config::Builder::from(&sdk).endpoint_url(closed_endpoint()).build(),
@@ -153,13 +153,13 @@ async fn ses_failures_are_retried_and_nothing_is_marked_sent() {
             store.clone(),
             unreachable_ses,
             sender.clone(),
-            shared::config::invitation_key(&sdk).await.unwrap(),
+            taskflow::config::invitation_key(&sdk).await.unwrap(),
         ),
         Mailer::new(
             store.clone(),
             unverified_sender,
             format!("nobody-{}@unverified.example", unique()),
-            shared::config::invitation_key(&sdk).await.unwrap(),
+            taskflow::config::invitation_key(&sdk).await.unwrap(),
         ),
     ] {
         let response = mailer.handle_batch(batch(&[event.to_json()])).await;
@@ -168,7 +168,7 @@ async fn ses_failures_are_retried_and_nothing_is_marked_sent() {
         assert_eq!(state, None, "not marked, so a retry may send");
     }
 
-    let healthy = shared::config::mailer(&sdk).await.unwrap();
+    let healthy = taskflow::config::mailer(&sdk).await.unwrap();
     assert!(healthy.handle_batch(batch(&[event.to_json()])).await.batch_item_failures.is_empty());
     let assigned =
         subjects(&mails_to(&tenant.admin.email).await).into_iter().filter(|s| s.contains("assigned")).count();
@@ -237,12 +237,12 @@ async fn a_queue_outage_during_create_still_answers_201_and_the_mail_arrives_lat
     let api = Api::from_env();
     let tenant = api.tenant().await;
     let sdk = sdk().await;
-    let app = shared::app::App::from_env(&sdk).unwrap();
+    let app = taskflow::app::App::from_env(&sdk).unwrap();
     let unreachable_sqs = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&sdk).endpoint_url(closed_endpoint()).build(),
     );
     let publisher =
-        shared::notifications::Publisher::new(unreachable_sqs, std::env::var("TASKFLOW_QUEUE_URL").unwrap());
+        taskflow::notifications::Publisher::new(unreachable_sqs, std::env::var("TASKFLOW_QUEUE_URL").unwrap());
 
     let title = format!("Outage {}", unique());
     let request = lambda_http::http::Request::builder()
@@ -252,7 +252,7 @@ async fn a_queue_outage_during_create_still_answers_201_and_the_mail_arrives_lat
         .header("Content-Type", "application/json")
         .body(lambda_http::Body::Text(json!({"title": title}).to_string()))
         .unwrap();
-    let response = shared::api::tasks::create(&app, &publisher, request).await.expect("answered");
+    let response = taskflow::api::tasks::create(&app, &publisher, request).await.expect("answered");
     assert_eq!(response.status(), 201, "a queue outage must not fail the create");
 
     // Nothing could be queued, so the task's marker waits in the outbox...

@@ -42,9 +42,9 @@ async fn an_unreadable_stored_item_does_not_take_the_list_down() {
     let older = api.create_task(&tenant.admin.token, json!({"title": "readable, older"})).await;
     let template = api.create_task(&tenant.admin.token, json!({"title": "will be copied"})).await;
 
-    let sdk = shared::config::sdk_config().await.unwrap();
+    let sdk = taskflow::config::sdk_config().await.unwrap();
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = shared::config::table_name();
+    let table = taskflow::config::table_name();
     let key = |id: &str| {
         [
             ("pk".to_owned(), AttributeValue::S(format!("ORG#{}", tenant.org_id))),

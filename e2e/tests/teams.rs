@@ -338,10 +338,10 @@ async fn failed_logins_are_throttled_per_source_address_across_emails() {
 
     let api = Api::from_env();
     let tenant = api.tenant().await;
-    let sdk = shared::config::sdk_config().await.expect("SDK configuration");
-    let store = shared::config::store(&sdk);
-    let issuer = shared::config::token_issuer(&sdk).await.unwrap();
-    let limits = shared::auth::PasswordLimits {
+    let sdk = taskflow::config::sdk_config().await.expect("SDK configuration");
+    let store = taskflow::config::store(&sdk);
+    let issuer = taskflow::config::token_issuer(&sdk).await.unwrap();
+    let limits = taskflow::auth::PasswordLimits {
         window_seconds: 3600,
         max_failures_per_email_and_address: 100,
         max_failures_per_email: 100,
@@ -359,18 +359,18 @@ async fn failed_logins_are_throttled_per_source_address_across_emails() {
             .unwrap()
             .with_request_context(RequestContext::ApiGatewayV2(context))
     };
-    let status = |r: Result<lambda_http::Response<lambda_http::Body>, shared::http::ApiError>| match r {
+    let status = |r: Result<lambda_http::Response<lambda_http::Body>, taskflow::http::ApiError>| match r {
         Ok(response) => response.status().as_u16(),
         Err(e) => e.status().as_u16(),
     };
     for _ in 0..3 {
         let email = format!("spray-{}@example.com", unique());
         assert_eq!(
-            status(shared::api::auth::login(&store, &issuer, &limits, login(email, "wrong-password")).await),
+            status(taskflow::api::auth::login(&store, &issuer, &limits, login(email, "wrong-password")).await),
             401
         );
     }
-    let right = shared::api::auth::login(&store, &issuer, &limits, login(tenant.admin.email.clone(), PASSWORD)).await;
+    let right = taskflow::api::auth::login(&store, &issuer, &limits, login(tenant.admin.email.clone(), PASSWORD)).await;
     assert_eq!(status(right), 429, "the address is blocked for every email");
 }
 

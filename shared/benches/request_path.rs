@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::auth::keys::generate_signing_key_pair;
-use shared::auth::{Claims, TenantScope, TokenSettings, TokenVerifier};
-use shared::domain::{OrgId, Role, Task, TaskDraft, TaskId, TaskPatch, UserId};
-use shared::store::{CursorKey, TaskFilter};
+use taskflow::auth::keys::generate_signing_key_pair;
+use taskflow::auth::{Claims, TokenSettings, TokenVerifier};
+use taskflow::domain::{OrgId, Role, Task, TaskDraft, TaskId, TaskPatch, UserId};
+use taskflow::store::{CursorKey, TaskFilter, TenantScope};
 
 fn settings() -> TokenSettings {
     TokenSettings {

@@ -12,8 +12,7 @@ use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{InvitationKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
-use crate::mailer::Mailer;
-use crate::notifications::Publisher;
+use crate::notifications::{Mailer, Publisher};
 use crate::store::{CursorKey, InvitationQuota, Store};
 
 pub const TABLE_NAME: &str = "TASKFLOW_TABLE_NAME";
@@ -297,7 +296,7 @@ pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
 
 /// The mailer. Its SES client makes one attempt per send and no retry of its own: a retried
 /// `SendEmail` whose first answer was lost sends the mail twice, so the mailer decides, from
-/// what SES answered, whether a send may be repeated (shared/src/mailer.rs).
+/// what SES answered, whether a send may be repeated (shared/src/notifications/mailer.rs).
 pub async fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
     Ok(Mailer::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?, invitation_key(sdk).await?))
 }

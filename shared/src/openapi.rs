@@ -7,9 +7,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api;
 use crate::http::Problem;
-use crate::http::responses::{
-    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, PayloadTooLarge, PreconditionFailed,
-    ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+use crate::http::error_responses::{
+    BadRequest, Conflict, Forbidden, InternalServerError, NotFound, NotImplemented, PayloadTooLarge,
+    PreconditionFailed, ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
 };
 
 #[derive(OpenApi)]
@@ -52,7 +52,8 @@ use crate::http::responses::{
         schemas(Problem),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
-            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, InternalServerError, ServiceUnavailable,
+            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, InternalServerError, NotImplemented,
+            ServiceUnavailable,
         ),
     ),
     modifiers(&BearerToken),

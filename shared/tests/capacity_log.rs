@@ -4,17 +4,17 @@
 
 use chrono::Utc;
 use serde_json::json;
-use shared::auth::{TenantScope, hash_password};
-use shared::domain::{Email, Password, Role, TaskDraft, TaskStatus};
-use shared::store::schema::TABLE;
-use shared::store::{Caller, Store, TaskFilter};
+use taskflow::auth::hash_password;
+use taskflow::domain::{Email, Password, Role, TaskDraft, TaskStatus};
+use taskflow::store::schema::TABLE;
+use taskflow::store::{Caller, Store, TaskFilter, TenantScope};
 
 async fn fresh_store() -> Store {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://127.0.0.1")),
         "AWS_ENDPOINT_URL must point at a loopback emulator: run the tests with `make test`"
     );
-    let sdk = shared::config::sdk_config().await.expect("SDK configuration");
+    let sdk = taskflow::config::sdk_config().await.expect("SDK configuration");
     let table = format!("capacity-test-{}", uuid::Uuid::new_v4().simple());
     TABLE.create(&aws_sdk_dynamodb::Client::new(&sdk), &table).await.expect("table created");
     Store::from_sdk(&sdk, table)

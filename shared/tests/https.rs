@@ -8,8 +8,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
-use shared::store::Store;
-use shared::store::schema::TABLE;
+use taskflow::store::Store;
+use taskflow::store::schema::TABLE;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
@@ -89,7 +89,7 @@ async fn tls_proxy(cert: &Path, key: &Path, upstream: String) -> String {
 
 /// The functions' SDK configuration, with the HTTPS client trusting `roots`, aimed at `endpoint`.
 async fn sdk_trusting(roots: Vec<u8>, endpoint: &str) -> aws_config::SdkConfig {
-    let https = shared::config::https_client(roots).expect("an HTTPS client");
+    let https = taskflow::config::https_client(roots).expect("an HTTPS client");
     aws_config::defaults(BehaviorVersion::latest()).http_client(https).endpoint_url(endpoint).load().await
 }
 
@@ -106,11 +106,11 @@ async fn the_client_trusts_exactly_the_roots_it_is_given() {
     let sdk = sdk_trusting(std::fs::read(&ca).unwrap(), &endpoint).await;
     TABLE.create(&aws_sdk_dynamodb::Client::new(&sdk), &table).await.expect("a table created over TLS");
     let store = Store::from_sdk(&sdk, &table);
-    let scope = shared::auth::TenantScope::for_new_organization();
+    let scope = taskflow::store::TenantScope::for_new_organization();
     assert!(store.organizations().get(&scope).await.expect("a read over TLS").is_none());
 
     // The built-in roots (Amazon Trust Services) do not vouch for this endpoint.
-    let sdk = sdk_trusting(shared::config::AMAZON_TRUST_SERVICES.to_vec(), &endpoint).await;
+    let sdk = sdk_trusting(taskflow::config::AMAZON_TRUST_SERVICES.to_vec(), &endpoint).await;
     let refused = Store::from_sdk(&sdk, &table).organizations().get(&scope).await;
     let error = format!("{:?}", refused.expect_err("an endpoint outside the trusted roots is refused"));
     assert!(error.contains("UnknownIssuer"), "{error}");

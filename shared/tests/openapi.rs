@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 fn document() -> Value {
-    serde_json::from_str(&shared::openapi::to_json()).expect("the document is JSON")
+    serde_json::from_str(&taskflow::openapi::to_json()).expect("the document is JSON")
 }
 
 fn operations(doc: &Value) -> Vec<(String, String, Value)> {
@@ -24,7 +24,7 @@ fn the_committed_openapi_json_is_what_the_code_generates() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.json");
     let committed = std::fs::read_to_string(&path).expect("openapi.json at the repository root: run `make openapi`");
     assert!(
-        committed == shared::openapi::to_json(),
+        committed == taskflow::openapi::to_json(),
         "openapi.json differs from what the code generates: run `make openapi` and commit the result"
     );
 }

@@ -3,17 +3,17 @@
 
 use chrono::Utc;
 use serde_json::json;
-use shared::auth::{TenantScope, hash_password};
-use shared::domain::{Email, OrgName, OrgSlug, Password, Role, TaskDraft, TaskStatus};
-use shared::store::schema::TABLE;
-use shared::store::{Caller, DeleteRefused, Registration, Store, StoreError, TaskFilter, Unique};
+use taskflow::auth::hash_password;
+use taskflow::domain::{Email, OrgName, OrgSlug, Password, Role, TaskDraft, TaskStatus};
+use taskflow::store::schema::TABLE;
+use taskflow::store::{Caller, DeleteRefused, Registration, Store, StoreError, TaskFilter, TenantScope, Unique};
 
 async fn fresh_store() -> Store {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://127.0.0.1")),
         "AWS_ENDPOINT_URL must point at a loopback emulator: run the tests with `make test`"
     );
-    let sdk = shared::config::sdk_config().await.expect("SDK configuration");
+    let sdk = taskflow::config::sdk_config().await.expect("SDK configuration");
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let table = format!("store-test-{}", uuid::Uuid::new_v4().simple());
     TABLE.create(&client, &table).await.expect("table created");
@@ -143,10 +143,9 @@ async fn another_scope_can_neither_see_nor_delete_a_task() {
 
 #[tokio::test]
 async fn an_invitation_does_not_outlive_its_senders_admin_role() {
-    use shared::auth::{InvitationNonce, OpaqueToken};
-    use shared::domain::{Invitation, InvitationDraft};
-    use shared::events::Event;
-    use shared::store::InvitationQuota;
+    use taskflow::domain::events::Event;
+    use taskflow::domain::{Invitation, InvitationDraft, InvitationNonce, OpaqueToken};
+    use taskflow::store::InvitationQuota;
 
     let store = fresh_store().await;
     let scope = TenantScope::for_new_organization();

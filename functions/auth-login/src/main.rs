@@ -1,13 +1,13 @@
 //! `POST /api/v1/auth/login`
-use shared::{api, http};
+use taskflow::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::init_tracing();
-    let sdk = shared::config::sdk_config().await?;
+    taskflow::app::init_tracing();
+    let sdk = taskflow::config::sdk_config().await?;
     // A token issuer: one of the few functions that may read the signing key.
-    let issuer = &shared::config::Deferred::load(|| shared::config::token_issuer(&sdk)).await?;
-    let store = &shared::config::store(&sdk);
-    let limits = &shared::config::password_limits()?;
+    let issuer = &taskflow::config::Deferred::load(|| taskflow::config::token_issuer(&sdk)).await?;
+    let store = &taskflow::config::store(&sdk);
+    let limits = &taskflow::config::password_limits()?;
     http::serve(move |req| async move { api::auth::login(store, issuer.get().await?, limits, req).await }).await
 }

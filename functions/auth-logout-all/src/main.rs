@@ -1,10 +1,10 @@
 //! `POST /api/v1/auth/logout-all`
-use shared::{api, http};
+use taskflow::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::init_tracing();
-    let sdk = shared::config::sdk_config().await?;
-    let app = shared::app::App::from_env(&sdk)?;
+    taskflow::app::init_tracing();
+    let sdk = taskflow::config::sdk_config().await?;
+    let app = taskflow::app::App::from_env(&sdk)?;
     http::serve(|req| api::auth::logout_all(&app, req)).await
 }

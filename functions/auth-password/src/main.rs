@@ -1,11 +1,11 @@
 //! `POST /api/v1/auth/password`
-use shared::{api, http};
+use taskflow::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::init_tracing();
-    let sdk = shared::config::sdk_config().await?;
-    let app = shared::app::App::from_env(&sdk)?;
-    let limits = shared::config::password_limits()?;
+    taskflow::app::init_tracing();
+    let sdk = taskflow::config::sdk_config().await?;
+    let app = taskflow::app::App::from_env(&sdk)?;
+    let limits = taskflow::config::password_limits()?;
     http::serve(|req| api::auth::change_password(&app, &limits, req)).await
 }

@@ -1,5 +1,5 @@
 //! `GET /docs`
-use shared::{api, http};
+use taskflow::{api, http};
 
 /// Swagger UI with its script and styles inlined, assembled by `build.rs` from the pinned
 /// npm package.
@@ -7,6 +7,6 @@ const PAGE: &str = include_str!(concat!(env!("OUT_DIR"), "/docs.html"));
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::init_tracing();
+    taskflow::app::init_tracing();
     http::serve(|req| api::docs::page(PAGE, req)).await
 }

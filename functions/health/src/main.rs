@@ -1,8 +1,8 @@
 //! `GET /health`
-use shared::{api, http};
+use taskflow::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::init_tracing();
+    taskflow::app::init_tracing();
     http::serve(api::health).await
 }

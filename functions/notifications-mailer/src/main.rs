@@ -4,8 +4,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::app::init_tracing();
-    let mailer = shared::config::mailer(&shared::config::sdk_config().await?).await?;
+    taskflow::app::init_tracing();
+    let mailer = taskflow::config::mailer(&taskflow::config::sdk_config().await?).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
         Ok::<_, lambda_runtime::Error>(mailer.handle_batch(event.payload).await)
     }))

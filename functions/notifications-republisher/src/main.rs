@@ -7,13 +7,13 @@ const BATCH: i32 = 100;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::app::init_tracing();
-    let sdk = shared::config::sdk_config().await?;
-    let store = shared::config::store(&sdk);
-    let publisher = shared::config::publisher(&sdk)?;
-    let min_age = shared::config::outbox_min_age()?;
+    taskflow::app::init_tracing();
+    let sdk = taskflow::config::sdk_config().await?;
+    let store = taskflow::config::store(&sdk);
+    let publisher = taskflow::config::publisher(&sdk)?;
+    let min_age = taskflow::config::outbox_min_age()?;
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async {
-        let report = shared::notifications::republish(&store, &publisher, min_age, BATCH).await?;
+        let report = taskflow::notifications::republish(&store, &publisher, min_age, BATCH).await?;
         Ok::<_, lambda_runtime::Error>(report)
     }))
     .await

@@ -1,9 +1,9 @@
 //! `GET /openapi.json`
-use shared::{api, http};
+use taskflow::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::init_tracing();
-    let document = shared::openapi::to_json();
+    taskflow::app::init_tracing();
+    let document = taskflow::openapi::to_json();
     http::serve(|req| api::docs::openapi(&document, req)).await
 }

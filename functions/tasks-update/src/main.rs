@@ -1,11 +1,11 @@
 //! `PATCH /api/v1/tasks/{id}`
-use shared::{api, http};
+use taskflow::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::init_tracing();
-    let sdk = shared::config::sdk_config().await?;
-    let app = shared::app::App::from_env(&sdk)?;
-    let publisher = shared::config::publisher(&sdk)?;
+    taskflow::app::init_tracing();
+    let sdk = taskflow::config::sdk_config().await?;
+    let app = taskflow::app::App::from_env(&sdk)?;
+    let publisher = taskflow::config::publisher(&sdk)?;
     http::serve(|req| api::tasks::update(&app, &publisher, req)).await
 }

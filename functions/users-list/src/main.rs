@@ -1,11 +1,11 @@
 //! `GET /api/v1/users`
-use shared::{api, http};
+use taskflow::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::init_tracing();
-    let sdk = shared::config::sdk_config().await?;
-    let app = &shared::app::App::from_env(&sdk)?;
-    let cursors = &shared::config::Deferred::load(|| shared::config::cursor_key(&sdk)).await?;
+    taskflow::app::init_tracing();
+    let sdk = taskflow::config::sdk_config().await?;
+    let app = &taskflow::app::App::from_env(&sdk)?;
+    let cursors = &taskflow::config::Deferred::load(|| taskflow::config::cursor_key(&sdk)).await?;
     http::serve(move |req| async move { api::users::list(app, cursors.get().await?, req).await }).await
 }

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::authenticate;
 use crate::app::App;
-use crate::auth::{self, AccessToken, OpaqueToken, PasswordLimits, Principal, TokenIssuer};
-use crate::domain::{Email, OrgName, OrgSlug, Organization, Password, User};
-use crate::http::responses::{
+use crate::auth::{self, AccessToken, PasswordLimits, Principal, TokenIssuer};
+use crate::domain::{Email, OpaqueToken, OrgName, OrgSlug, Organization, Password, User};
+use crate::http::error_responses::{
     AuthenticatedErrors, Conflict, InternalServerError, JsonBodyErrors, ServiceUnavailable, TooManyRequests,
     Unauthorized,
 };

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::{authenticate, page_limit};
 use crate::app::App;
-use crate::auth::{InvitationKey, InvitationNonce};
-use crate::domain::{Invitation, InvitationDraft, InvitationId};
-use crate::events::Event;
-use crate::http::responses::{
+use crate::auth::InvitationKey;
+use crate::domain::events::Event;
+use crate::domain::{Invitation, InvitationDraft, InvitationId, InvitationNonce};
+use crate::http::error_responses::{
     AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound, TooManyRequests,
 };
 use crate::http::{self, ApiError};

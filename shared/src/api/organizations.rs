@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::authenticate;
 use crate::app::App;
 use crate::domain::{OrgName, Organization};
-use crate::http::responses::{AuthenticatedErrors, Forbidden, JsonBodyErrors, NotFound};
+use crate::http::error_responses::{AuthenticatedErrors, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
 
 /// `GET /api/v1/organizations/me`.

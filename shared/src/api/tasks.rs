@@ -5,15 +5,15 @@ use serde::Serialize;
 
 use super::{authenticate, page_limit};
 use crate::app::App;
-use crate::auth::{Principal, TenantScope};
+use crate::auth::Principal;
+use crate::domain::events::Event;
 use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
-use crate::events::Event;
-use crate::http::responses::{
+use crate::http::error_responses::{
     AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound, PreconditionFailed,
 };
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
-use crate::store::{CursorKey, DeleteRefused, StoreError, TaskFilter};
+use crate::store::{CursorKey, DeleteRefused, StoreError, TaskFilter, TenantScope};
 
 /// How often an update without `If-Match` re-reads and retries when another writer got
 /// in between; with `If-Match` a conflict is the client's to resolve (412).

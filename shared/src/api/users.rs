@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{authenticate, page_limit};
 use crate::app::App;
 use crate::domain::{Role, RoleChange, User, UserId};
-use crate::http::responses::{AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound};
+use crate::http::error_responses::{AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
 use crate::store::{CursorKey, StoreError};
 

@@ -6,25 +6,8 @@
 //! sent, the nonce is gone with the message, and the token cannot be computed again at all.
 
 use aws_lc_rs::hmac;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 
-use super::OpaqueToken;
-use crate::domain::InvitationId;
-
-/// 128 random bits, fresh per invitation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct InvitationNonce(String);
-
-impl InvitationNonce {
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
-        Self(URL_SAFE_NO_PAD.encode(bytes))
-    }
-}
+use crate::domain::{InvitationId, InvitationNonce, OpaqueToken};
 
 /// The secret invitation tokens are derived under.
 pub struct InvitationKey(hmac::Key);
@@ -39,7 +22,7 @@ impl InvitationKey {
 
     /// The token of one invitation: 256 bits, like every opaque token.
     pub fn token(&self, invitation: InvitationId, nonce: &InvitationNonce) -> OpaqueToken {
-        let tag = hmac::sign(&self.0, format!("taskflow-invitation|{invitation}|{}", nonce.0).as_bytes());
+        let tag = hmac::sign(&self.0, format!("taskflow-invitation|{invitation}|{}", nonce.as_str()).as_bytes());
         OpaqueToken::from_secret_bytes(tag.as_ref())
     }
 }

@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 
 use super::password::verify_password;
 use super::throttle::{self, PasswordLimits};
-use super::{AuthError, Principal, TenantScope};
+use super::{AuthError, Principal};
 use crate::domain::{Email, Password};
-use crate::store::Store;
+use crate::store::{Store, TenantScope};
 
 /// Checks an email and password and yields the verified caller. The attempt is reserved
 /// with the password throttle first, so guessing is bounded however requests interleave.
@@ -27,7 +27,7 @@ pub async fn log_in(
     }
     attempt.succeeded(store).await;
     let credentials = credentials.ok_or(AuthError::InvalidCredentials)?;
-    let scope = TenantScope::new(credentials.organization_id);
+    let scope = TenantScope::verified(credentials.organization_id);
     let user = store.users().get(&scope, credentials.user_id).await?.ok_or(AuthError::InvalidCredentials)?;
     Ok(Principal::new(user.id, user.organization_id, user.role))
 }

@@ -1,10 +1,11 @@
 //! Who is calling. A [`Principal`] exists only after a token was verified or a password
-//! checked, and the [`TenantScope`] every tenant-owned key needs can only be had from one.
+//! checked, and the [`TenantScope`](crate::store::TenantScope) every tenant-owned key needs
+//! is made here and nowhere else: from a principal, a refresh session, an accepted
+//! invitation, or an event that came back through TaskFlow's own queue or table.
 
 mod invitation_token;
 pub mod keys;
 mod login;
-mod opaque;
 mod password;
 mod principal;
 mod queued;
@@ -12,11 +13,10 @@ mod sessions;
 mod throttle;
 mod token;
 
-pub use invitation_token::{InvitationKey, InvitationNonce};
+pub use invitation_token::InvitationKey;
 pub use login::{log_in, register_organization, verify_current_password};
-pub use opaque::{OpaqueToken, TokenHash};
-pub use password::{PasswordHash, hash_password};
-pub use principal::{Principal, TenantScope};
+pub use password::hash_password;
+pub use principal::Principal;
 pub use queued::{outbox_backlog, queued_event};
 pub use sessions::{accept_invitation, refresh, start_session};
 pub use throttle::{PasswordAttempt, PasswordLimits};

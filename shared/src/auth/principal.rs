@@ -1,5 +1,5 @@
 use crate::domain::{OrgId, Role, SessionId, UserId};
-use crate::store::Caller;
+use crate::store::{Caller, TenantScope};
 
 use super::AuthError;
 
@@ -41,7 +41,7 @@ impl Principal {
 
     /// The tenant this caller may touch, and no other.
     pub fn scope(&self) -> TenantScope {
-        TenantScope { org_id: self.org_id }
+        TenantScope::verified(self.org_id)
     }
 
     /// For reads an admin's token may make: its role claim is trusted for the token's
@@ -71,60 +71,5 @@ impl Principal {
     /// a member their own): as the token's role says, re-checked like the two above.
     pub fn as_role_holder(&self) -> Caller {
         Caller { user_id: self.user_id, needs_admin: self.role == Role::Admin }
-    }
-}
-
-/// Proof that the holder may read and write one organization's items. Every tenant-owned
-/// key and query in [`crate::store`] takes one, and it can only be obtained from a verified
-/// [`Principal`] or for a brand-new organization, so no request path can name another
-/// tenant's partition.
-///
-/// Code outside `auth` cannot make one up. These do not compile (the error codes are
-/// checked: a private field, a private function):
-///
-/// ```compile_fail,E0451
-/// use shared::{auth::TenantScope, domain::OrgId};
-/// let forged = TenantScope { org_id: OrgId::generate() };
-/// ```
-///
-/// ```compile_fail,E0624
-/// use shared::{auth::TenantScope, domain::OrgId};
-/// let forged = TenantScope::new(OrgId::generate());
-/// ```
-///
-/// nor can a scope be had from an event one built oneself (scopes of queued events come
-/// only from [`super::queued_event`] and [`super::outbox_backlog`], over TaskFlow's own
-/// queue and table):
-///
-/// ```compile_fail,E0599
-/// use shared::{auth::TenantScope, domain::OrgId};
-/// let forged = TenantScope::of_event(&todo!());
-/// ```
-///
-/// while the same imports do compile, so the ones above fail for the reason they name:
-///
-/// ```
-/// use shared::{auth::TenantScope, domain::OrgId};
-/// let fresh = TenantScope::for_new_organization();
-/// assert_ne!(fresh.org_id(), OrgId::generate());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantScope {
-    org_id: OrgId,
-}
-
-impl TenantScope {
-    pub(super) fn new(org_id: OrgId) -> Self {
-        Self { org_id }
-    }
-
-    /// The scope of an organization that does not exist yet: its id is fresh, so it cannot
-    /// name anybody else's data.
-    pub fn for_new_organization() -> Self {
-        Self { org_id: OrgId::generate() }
-    }
-
-    pub fn org_id(&self) -> OrgId {
-        self.org_id
     }
 }

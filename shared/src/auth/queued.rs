@@ -9,15 +9,14 @@
 use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Utc};
 
-use super::TenantScope;
-use crate::events::{Event, EventError};
-use crate::store::{Store, StoreError};
+use crate::domain::events::{Event, EventError};
+use crate::store::{Store, StoreError, TenantScope};
 
 /// The event a queue record carries, with its organization's scope.
 pub fn queued_event(record: &SqsMessage) -> Result<(Event, TenantScope), EventError> {
     let body = record.body.as_deref().ok_or_else(|| EventError::Malformed("the message has no body".into()))?;
     let event = Event::parse(body)?;
-    let scope = TenantScope::new(event.organization_id);
+    let scope = TenantScope::verified(event.organization_id);
     Ok((event, scope))
 }
 
@@ -32,7 +31,7 @@ pub async fn outbox_backlog(
     Ok(events
         .into_iter()
         .map(|event| {
-            let scope = TenantScope::new(event.organization_id);
+            let scope = TenantScope::verified(event.organization_id);
             (event, scope)
         })
         .collect())

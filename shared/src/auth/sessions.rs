@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AuthError, OpaqueToken, Principal, TenantScope, TokenSettings};
-use crate::domain::Password;
-use crate::store::{Store, StoreError};
+use super::{AuthError, Principal, TokenSettings};
+use crate::domain::{OpaqueToken, Password};
+use crate::store::{Store, StoreError, TenantScope};
 
 fn lifetime(settings: &TokenSettings) -> chrono::Duration {
     chrono::Duration::from_std(settings.refresh_ttl).unwrap_or(chrono::Duration::days(30))
@@ -40,7 +40,7 @@ pub async fn refresh(
     if found.expires_at <= now.timestamp() {
         return Err(AuthError::InvalidRefreshToken);
     }
-    let scope = TenantScope::new(found.organization_id);
+    let scope = TenantScope::verified(found.organization_id);
     let session =
         store.sessions().get(&scope, found.user_id, found.session_id).await?.ok_or(AuthError::InvalidRefreshToken)?;
     if session.revoked {
@@ -78,7 +78,7 @@ pub async fn accept_invitation(
     if found.expires_at <= now.timestamp() {
         return Err(StoreError::InvalidInvitation.into());
     }
-    let scope = TenantScope::new(found.organization_id);
+    let scope = TenantScope::verified(found.organization_id);
     let password_hash = super::hash_password(password)?;
     let user = store.invitations().accept(&scope, found.invitation_id, &hash, password_hash, now).await?;
     Ok(Principal::new(user.id, user.organization_id, user.role))

@@ -3,8 +3,8 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, OpaqueToken, Principal};
-use crate::domain::{OrgId, Role, SessionId, UserId};
+use super::{AuthError, Principal};
+use crate::domain::{OpaqueToken, OrgId, Role, SessionId, UserId};
 
 /// Tokens are signed with Ed25519 (EdDSA): only the functions that issue tokens hold the
 /// private key; every other function verifies with the public key alone.

@@ -2,9 +2,11 @@
 //! one cannot exist past the edge of the system.
 
 mod email;
+pub mod events;
 mod ids;
 mod invitation;
 mod organization;
+mod secrets;
 mod task;
 mod user;
 
@@ -12,6 +14,7 @@ pub use email::Email;
 pub use ids::{InvitationId, OrgId, SessionId, TaskId, UserId};
 pub use invitation::{Invitation, InvitationDraft, RoleChange};
 pub use organization::{OrgName, OrgSlug, Organization};
+pub use secrets::{InvitationNonce, OpaqueToken, PasswordHash, TokenHash};
 pub use task::{DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle};
 pub use user::{Password, Role, User};
 

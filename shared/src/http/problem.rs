@@ -40,6 +40,9 @@ pub enum ApiError {
     TooManyRequests(u64),
     #[error("internal error")]
     Internal,
+    /// A route whose function exists but whose logic is not written yet (`make function`).
+    #[error("{0} is not implemented yet")]
+    NotImplemented(&'static str),
     /// A dependency is throttling, failing or timing out (after the SDK's retries).
     #[error("a service TaskFlow depends on is unavailable; retry after {RETRY_AFTER_UNAVAILABLE} seconds")]
     Unavailable,
@@ -87,6 +90,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

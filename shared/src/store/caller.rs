@@ -7,9 +7,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 
 use super::keys::{PK, SK, tenant_pk, user_sk};
-use super::users::UserItem;
-use super::{Store, StoreError};
-use crate::auth::TenantScope;
+use super::user_item::UserItem;
+use super::{Store, StoreError, TenantScope};
 use crate::domain::{Role, UserId};
 
 /// Who is writing, and whether the write needs them to be an admin now.

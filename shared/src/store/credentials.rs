@@ -3,8 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{GUARD_SK, PK, SK, email_pk};
 use super::{Store, StoreError};
-use crate::auth::PasswordHash;
-use crate::domain::{Email, OrgId, UserId};
+use crate::domain::{Email, OrgId, PasswordHash, UserId};
 
 /// What login needs before it knows the tenant. Stored on the email's guard item, which is
 /// what makes an email unique across the service.

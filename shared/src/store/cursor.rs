@@ -2,11 +2,10 @@
 //! it was made for, and carries an HMAC, so a client can neither forge one nor replay one
 //! across tenants or filters: either is refused instead of silently paging elsewhere.
 
+use super::TenantScope;
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-use crate::auth::TenantScope;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CursorError {

@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::is_condition_failure;
 use super::keys::{DELIVERY_SK_PREFIX, PK, SK, delivery_sk, tenant_pk};
-use super::{Store, StoreError};
-use crate::auth::TenantScope;
-use crate::events::EventId;
+use super::{Store, StoreError, TenantScope};
+use crate::domain::events::EventId;
 
 /// Longer than SQS keeps a message (4 days by default, 14 at most), so a record outlives
 /// every copy of its event.

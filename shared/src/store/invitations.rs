@@ -12,10 +12,9 @@ use super::keys::{
     tenant_pk,
 };
 use super::outbox::OutboxItem;
-use super::{Page, Store, StoreError, Unique, readable_items};
-use crate::auth::{PasswordHash, TenantScope, TokenHash};
-use crate::domain::{Invitation, InvitationId, OrgId, User, UserId};
-use crate::events::Event;
+use super::{Page, Store, StoreError, TenantScope, Unique, readable_items};
+use crate::domain::events::Event;
+use crate::domain::{Invitation, InvitationId, OrgId, PasswordHash, TokenHash, User, UserId};
 
 #[derive(Serialize, Deserialize)]
 struct InvitationItem {
@@ -296,8 +295,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::auth::OpaqueToken;
-    use crate::domain::InvitationDraft;
+    use crate::domain::{InvitationDraft, OpaqueToken};
 
     proptest! {
         /// Whatever invitation the API accepts, stored as an item, reads back as itself.

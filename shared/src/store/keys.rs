@@ -1,9 +1,8 @@
 //! Every key the table uses, in one place. Tenant-owned keys take a [`TenantScope`].
 
-use crate::auth::TenantScope;
-use crate::auth::TokenHash;
-use crate::domain::{Email, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, UserId};
-use crate::events::EventId;
+use super::TenantScope;
+use crate::domain::events::EventId;
+use crate::domain::{Email, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";

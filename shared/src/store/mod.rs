@@ -1,10 +1,11 @@
 //! The tenant-keyed DynamoDB store: one table, single-table design.
 //!
 //! Every tenant-owned item lives in the partition `ORG#<organization id>`, and every
-//! function that forms such a key takes a [`TenantScope`](crate::auth::TenantScope), which
+//! function that forms such a key takes a [`TenantScope`](TenantScope), which
 //! only a verified caller has. Request paths use GetItem, Query and conditional writes;
 //! nothing here scans.
 
+mod admin_count;
 mod caller;
 mod capacity;
 mod credentials;
@@ -16,9 +17,11 @@ mod keys;
 mod organizations;
 mod outbox;
 pub mod schema;
+mod scope;
 mod sessions;
 mod tasks;
 mod throttle;
+mod user_item;
 mod users;
 
 pub use caller::Caller;
@@ -30,6 +33,7 @@ pub use error::{StoreError, Unique};
 pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken};
 pub use organizations::{OrganizationStore, Registration};
 pub use outbox::OutboxStore;
+pub use scope::TenantScope;
 pub use sessions::{RefreshToken, Session, SessionStore};
 pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
 pub use throttle::{ThrottleStore, counter_key};
@@ -121,7 +125,7 @@ impl Store {
     /// `prefix` (a kind of item: tasks, users, sessions of one user, ...).
     fn query_partition(
         &self,
-        scope: &crate::auth::TenantScope,
+        scope: &TenantScope,
         prefix: String,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         self.client
@@ -139,7 +143,7 @@ impl Store {
     /// only when one really exists.
     async fn partition_page<T: serde::de::DeserializeOwned>(
         &self,
-        scope: &crate::auth::TenantScope,
+        scope: &TenantScope,
         prefix: &str,
         limit: usize,
         after: Option<String>,

@@ -6,10 +6,9 @@ use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk};
-use super::users::UserItem;
-use super::{Store, StoreError, Unique};
-use crate::auth::{PasswordHash, TenantScope};
-use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, Role, User, UserId};
+use super::user_item::UserItem;
+use super::{Store, StoreError, TenantScope, Unique};
+use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, User, UserId};
 
 #[derive(Serialize, Deserialize)]
 struct OrganizationItem {
@@ -21,25 +20,6 @@ struct OrganizationItem {
     /// the same transaction, with a condition that keeps it at one or more: so the last
     /// admin cannot be demoted or removed, however requests interleave.
     admin_count: u32,
-}
-
-/// The change of an organization's admin count that goes with a user change; `-1` fails
-/// (as a cancelled transaction item) when it would leave no admin.
-pub(super) fn admin_count_change(store: &Store, scope: &TenantScope, delta: i32) -> Result<Update, StoreError> {
-    let mut update = Update::builder()
-        .table_name(&store.table)
-        .key(PK, AttributeValue::S(tenant_pk(scope)))
-        .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
-        .update_expression("ADD admin_count :delta")
-        .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
-    update = if delta < 0 {
-        update
-            .condition_expression("admin_count > :one")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-    } else {
-        update.condition_expression("attribute_exists(pk)")
-    };
-    update.build().map_err(|e| StoreError::Dynamo(e.to_string()))
 }
 
 #[derive(Serialize, Deserialize)]

@@ -8,9 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{PK, SK, outbox_sk, tenant_pk};
 use super::schema::{OUTBOX_AT, OUTBOX_BY_AGE, OUTBOX_PK};
-use super::{Store, StoreError};
-use crate::auth::TenantScope;
-use crate::events::{Event, EventId};
+use super::{Store, StoreError, TenantScope};
+use crate::domain::events::{Event, EventId};
 
 /// All markers share one index partition: they live for seconds, so the partition stays
 /// small. Sharding it is the next step should outbox writes ever near 1,000 per second.

@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, PK, SK, refresh_pk, session_prefix, session_sk, tenant_pk};
-use super::{Store, StoreError};
-use crate::auth::{TenantScope, TokenHash};
-use crate::domain::{OrgId, SessionId, UserId};
+use super::{Store, StoreError, TenantScope};
+use crate::domain::{OrgId, SessionId, TokenHash, UserId};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {

@@ -13,10 +13,9 @@ use super::outbox::OutboxItem;
 use super::schema::{
     ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS, TASKS_BY_STATUS,
 };
-use super::{Page, Store, StoreError, page_of};
-use crate::auth::TenantScope;
+use super::{Page, Store, StoreError, TenantScope, page_of};
+use crate::domain::events::Event;
 use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
-use crate::events::Event;
 
 /// A task as stored: its keys, the keys of the sparse indexes it belongs to, and the task.
 #[derive(Serialize, Deserialize)]

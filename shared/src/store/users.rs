@@ -1,29 +1,14 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
+use super::admin_count::admin_count_change;
 use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, PK, SK, USER_SK_PREFIX, email_pk, tenant_pk, user_sk};
-use super::organizations::admin_count_change;
-use super::{Page, Store, StoreError, Unique};
-use crate::auth::{PasswordHash, TenantScope};
-use crate::domain::{Email, Role, User, UserId};
-
-#[derive(Serialize, Deserialize)]
-pub(super) struct UserItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(flatten)]
-    pub user: User,
-}
-
-impl UserItem {
-    pub fn new(scope: &TenantScope, user: User) -> Self {
-        Self { pk: tenant_pk(scope), sk: user_sk(user.id), user }
-    }
-}
+use super::user_item::UserItem;
+use super::{Page, Store, StoreError, TenantScope, Unique};
+use crate::domain::{Email, PasswordHash, Role, User, UserId};
 
 #[derive(Debug)]
 pub struct UserPage {

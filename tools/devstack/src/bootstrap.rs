@@ -1,8 +1,8 @@
 use std::path::Path;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use shared::config;
-use shared::store::schema::TABLE;
+use taskflow::config;
+use taskflow::store::schema::TABLE;
 
 use crate::Error;
 

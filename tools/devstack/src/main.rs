@@ -3,7 +3,7 @@
 //! `devstack keys DIR`    writes a fresh Ed25519 signing key pair and a cursor secret into
 //!                        DIR, unless they are already there (they are git-ignored).
 //! `devstack bootstrap KEY_DIR`
-//!                        creates the table (from the one definition in `shared`), the
+//!                        creates the table (from the one definition in `taskflow`), the
 //!                        notification queue with its dead-letter queue, the SES sender
 //!                        identity and the secrets (from KEY_DIR) in the emulator the standard
 //!                        AWS variables point at, and prints `export` lines for their URLs/ARNs.
@@ -20,9 +20,9 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use shared::auth::keys::generate_signing_key_pair;
-use shared::store::CursorKey;
-use shared::store::schema::TABLE;
+use taskflow::auth::keys::generate_signing_key_pair;
+use taskflow::store::CursorKey;
+use taskflow::store::schema::TABLE;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -35,7 +35,7 @@ async fn main() -> Result<(), Error> {
         ["sqs-poller"] => poller::run().await,
         ["schema"] => print_schema(),
         ["openapi"] => {
-            print!("{}", shared::openapi::to_json());
+            print!("{}", taskflow::openapi::to_json());
             Ok(())
         }
         _ => {

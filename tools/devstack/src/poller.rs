@@ -32,7 +32,7 @@ fn settings() -> Result<Settings, Error> {
 
 pub async fn run() -> Result<(), Error> {
     let settings = settings()?;
-    let sdk = shared::config::sdk_config().await?;
+    let sdk = taskflow::config::sdk_config().await?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let http = reqwest::Client::new();
     let mut last_republish = Instant::now();

@@ -93,6 +93,10 @@ problem_response!(
     InternalServerError, 500, "Internal Server Error", "internal error"
 );
 problem_response!(
+    /// The route exists but its logic is not written yet.
+    NotImplemented, 501, "Not Implemented", "POST /api/v1/tasks/{id}/archive is not implemented yet"
+);
+problem_response!(
     /// A service TaskFlow depends on is throttling, failing or not answering in time; nothing
     /// was half-written. Retry after `Retry-After` seconds.
     ServiceUnavailable, 503, "Service Unavailable", "a service TaskFlow depends on is unavailable; retry after 2 seconds",
@@ -142,6 +146,7 @@ mod tests {
             UnprocessableEntity::STATUS,
             TooManyRequests::STATUS,
             InternalServerError::STATUS,
+            NotImplemented::STATUS,
             ServiceUnavailable::STATUS,
         ];
         let every_error = [
@@ -158,6 +163,7 @@ mod tests {
             ApiError::UnsupportedMediaType,
             ApiError::TooManyRequests(1),
             ApiError::Internal,
+            ApiError::NotImplemented(""),
             ApiError::Unavailable,
             ApiError::Unreadable,
         ];

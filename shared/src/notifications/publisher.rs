@@ -4,9 +4,8 @@
 use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::{Duration, Utc};
 
-use crate::auth::TenantScope;
-use crate::events::Event;
-use crate::store::{Store, StoreError};
+use crate::domain::events::Event;
+use crate::store::{Store, StoreError, TenantScope};
 
 #[derive(Debug, thiserror::Error)]
 #[error("SQS did not accept the message: {0}")]

@@ -1,3 +1,5 @@
+//! How a handler answers: JSON, a body already in its final form, or no content.
+
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;

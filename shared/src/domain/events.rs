@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::InvitationNonce;
-use crate::domain::{Invitation, InvitationId, OrgId, Task, TaskId, UserId};
+use crate::domain::{Invitation, InvitationId, InvitationNonce, OrgId, Task, TaskId, UserId};
 
 /// The message format's version. A consumer refuses versions it does not know instead of
 /// guessing at their meaning.

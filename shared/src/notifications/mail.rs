@@ -1,0 +1,115 @@
+//! What each event's email says: subject, plain text and HTML (escaped).
+
+use crate::domain::{Invitation, OpaqueToken, Organization, Task, User};
+
+/// One email, plain text and HTML.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    pub fn task(assigned: bool, task: &Task, organization: &Organization, recipient: &User) -> Self {
+        let (org, title) = (organization.name.as_str(), task.title.as_str());
+        let what = if assigned { "Task assigned to you" } else { "New task" };
+        let due = task.due_date.map(|d| serde_json::to_value(d).unwrap_or_default());
+        let due_line = due.as_ref().and_then(|d| d.as_str()).map(|d| format!("Due: {d}\n")).unwrap_or_default();
+        let text = format!(
+            "{what} in {org}: {title}\n\nStatus: {}\nPriority: {:?}\n{due_line}Task id: {}\n",
+            task.status.as_str(),
+            task.priority,
+            task.id
+        );
+        let html = format!(
+            "<p>{what} in <strong>{}</strong>: <strong>{}</strong></p><p>Status: {}<br>Task id: {}</p>",
+            escape_html(org),
+            escape_html(title),
+            task.status.as_str(),
+            task.id
+        );
+        Self { to: recipient.email.as_str().to_owned(), subject: format!("[{org}] {what}: {title}"), text, html }
+    }
+}
+
+impl Mail {
+    pub fn invitation(invitation: &Invitation, token: &OpaqueToken, organization: &Organization) -> Self {
+        let org = organization.name.as_str();
+        let role = match invitation.role {
+            crate::domain::Role::Admin => "an admin",
+            crate::domain::Role::Member => "a member",
+        };
+        let expires = invitation.expires_at.format("%Y-%m-%d %H:%M UTC");
+        let text = format!(
+            "You are invited to join {org} on TaskFlow as {role}.\n\nYour invitation token: {token}\n\n\
+             Accept with POST /api/v1/auth/accept-invitation and the body\n\
+             {{\"token\": \"{token}\", \"password\": \"<your password>\"}}\n\n\
+             The token works once and expires at {expires}.\n",
+            token = token.expose()
+        );
+        let html = format!(
+            "<p>You are invited to join <strong>{}</strong> on TaskFlow as {role}.</p>\
+             <p>Your invitation token: <code>{}</code></p><p>It works once and expires at {expires}.</p>",
+            escape_html(org),
+            token.expose()
+        );
+        Self {
+            to: invitation.email.as_str().to_owned(),
+            subject: format!("[{org}] You are invited to join {org} on TaskFlow"),
+            text,
+            html,
+        }
+    }
+}
+
+fn escape_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::{Email, OrgId, OrgName, OrgSlug, Role, TaskDraft, UserId};
+
+    #[test]
+    fn a_mail_names_the_task_and_the_organization_and_escapes_html() {
+        let org = Organization {
+            id: OrgId::generate(),
+            name: OrgName::parse("Acme <Corp>").unwrap(),
+            slug: OrgSlug::parse("acme").unwrap(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let draft: TaskDraft = serde_json::from_value(serde_json::json!({"title": "Fix <b>it</b> & ship"})).unwrap();
+        let task = Task::create(draft, org.id, UserId::generate(), Utc::now());
+        let user = User {
+            id: UserId::generate(),
+            email: Email::parse("bob@acme.com").unwrap(),
+            role: Role::Member,
+            organization_id: org.id,
+            created_at: Utc::now(),
+        };
+        let mail = Mail::task(true, &task, &org, &user);
+        assert_eq!(mail.to, "bob@acme.com");
+        assert_eq!(mail.subject, "[Acme <Corp>] Task assigned to you: Fix <b>it</b> & ship");
+        assert!(mail.text.contains("Fix <b>it</b> & ship"));
+        assert!(mail.html.contains("Fix &lt;b&gt;it&lt;/b&gt; &amp; ship"));
+        assert!(mail.html.contains("Acme &lt;Corp&gt;"));
+        assert!(!mail.html.contains("<b>"));
+    }
+}

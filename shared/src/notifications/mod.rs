@@ -1,0 +1,11 @@
+//! Notifications, from the outbox to the mailbox: the [`Publisher`] hands each recorded event
+//! to SQS ([`republish`] the ones left behind, on a schedule); the [`Mailer`] consumes the
+//! queue and sends each event's [`Mail`] with SES v2, at most once per event.
+
+mod mail;
+mod mailer;
+mod publisher;
+
+pub use mail::Mail;
+pub use mailer::{Delivered, DeliveryError, Mailer, STALE_CLAIM_METRIC, UNCONFIRMED_METRIC};
+pub use publisher::{DEFAULT_MIN_AGE, PublishError, Publisher, RepublishReport, dispatch, republish};
