@@ -98,7 +98,8 @@ fi
 
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   moto_port=$(free_port)
-  setsid moto_server -H 127.0.0.1 -p "$moto_port" > "$logs/moto.log" 2>&1 &
+  # moto_server with two costs that grow over a long run removed (tools/moto_server.py).
+  setsid "$venv/bin/python" "$root/tools/moto_server.py" -H 127.0.0.1 -p "$moto_port" > "$logs/moto.log" 2>&1 &
   pids+=($!)
   export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
   wait_for "$AWS_ENDPOINT_URL/moto-api/" 30 moto_server
@@ -136,7 +137,12 @@ if [ ${#command[@]} -gt 0 ]; then
   watch_args+=(--ignore-changes --concurrency 4)
 fi
 cd "$root"
-setsid cargo lambda watch "${watch_args[@]}" > "$logs/watch.log" 2>&1 &
+# Each function starts (`cargo run --bin <name>`) through tools/function-env.py, with only
+# the variables it declares, as the template gives them in AWS.
+host=$(rustc -vV | sed -n 's/^host: //p')
+runner_variable="CARGO_TARGET_$(echo "$host" | tr 'a-z-' 'A-Z_')_RUNNER"
+env "$runner_variable=python3 $root/tools/function-env.py" \
+  setsid cargo lambda watch "${watch_args[@]}" > "$logs/watch.log" 2>&1 &
 pids+=($!)
 export TASKFLOW_API_URL="http://127.0.0.1:$api_port"
 wait_for "$TASKFLOW_API_URL/health" 300 "cargo lambda watch"

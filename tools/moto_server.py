@@ -1,0 +1,73 @@
+"""moto_server, with two of its costs removed that grow with the table and slow a long test
+run down (tools/stack.sh starts the emulator through this; same arguments as moto_server).
+
+moto 5.2.5 keeps every model object it ever made in a class-level list, for its dashboard
+(`/moto-api/data.json`). That includes every DynamoDB item and table, and every copy of
+them: `TransactWriteItems` deep-copies the whole table, once per action, to roll back on a
+cancellation. So each transaction leaves (actions x items in the table) objects behind for
+good, memory grows without bound, and each read of `/moto-api/data.json` (how the tests read
+sent mail) walks them all.
+
+Here DynamoDB's items and tables are not kept in that list (the dashboard shows no
+DynamoDB; mail, queues and secrets are still there), and a transaction copies each table
+once: every copy was taken before the first action ran, so they were all the same state
+and the rollback is unchanged.
+"""
+
+import copy
+import sys
+import threading
+
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import Table
+from moto.server import main
+
+
+class _Untracked(list):
+    """A model's instance list that keeps nothing."""
+
+    def append(self, _instance):
+        pass
+
+
+for model in (Item, Table):
+    model.instances_tracked = _Untracked()
+
+
+class _OneCopyPerTransaction:
+    """The `copy` module as moto's DynamoDB models see it: inside a transaction, a table is
+    deep-copied once and that copy is handed out again."""
+
+    _local = threading.local()
+
+    def deepcopy(self, value, memo=None):
+        copies = getattr(self._local, "tables", None)
+        if copies is None or not isinstance(value, Table):
+            return copy.deepcopy(value, memo)
+        if id(value) not in copies:
+            copies[id(value)] = copy.deepcopy(value)
+        return copies[id(value)]
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+
+_copy = _OneCopyPerTransaction()
+dynamodb_models.copy = _copy
+_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def transact_write_items(self, transact_items):
+    _copy._local.tables = {}
+    try:
+        return _transact_write_items(self, transact_items)
+    finally:
+        _copy._local.tables = None
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
+
+if __name__ == "__main__":
+    sys.exit(main())

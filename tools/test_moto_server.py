@@ -1,0 +1,82 @@
+"""tools/moto_server.py over HTTP: transactions still commit or roll back whole, and neither
+items nor their copies pile up in the emulator's dashboard state. Run with the project
+venv's Python (it has moto and boto3): `.venv/bin/python -m unittest tools/test_moto_server.py`."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PatchedMoto(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        port = free_port()
+        cls.url = f"http://127.0.0.1:{port}"
+        cls.server = subprocess.Popen([sys.executable, str(ROOT / "tools" / "moto_server.py"), "-H", "127.0.0.1",
+                                       "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{cls.url}/moto-api/", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        cls.db = boto3.client("dynamodb", endpoint_url=cls.url, region_name="us-east-1",
+                              aws_access_key_id="test", aws_secret_access_key="test")
+        cls.db.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        cls.server.wait(10)
+
+    def put(self, pk, condition=None):
+        action = {"TableName": "t", "Item": {"pk": {"S": pk}}}
+        if condition:
+            action["ConditionExpression"] = condition
+        return {"Put": action}
+
+    def test_a_cancelled_transaction_leaves_nothing_and_a_good_one_writes_everything(self):
+        self.db.put_item(TableName="t", Item={"pk": {"S": "taken"}})
+        with self.assertRaises(ClientError) as refused:
+            self.db.transact_write_items(TransactItems=[self.put("first"), self.put("second"),
+                                                        self.put("taken", "attribute_not_exists(pk)")])
+        self.assertEqual(refused.exception.response["Error"]["Code"], "TransactionCanceledException")
+        for pk in ["first", "second"]:
+            self.assertNotIn("Item", self.db.get_item(TableName="t", Key={"pk": {"S": pk}}), pk)
+        self.db.transact_write_items(TransactItems=[self.put("first"), self.put("second")])
+        for pk in ["first", "second", "taken"]:
+            self.assertIn("Item", self.db.get_item(TableName="t", Key={"pk": {"S": pk}}), pk)
+
+    def test_transactions_leave_no_copies_behind_in_the_dashboard_state(self):
+        for n in range(30):
+            self.db.transact_write_items(TransactItems=[self.put(f"bulk-{n}-{i}") for i in range(4)])
+        state = json.loads(urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=10).read())
+        self.assertEqual(state["dynamodb"].get("Item", []), [])
+        self.assertEqual(state["dynamodb"].get("Table", []), [])
+        count = self.db.scan(TableName="t", Select="COUNT")["Count"]
+        self.assertGreaterEqual(count, 120)
+
+
+if __name__ == "__main__":
+    unittest.main()
