@@ -10,21 +10,29 @@ post() { curl -sS -X POST "$api$1" -H "Content-Type: application/json" ${3:+-H "
 
 endpoint=$(cat "$(dirname "$0")/../.local/endpoint" 2>/dev/null || true)
 
+# The token of the newest mail to $1 whose subject contains $2, from the local emulator's
+# sent mail (empty if none arrives within 10 s).
+mailed_token() {
+  local to=$1 subject=$2 token="" i
+  for i in $(seq 1 50); do
+    token=$(curl -fsS "$endpoint/moto-api/data.json" | jq -r --arg to "$to" --arg subject "$subject" \
+      '[.ses.Message[]? | select((.destinations.ToAddresses | index($to)) and (.subject | contains($subject)))] | last | .body // empty' \
+      | sed -n 's/.*<code>\([^<]*\)<\/code>.*/\1/p')
+    [ -n "$token" ] && break
+    sleep 0.2
+  done
+  echo "$token"
+}
+
 # Invites $2 into the organization of token $1 and accepts with password member123.
 seed_member() {
-  local token=$1 member=$2 invite_token="" i
+  local token=$1 member=$2 invite_token
   if post /api/v1/auth/login "{\"email\":\"$member\",\"password\":\"member123\"}" | jq -e .access_token > /dev/null; then
     echo "$member already exists"
     return 0
   fi
   post /api/v1/invitations "{\"email\":\"$member\",\"role\":\"member\"}" "$token" > /dev/null
-  for i in $(seq 1 50); do
-    invite_token=$(curl -fsS "$endpoint/moto-api/data.json" | jq -r --arg to "$member" \
-      '[.ses.Message[]? | select(.destinations.ToAddresses | index($to))] | last | .body // empty' \
-      | sed -n 's/.*<code>\([^<]*\)<\/code>.*/\1/p')
-    [ -n "$invite_token" ] && break
-    sleep 0.2
-  done
+  invite_token=$(mailed_token "$member" "invited")
   [ -n "$invite_token" ] || { echo "no invitation mail reached $member" >&2; return 1; }
   local status
   status=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$api/api/v1/auth/accept-invitation" \
@@ -49,8 +57,18 @@ seed_org() {
   local token
   token=$(post /api/v1/auth/login "{\"email\":\"$email\",\"password\":\"admin123\"}" | jq -r '.access_token')
   [ -n "$token" ] && [ "$token" != null ] || { echo "login as $email failed" >&2; exit 1; }
-  local me
-  me=$(curl -sS "$api/api/v1/auth/me" -H "Authorization: Bearer $token" | jq -r '.id')
+  local me verified
+  me=$(curl -sS "$api/api/v1/auth/me" -H "Authorization: Bearer $token")
+  verified=$(jq -r '.email_verified' <<< "$me")
+  me=$(jq -r '.id' <<< "$me")
+  # An admin verifies their address (the mailed token) before inviting anyone.
+  if [ "$verified" != true ] && [ -n "$endpoint" ]; then
+    local verification
+    verification=$(mailed_token "$email" "Confirm your email address")
+    [ -n "$verification" ] || { echo "no verification mail reached $email" >&2; exit 1; }
+    post /api/v1/auth/verify-email "{\"token\":\"$verification\"}" > /dev/null
+    echo "verified $email"
+  fi
   [ -n "$endpoint" ] && seed_member "$token" "$member"
   for task in "$@"; do
     post /api/v1/tasks "${task//@ME@/$me}" "$token" | jq -c '{id, title, status, priority}'

@@ -88,6 +88,8 @@ if [ ${#command[@]} -gt 0 ]; then
   # checks on a loaded machine.
   export TASKFLOW_PASSWORD_MAX_FAILURES_PER_ADDRESS=${TASKFLOW_PASSWORD_MAX_FAILURES_PER_ADDRESS:-1000000}
   export TASKFLOW_PASSWORD_WINDOW_SECONDS=${TASKFLOW_PASSWORD_WINDOW_SECONDS:-60}
+  # The same for mail requests (password resets, verification resends) per address.
+  export TASKFLOW_MAIL_REQUESTS_PER_ADDRESS=${TASKFLOW_MAIL_REQUESTS_PER_ADDRESS:-1000000}
   # moto shares two cores with the whole suite (and copies a whole table per transaction
   # item): an AWS call may take seconds here that takes milliseconds in AWS. The fault tests
   # read this to delay calls past it.

@@ -33,7 +33,7 @@ RESOURCES = {
     "queue": {"Fn::GetAtt": ["NotificationQueue", "Arn"]},
     "signing-key": {"Ref": "SigningKeySecret"},
     "cursor-secret": {"Ref": "CursorSecret"},
-    "invitation-secret": {"Ref": "InvitationSecret"},
+    "mail-token-secret": {"Ref": "MailTokenSecret"},
     "mail-identity": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
 }
 
@@ -247,12 +247,18 @@ def test_only_the_token_issuers_may_read_the_signing_key(template):
     assert "TASKFLOW_JWT_PRIVATE_KEY" not in globals_env
 
 
-def test_only_the_inviting_function_and_the_mailer_may_read_the_invitation_secret(template):
-    readers = {name for name, r in functions(template).items() if any("invitation-secret" in g for g in granted(r))}
-    assert readers == {"InvitationsCreateFunction", "NotificationsMailerFunction"}
+def test_only_the_functions_that_issue_mailed_tokens_and_the_mailer_may_read_their_secret(template):
+    readers = {name for name, r in functions(template).items() if any("mail-token-secret" in g for g in granted(r))}
+    assert readers == {
+        "InvitationsCreateFunction",
+        "AuthRegisterFunction",
+        "AuthPasswordResetFunction",
+        "AuthVerifyEmailResendFunction",
+        "NotificationsMailerFunction",
+    }
     for name, resource in functions(template).items():
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
-        assert ("TASKFLOW_INVITATION_SECRET_SECRET_ARN" in variables) == (name in readers), name
+        assert ("TASKFLOW_MAIL_TOKEN_SECRET_SECRET_ARN" in variables) == (name in readers), name
 
 
 def test_the_localstack_init_hook_creates_the_table_the_code_defines(root, table_schema):

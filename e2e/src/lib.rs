@@ -162,7 +162,19 @@ impl Api {
         body["access_token"].as_str().expect("access_token").to_owned()
     }
 
+    /// A new organization whose admin verified their address with the mailed token, as a
+    /// real admin would before inviting anyone or getting task mail.
     pub async fn tenant(&self) -> Tenant {
+        let tenant = self.unverified_tenant().await;
+        let token = mail_token(&tenant.admin.email, VERIFICATION_SUBJECT).await;
+        let (status, body) =
+            self.call(Method::POST, "/api/v1/auth/verify-email", None, Some(json!({"token": token}))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "verify-email: {body}");
+        tenant
+    }
+
+    /// A new organization whose admin has not verified their address.
+    pub async fn unverified_tenant(&self) -> Tenant {
         let slug = format!("org-{}", unique());
         let email = format!("admin-{slug}@example.com");
         let (status, body) = self.register(&email, &slug).await;
@@ -235,6 +247,11 @@ pub async fn mails_to(to: &str) -> Vec<Value> {
         .collect()
 }
 
+/// How many mails to `to` have a subject containing `needle`.
+pub async fn mails_about(to: &str, needle: &str) -> usize {
+    mails_to(to).await.iter().filter(|m| m["subject"].as_str().is_some_and(|s| s.contains(needle))).count()
+}
+
 /// Polls until `done` holds or `seconds` pass; answers whether it held.
 pub async fn eventually<F, Fut>(seconds: u64, mut done: F) -> bool
 where
@@ -273,13 +290,21 @@ impl Api {
 
 /// The invitation token of the newest invitation mail to `to`, once it has arrived.
 pub async fn invitation_token(to: &str) -> String {
-    let arrived = eventually(MAIL_DEADLINE, || async {
-        mails_to(to).await.iter().any(|m| m["subject"].as_str().is_some_and(|s| s.contains("invited")))
-    })
-    .await;
-    assert!(arrived, "no invitation mail to {to}");
+    mail_token(to, "invited").await
+}
+
+/// What the subject of a verification mail says.
+pub const VERIFICATION_SUBJECT: &str = "Confirm your email address";
+/// What the subject of a password reset mail says.
+pub const RESET_SUBJECT: &str = "Reset your TaskFlow password";
+
+/// The token of the newest mail to `to` whose subject contains `subject`, once one arrived.
+pub async fn mail_token(to: &str, subject: &str) -> String {
+    let about = |m: &Value| m["subject"].as_str().is_some_and(|s| s.contains(subject));
+    let arrived = eventually(MAIL_DEADLINE, || async { mails_to(to).await.iter().any(about) }).await;
+    assert!(arrived, "no mail about {subject:?} to {to}");
     let mails = mails_to(to).await;
-    let body = mails.iter().rev().find_map(|m| m["body"].as_str()).unwrap().to_owned();
+    let body = mails.iter().rev().filter(|m| about(m)).find_map(|m| m["body"].as_str()).unwrap().to_owned();
     let start = body.find("<code>").expect("the mail shows the token") + "<code>".len();
     let end = body[start..].find("</code>").unwrap() + start;
     body[start..end].to_owned()
@@ -290,7 +315,7 @@ impl Api {
     /// emulator, so the fixture writes it through the store, with the tenant scope of the
     /// admin's verified token, as the invitations function would have a week earlier.
     pub async fn expired_invitation(&self, tenant: &Tenant) -> String {
-        use taskflow::domain::{Invitation, InvitationDraft, InvitationNonce};
+        use taskflow::domain::{Invitation, InvitationDraft, MailNonce};
         let admin = verifier().verify(&tenant.admin.token).expect("admin token verifies");
         let draft: InvitationDraft =
             serde_json::from_value(json!({"email": format!("late-{}@example.com", unique()), "role": "member"}))
@@ -298,9 +323,12 @@ impl Api {
         let eight_days_ago = chrono::Utc::now() - chrono::Duration::days(8);
         let invitation = Invitation::new(draft, admin.org_id(), admin.user_id(), eight_days_ago);
         let sdk = taskflow::config::sdk_config().await.expect("SDK configuration");
-        let nonce = InvitationNonce::generate();
-        let token =
-            taskflow::config::invitation_key(&sdk).await.expect("the invitation secret").token(invitation.id, &nonce);
+        let nonce = MailNonce::generate();
+        let token = taskflow::config::mail_token_key(&sdk).await.expect("the invitation secret").token(
+            taskflow::auth::MailTokenPurpose::Invitation,
+            &invitation.id,
+            &nonce,
+        );
         let event = taskflow::domain::events::Event::invitation_created(&invitation, nonce);
         let store = taskflow::config::store(&sdk);
         let quota = taskflow::config::invitation_quota().expect("quota");

@@ -322,7 +322,7 @@ async fn no_invitation_token_is_stored_or_queued_in_clear() {
     let queue_url = queue.queue_url.unwrap();
     let app = taskflow::app::App::from_env(&sdk).unwrap();
     let publisher = taskflow::notifications::Publisher::new(sqs.clone(), &queue_url);
-    let key = taskflow::config::invitation_key(&sdk).await.unwrap();
+    let key = taskflow::config::mail_token_key(&sdk).await.unwrap();
     let inviter = taskflow::api::invitations::Inviter { key, quota: taskflow::config::invitation_quota().unwrap() };
     let email = format!("secret-{}@example.com", unique());
     let request = lambda_http::http::Request::builder()
@@ -341,7 +341,7 @@ async fn no_invitation_token_is_stored_or_queued_in_clear() {
     let event = Event::parse(&bodies[0]).unwrap();
     let EventKind::InvitationCreated { invitation_id, nonce } = &event.kind else { panic!("{event:?}") };
     // The token the mailer will compute from this message: the real one (it is accepted below).
-    let token = inviter.key.token(*invitation_id, nonce);
+    let token = inviter.key.token(taskflow::auth::MailTokenPurpose::Invitation, invitation_id, nonce);
     let token = token.expose();
     assert!(!bodies[0].contains(token), "the token is queued in clear: {}", bodies[0]);
 

@@ -50,8 +50,13 @@ fn batch(bodies: &[String]) -> SqsEvent {
     event
 }
 
+/// The subjects of the mails, but for the verification mail every registered admin gets.
 fn subjects(mails: &[Value]) -> Vec<String> {
-    mails.iter().map(|m| m["subject"].as_str().unwrap_or_default().to_owned()).collect()
+    mails
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap_or_default().to_owned())
+        .filter(|s| !s.contains(e2e::VERIFICATION_SUBJECT))
+        .collect()
 }
 
 #[tokio::test]
@@ -153,13 +158,13 @@ async fn ses_failures_are_retried_and_nothing_is_marked_sent() {
             store.clone(),
             unreachable_ses,
             sender.clone(),
-            taskflow::config::invitation_key(&sdk).await.unwrap(),
+            taskflow::config::mail_token_key(&sdk).await.unwrap(),
         ),
         Mailer::new(
             store.clone(),
             unverified_sender,
             format!("nobody-{}@unverified.example", unique()),
-            taskflow::config::invitation_key(&sdk).await.unwrap(),
+            taskflow::config::mail_token_key(&sdk).await.unwrap(),
         ),
     ] {
         let response = mailer.handle_batch(batch(&[event.to_json()])).await;

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::auth::{InvitationKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
+use crate::auth::{MailRequestLimits, MailTokenKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
 use crate::notifications::{Mailer, Publisher};
 use crate::store::{CursorKey, InvitationQuota, Store};
 
@@ -26,8 +26,11 @@ pub const PASSWORD_WINDOW_SECONDS: &str = "TASKFLOW_PASSWORD_WINDOW_SECONDS";
 pub const PASSWORD_MAX_FAILURES: &str = "TASKFLOW_PASSWORD_MAX_FAILURES";
 pub const PASSWORD_MAX_FAILURES_PER_EMAIL: &str = "TASKFLOW_PASSWORD_MAX_FAILURES_PER_EMAIL";
 pub const PASSWORD_MAX_FAILURES_PER_ADDRESS: &str = "TASKFLOW_PASSWORD_MAX_FAILURES_PER_ADDRESS";
+pub const MAIL_REQUEST_WINDOW_SECONDS: &str = "TASKFLOW_MAIL_REQUEST_WINDOW_SECONDS";
+pub const MAIL_REQUESTS_PER_EMAIL: &str = "TASKFLOW_MAIL_REQUESTS_PER_EMAIL";
+pub const MAIL_REQUESTS_PER_ADDRESS: &str = "TASKFLOW_MAIL_REQUESTS_PER_ADDRESS";
 pub const INVITATIONS_PER_DAY: &str = "TASKFLOW_INVITATIONS_PER_DAY";
-pub const INVITATION_SECRET: &str = "TASKFLOW_INVITATION_SECRET";
+pub const MAIL_TOKEN_SECRET: &str = "TASKFLOW_MAIL_TOKEN_SECRET";
 pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
 pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
@@ -219,6 +222,16 @@ pub fn password_limits() -> Result<PasswordLimits, ConfigError> {
     })
 }
 
+/// How many mail-sending requests (password resets, verification resends) an email and a
+/// source address may make per window: 5 per email and 30 per address an hour by default.
+pub fn mail_request_limits() -> Result<MailRequestLimits, ConfigError> {
+    Ok(MailRequestLimits {
+        window_seconds: seconds(MAIL_REQUEST_WINDOW_SECONDS, 3600, 1..=24 * 3600)?,
+        per_email: count(MAIL_REQUESTS_PER_EMAIL, 5, 1..=10_000)?,
+        per_address: count(MAIL_REQUESTS_PER_ADDRESS, 30, 1..=1_000_000)?,
+    })
+}
+
 /// How many invitations an organization may send per day.
 pub fn invitation_quota() -> Result<InvitationQuota, ConfigError> {
     Ok(InvitationQuota { per_day: count(INVITATIONS_PER_DAY, 50, 1..=100_000)? })
@@ -226,15 +239,15 @@ pub fn invitation_quota() -> Result<InvitationQuota, ConfigError> {
 
 /// The secret invitation tokens are derived under: only the inviting function and the
 /// mailer read it.
-pub async fn invitation_key(sdk: &SdkConfig) -> Result<InvitationKey, ConfigError> {
-    let secret = secret(sdk, INVITATION_SECRET).await?;
-    if secret.len() < InvitationKey::MIN_SECRET_LEN {
+pub async fn mail_token_key(sdk: &SdkConfig) -> Result<MailTokenKey, ConfigError> {
+    let secret = secret(sdk, MAIL_TOKEN_SECRET).await?;
+    if secret.len() < MailTokenKey::MIN_SECRET_LEN {
         return Err(ConfigError::Invalid {
-            name: INVITATION_SECRET,
-            reason: format!("must be at least {} characters", InvitationKey::MIN_SECRET_LEN),
+            name: MAIL_TOKEN_SECRET,
+            reason: format!("must be at least {} characters", MailTokenKey::MIN_SECRET_LEN),
         });
     }
-    Ok(InvitationKey::new(secret.as_bytes()))
+    Ok(MailTokenKey::new(secret.as_bytes()))
 }
 
 pub fn token_verifier() -> Result<TokenVerifier, ConfigError> {
@@ -298,7 +311,7 @@ pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
 /// `SendEmail` whose first answer was lost sends the mail twice, so the mailer decides, from
 /// what SES answered, whether a send may be repeated (shared/src/notifications/mailer.rs).
 pub async fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
-    Ok(Mailer::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?, invitation_key(sdk).await?))
+    Ok(Mailer::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?, mail_token_key(sdk).await?))
 }
 
 /// An SES client that never resends on its own.

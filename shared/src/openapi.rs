@@ -47,6 +47,10 @@ use crate::http::error_responses::{
         api::tasks::get,
         api::tasks::update,
         api::tasks::delete,
+        api::auth::password_reset,
+        api::auth::password_reset_confirm,
+        api::auth::verify_email,
+        api::auth::verify_email_resend,
     ),
     components(
         schemas(Problem),

@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let quota = taskflow::config::invitation_quota()?;
     // Besides the mailer, the only function that may read the invitation secret.
     let inviter = &taskflow::config::Deferred::load(|| async {
-        Ok(api::invitations::Inviter { key: taskflow::config::invitation_key(&sdk).await?, quota })
+        Ok(api::invitations::Inviter { key: taskflow::config::mail_token_key(&sdk).await?, quota })
     })
     .await?;
     http::serve(move |req| async move { api::invitations::create(app, publisher, inviter.get().await?, req).await })

@@ -5,13 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use super::authenticate;
 use crate::app::App;
-use crate::auth::{self, AccessToken, PasswordLimits, Principal, TokenIssuer};
+use crate::auth::{self, AccessToken, MailRequestLimits, MailTokenKey, PasswordLimits, Principal, TokenIssuer};
 use crate::domain::{Email, OpaqueToken, OrgName, OrgSlug, Organization, Password, User};
 use crate::http::error_responses::{
     AuthenticatedErrors, Conflict, InternalServerError, JsonBodyErrors, ServiceUnavailable, TooManyRequests,
     Unauthorized,
 };
 use crate::http::{self, ApiError};
+use crate::notifications::{self, Publisher};
 use crate::store::{Registration, Store};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -47,7 +48,7 @@ async fn session_tokens(store: &Store, issuer: &TokenIssuer, principal: Principa
 #[utoipa::path(
     post, path = "/api/v1/auth/register", tag = "auth", operation_id = "register",
     summary = "Register an organization and its first admin",
-    description = "Creates the organization and its admin atomically and logs the admin in. Emails (case-insensitively) and slugs are unique across TaskFlow: a taken one answers 409.",
+    description = "Creates the organization and its admin atomically and logs the admin in. Emails (case-insensitively) and slugs are unique across TaskFlow: a taken one answers 409. The admin starts with `email_verified: false` and is mailed a verification token (`POST /api/v1/auth/verify-email`); until then they get no task mail and cannot invite.",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered and logged in.", body = Registered),
@@ -57,7 +58,13 @@ async fn session_tokens(store: &Store, issuer: &TokenIssuer, principal: Principa
         JsonBodyErrors,
     )
 )]
-pub async fn register(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn register(
+    store: &Store,
+    issuer: &TokenIssuer,
+    publisher: &Publisher,
+    key: &MailTokenKey,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     let body: RegisterRequest = http::json_body(&req)?;
     let password_hash = auth::hash_password(&body.password)?;
     let registration = Registration {
@@ -66,8 +73,10 @@ pub async fn register(store: &Store, issuer: &TokenIssuer, req: Request) -> Resu
         admin_email: body.email,
         admin_password_hash: password_hash,
     };
-    let (organization, user, principal) = auth::register_organization(store, registration, Utc::now()).await?;
+    let (organization, user, principal, event) =
+        auth::register_organization(store, key, registration, Utc::now()).await?;
     tracing::info!(org_id = %organization.id, user_id = %user.id, "organization registered");
+    notifications::dispatch(store, publisher, &principal.scope(), &event).await;
     let tokens = session_tokens(store, issuer, principal).await?;
     http::json(StatusCode::CREATED, &Registered { user, organization, tokens })
 }
@@ -280,4 +289,152 @@ pub async fn accept_invitation(store: &Store, issuer: &TokenIssuer, req: Request
     let user = store.users().get(&principal.scope(), principal.user_id()).await?.ok_or(ApiError::Internal)?;
     let tokens = session_tokens(store, issuer, principal).await?;
     http::json(StatusCode::CREATED, &Accepted { user, tokens })
+}
+
+/// What the functions that mail account tokens need besides the store: the secret the
+/// tokens are derived under and the limit on mail requests.
+pub struct AccountMail {
+    pub key: MailTokenKey,
+    pub limits: MailRequestLimits,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "admin@org1.com"}))]
+pub struct PasswordResetRequest {
+    /// Any string: one that is no email is answered like an email without an account.
+    email: String,
+}
+
+/// The one answer of a reset request, whatever the email.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PasswordResetRequested {
+    #[schema(
+        example = "If an account with this email exists, a reset token is on its way. It works once, for 30 minutes."
+    )]
+    detail: &'static str,
+}
+
+const RESET_REQUESTED: PasswordResetRequested = PasswordResetRequested {
+    detail: "If an account with this email exists, a reset token is on its way. It works once, for 30 minutes.",
+};
+
+/// `POST /api/v1/auth/password-reset`: mails a reset token to an account's address.
+#[utoipa::path(
+    post, path = "/api/v1/auth/password-reset", tag = "auth", operation_id = "requestPasswordReset",
+    summary = "Ask for a password reset mail",
+    description = "Always 202 with the same body, doing the same work whether or not the email has an account. For an account, a single-use token (valid 30 minutes) is mailed within about two minutes (the outbox re-publisher sends it, so that no timing differs between the cases); a newer request invalidates older tokens. Limited per email and per source address (429 with `Retry-After`).",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Accepted; a mail follows if the account exists.", body = PasswordResetRequested),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable),
+        JsonBodyErrors,
+    )
+)]
+pub async fn password_reset(store: &Store, mail: &AccountMail, req: Request) -> Result<Response<Body>, ApiError> {
+    let body: PasswordResetRequest = http::json_body(&req)?;
+    // A string that can be no account's email has no account: the same answer.
+    if let Ok(email) = Email::parse(&body.email) {
+        let source_ip = http::source_ip(&req);
+        auth::request_password_reset(store, &mail.key, &mail.limits, &email, source_ip.as_deref(), Utc::now()).await?;
+    }
+    http::json(StatusCode::ACCEPTED, &RESET_REQUESTED)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    /// The token from the reset mail.
+    token: String,
+    new_password: Password,
+}
+
+/// `POST /api/v1/auth/password-reset/confirm`: sets a new password with a mailed token.
+#[utoipa::path(
+    post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", operation_id = "confirmPasswordReset",
+    summary = "Set a new password with a reset token",
+    description = "Sets the password, ends every session of the account and marks its email verified (the token came by mail). An unknown, expired, superseded or used token answers 400; each such answer counts against the source address in the password throttle (429 with `Retry-After`).",
+    request_body = PasswordResetConfirm,
+    responses(
+        (status = 204, description = "The password is set; every session ended."),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable),
+        JsonBodyErrors,
+    )
+)]
+pub async fn password_reset_confirm(
+    store: &Store,
+    limits: &PasswordLimits,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    let body: PasswordResetConfirm = http::json_body(&req)?;
+    let source_ip = http::source_ip(&req);
+    let token = OpaqueToken::parse(&body.token).unwrap_or_else(OpaqueToken::generate);
+    // A malformed token is checked like an unknown one, so it counts against the address too.
+    auth::confirm_password_reset(store, limits, &token, &body.new_password, source_ip.as_deref(), Utc::now()).await?;
+    http::no_content()
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmail {
+    /// The token from the verification mail.
+    token: String,
+}
+
+/// `POST /api/v1/auth/verify-email`: proves the account's address with the mailed token.
+#[utoipa::path(
+    post, path = "/api/v1/auth/verify-email", tag = "auth", operation_id = "verifyEmail",
+    summary = "Verify an email address with the mailed token",
+    description = "Needs no access token: the mailed token (single use, 24 hours) is the proof. An unknown, expired or used token answers 400.",
+    request_body = VerifyEmail,
+    responses(
+        (status = 204, description = "The address is verified."),
+        (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable),
+        JsonBodyErrors,
+    )
+)]
+pub async fn verify_email(store: &Store, req: Request) -> Result<Response<Body>, ApiError> {
+    let body: VerifyEmail = http::json_body(&req)?;
+    let token = OpaqueToken::parse(&body.token).ok_or(crate::store::StoreError::InvalidAccountToken)?;
+    auth::verify_email(store, &token, Utc::now()).await?;
+    http::no_content()
+}
+
+/// `POST /api/v1/auth/verify-email/resend`: a new verification mail for the caller.
+#[utoipa::path(
+    post, path = "/api/v1/auth/verify-email/resend", tag = "auth", operation_id = "resendVerification",
+    summary = "Mail a new verification token to the caller",
+    description = "Earlier tokens keep working until they expire. An address already verified answers 409. Limited like password resets, per email and per source address (429 with `Retry-After`).",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A verification mail is on its way.", body = VerificationResent),
+        (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
+        AuthenticatedErrors,
+    )
+)]
+pub async fn verify_email_resend(
+    app: &App,
+    publisher: &Publisher,
+    mail: &AccountMail,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let source_ip = http::source_ip(&req);
+    let event =
+        auth::resend_verification(&app.store, &mail.key, &mail.limits, &principal, source_ip.as_deref(), Utc::now())
+            .await?;
+    notifications::dispatch(&app.store, publisher, &principal.scope(), &event).await;
+    http::json(StatusCode::ACCEPTED, &VerificationResent { detail: "A new verification token is on its way." })
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VerificationResent {
+    #[schema(example = "A new verification token is on its way.")]
+    detail: &'static str,
 }

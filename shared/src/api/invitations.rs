@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use super::{authenticate, page_limit};
 use crate::app::App;
-use crate::auth::InvitationKey;
+use crate::auth::{MailTokenKey, MailTokenPurpose};
 use crate::domain::events::Event;
-use crate::domain::{Invitation, InvitationDraft, InvitationId, InvitationNonce};
+use crate::domain::{Invitation, InvitationDraft, InvitationId, MailNonce};
 use crate::http::error_responses::{
     AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound, TooManyRequests,
 };
@@ -21,7 +21,7 @@ use crate::store::{CursorKey, InvitationQuota, StoreError};
 /// What the inviting function needs besides the store: the secret the token is derived
 /// under, and the organization's daily quota.
 pub struct Inviter {
-    pub key: InvitationKey,
+    pub key: MailTokenKey,
     pub quota: InvitationQuota,
 }
 
@@ -55,8 +55,8 @@ pub async fn create(
     let draft: InvitationDraft = http::json_body(&req)?;
     let scope = principal.scope();
     let invitation = Invitation::new(draft, scope.org_id(), principal.user_id(), Utc::now());
-    let nonce = InvitationNonce::generate();
-    let hash = inviter.key.token(invitation.id, &nonce).hash();
+    let nonce = MailNonce::generate();
+    let hash = inviter.key.token(MailTokenPurpose::Invitation, &invitation.id, &nonce).hash();
     let event = Event::invitation_created(&invitation, nonce);
     app.store.invitations().create(&scope, &caller, inviter.quota, &invitation, &hash, &event).await?;
     notifications::dispatch(&app.store, publisher, &scope, &event).await;

@@ -52,16 +52,3 @@ pub async fn verify_current_password(
         Err(AuthError::InvalidCredentials)
     }
 }
-
-/// Registers a new organization and its admin, who is then the verified caller: they chose
-/// the admin's password in this very request.
-pub async fn register_organization(
-    store: &Store,
-    registration: crate::store::Registration,
-    now: DateTime<Utc>,
-) -> Result<(crate::domain::Organization, crate::domain::User, Principal), AuthError> {
-    let scope = TenantScope::for_new_organization();
-    let (organization, admin) = store.organizations().register(&scope, registration, now).await?;
-    let principal = Principal::new(admin.id, admin.organization_id, admin.role);
-    Ok((organization, admin, principal))
-}

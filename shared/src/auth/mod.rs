@@ -3,9 +3,10 @@
 //! is made here and nowhere else: from a principal, a refresh session, an accepted
 //! invitation, or an event that came back through TaskFlow's own queue or table.
 
-mod invitation_token;
+mod account;
 pub mod keys;
 mod login;
+mod mail_token;
 mod password;
 mod principal;
 mod queued;
@@ -13,8 +14,12 @@ mod sessions;
 mod throttle;
 mod token;
 
-pub use invitation_token::InvitationKey;
-pub use login::{log_in, register_organization, verify_current_password};
+pub use account::{
+    MailRequestLimits, confirm_password_reset, register_organization, request_password_reset, resend_verification,
+    verify_email,
+};
+pub use login::{log_in, verify_current_password};
+pub use mail_token::{MailTokenKey, MailTokenPurpose};
 pub use password::hash_password;
 pub use principal::Principal;
 pub use queued::{outbox_backlog, queued_event};

@@ -29,9 +29,36 @@ pub struct PasswordLimits {
 /// Attempts reserved for one password check; give them back with [`Self::succeeded`].
 #[must_use = "a right password must give its reservation back"]
 pub struct PasswordAttempt {
-    pair: String,
-    email: String,
+    pair: Option<String>,
+    email: Option<String>,
     address: Option<String>,
+}
+
+/// The fixed window an attempt falls in, shared by the throttles of this module and of
+/// mail requests.
+pub(super) struct Window {
+    pub index: i64,
+    end: i64,
+    seconds: i64,
+}
+
+impl Window {
+    pub(super) fn at(now: DateTime<Utc>, seconds: u64) -> Self {
+        let seconds = i64::try_from(seconds).unwrap_or(i64::MAX).max(1);
+        let index = now.timestamp() / seconds;
+        Self { index, end: (index + 1) * seconds, seconds }
+    }
+
+    /// Counts one attempt under `key` if fewer than `max` are counted in this window, else
+    /// answers `Throttled` with the seconds until the window ends. The TTL keeps a counter a
+    /// window longer than needed: it is never read after its window.
+    pub(super) async fn count(&self, store: &Store, key: &str, max: u32, now: DateTime<Utc>) -> Result<(), AuthError> {
+        if store.throttle().reserve(key, max, self.end + self.seconds).await? {
+            Ok(())
+        } else {
+            Err(AuthError::Throttled { retry_after: u64::try_from(self.end - now.timestamp()).unwrap_or(1).max(1) })
+        }
+    }
 }
 
 /// Reserves one attempt for `email` from `source` (API Gateway's `sourceIp`), or answers
@@ -45,34 +72,43 @@ pub async fn reserve(
     source: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<PasswordAttempt, AuthError> {
-    let window_seconds = i64::try_from(limits.window_seconds).unwrap_or(i64::MAX).max(1);
-    let window = now.timestamp() / window_seconds;
-    let window_end = (window + 1) * window_seconds;
-    // The TTL keeps a counter a window longer than needed: it is never read after its window.
-    let expires_at = window_end + window_seconds;
+    let window = Window::at(now, limits.window_seconds);
+    let index = window.index;
     let source = source.map(network_of);
-    let attempt = PasswordAttempt {
-        pair: counter_key(&format!("pair:{}|{}", email.as_str(), source.as_deref().unwrap_or("unknown")), window),
-        email: counter_key(&format!("email:{}", email.as_str()), window),
-        address: source.as_ref().map(|address| counter_key(&format!("ip:{address}"), window)),
-    };
-    let mut counters = vec![(attempt.pair.as_str(), limits.max_failures_per_email_and_address)];
-    if let Some(address) = &attempt.address {
+    let pair = counter_key(&format!("pair:{}|{}", email.as_str(), source.as_deref().unwrap_or("unknown")), index);
+    let email = counter_key(&format!("email:{}", email.as_str()), index);
+    let address = source.as_ref().map(|address| counter_key(&format!("ip:{address}"), index));
+    let mut counters = vec![(pair.as_str(), limits.max_failures_per_email_and_address)];
+    if let Some(address) = &address {
         counters.push((address.as_str(), limits.max_failures_per_address));
     }
-    counters.push((attempt.email.as_str(), limits.max_failures_per_email));
+    counters.push((email.as_str(), limits.max_failures_per_email));
     for (key, max) in counters {
-        if !store.throttle().reserve(key, max, expires_at).await? {
-            let retry_after = u64::try_from(window_end - now.timestamp()).unwrap_or(1).max(1);
-            return Err(AuthError::Throttled { retry_after });
-        }
+        window.count(store, key, max, now).await?;
     }
-    Ok(attempt)
+    Ok(PasswordAttempt { pair: Some(pair), email: Some(email), address })
+}
+
+/// Reserves one attempt for the source address alone, for a password check that has no
+/// email yet (redeeming a reset token): the per-address limit of the same throttle. Its
+/// `succeeded` gives it back.
+pub async fn reserve_address(
+    store: &Store,
+    limits: &PasswordLimits,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<PasswordAttempt, AuthError> {
+    let window = Window::at(now, limits.window_seconds);
+    let address = source.map(|s| counter_key(&format!("ip:{}", network_of(s)), window.index));
+    if let Some(key) = &address {
+        window.count(store, key, limits.max_failures_per_address, now).await?;
+    }
+    Ok(PasswordAttempt { pair: None, email: None, address })
 }
 
 /// What counts as one source: an IPv4 address, or an IPv6 address's /64 (one subscriber's
 /// network, in which an attacker may pick any of 2^64 addresses).
-fn network_of(source: &str) -> String {
+pub(super) fn network_of(source: &str) -> String {
     match source.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();
@@ -88,12 +124,26 @@ impl PasswordAttempt {
     /// not answered: the caller proved who they are, and a count one too high is harmless.
     pub async fn succeeded(self, store: &Store) {
         let throttle = store.throttle();
-        let (pair, email, address) = tokio::join!(throttle.reset(&self.pair), throttle.release(&self.email), async {
-            match &self.address {
-                Some(key) => throttle.release(key).await,
-                None => Ok(()),
+        let (pair, email, address) = tokio::join!(
+            async {
+                match &self.pair {
+                    Some(key) => throttle.reset(key).await,
+                    None => Ok(()),
+                }
+            },
+            async {
+                match &self.email {
+                    Some(key) => throttle.release(key).await,
+                    None => Ok(()),
+                }
+            },
+            async {
+                match &self.address {
+                    Some(key) => throttle.release(key).await,
+                    None => Ok(()),
+                }
             }
-        });
+        );
         for result in [pair, email, address] {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "a password attempt's reservation was not given back");

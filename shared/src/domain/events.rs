@@ -4,13 +4,13 @@
 //! A message names things by id: the mailer reads the task, organization and recipient
 //! when it sends, so no personal data waits in a queue, and no secret either: an
 //! invitation's message carries a nonce from which only the mailer, with the invitation
-//! secret, computes the token it mails (see [`crate::auth::InvitationKey`]).
+//! secret, computes the token it mails (see [`crate::auth::MailTokenKey`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Invitation, InvitationId, InvitationNonce, OrgId, Task, TaskId, UserId};
+use crate::domain::{Invitation, InvitationId, MailNonce, OrgId, Task, TaskId, UserId};
 
 /// The message format's version. A consumer refuses versions it does not know instead of
 /// guessing at their meaning.
@@ -44,7 +44,13 @@ pub enum EventKind {
     TaskAssigned { task_id: TaskId, recipient_id: UserId },
     /// Someone was invited: mail them the one-time token computed from this nonce.
     #[serde(rename = "invitation.created")]
-    InvitationCreated { invitation_id: InvitationId, nonce: InvitationNonce },
+    InvitationCreated { invitation_id: InvitationId, nonce: MailNonce },
+    /// A user asked to reset their password: mail them the one-time token of this nonce.
+    #[serde(rename = "password_reset.requested")]
+    PasswordResetRequested { user_id: UserId, nonce: MailNonce },
+    /// A user registered or asked again: mail them the verification token of this nonce.
+    #[serde(rename = "email_verification.requested")]
+    EmailVerificationRequested { user_id: UserId, nonce: MailNonce },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,12 +94,30 @@ impl Event {
         })
     }
 
-    pub fn invitation_created(invitation: &Invitation, nonce: InvitationNonce) -> Self {
+    pub fn invitation_created(invitation: &Invitation, nonce: MailNonce) -> Self {
         Self::new(
             invitation.organization_id,
             invitation.created_at,
             EventKind::InvitationCreated { invitation_id: invitation.id, nonce },
         )
+    }
+
+    pub fn password_reset_requested(
+        organization_id: OrgId,
+        user_id: UserId,
+        nonce: MailNonce,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self::new(organization_id, occurred_at, EventKind::PasswordResetRequested { user_id, nonce })
+    }
+
+    pub fn email_verification_requested(
+        organization_id: OrgId,
+        user_id: UserId,
+        nonce: MailNonce,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self::new(organization_id, occurred_at, EventKind::EmailVerificationRequested { user_id, nonce })
     }
 
     pub fn to_json(&self) -> String {
@@ -128,7 +152,7 @@ mod tests {
     fn recipient(event: &Event) -> UserId {
         match event.kind {
             EventKind::TaskCreated { recipient_id, .. } | EventKind::TaskAssigned { recipient_id, .. } => recipient_id,
-            EventKind::InvitationCreated { .. } => panic!("no recipient id"),
+            _ => panic!("no recipient id"),
         }
     }
 
@@ -181,5 +205,23 @@ mod tests {
         assert!(matches!(Event::parse(&json.to_string()), Err(EventError::Malformed(_))));
         assert!(matches!(Event::parse("not json"), Err(EventError::Malformed(_))));
         assert!(matches!(Event::parse(r#"{"schema_version":1}"#), Err(EventError::Malformed(_))));
+    }
+
+    #[test]
+    fn account_events_carry_ids_and_a_nonce_only() {
+        let (org, user, nonce) = (OrgId::generate(), UserId::generate(), MailNonce::generate());
+        for event in [
+            Event::password_reset_requested(org, user, nonce.clone(), Utc::now()),
+            Event::email_verification_requested(org, user, nonce.clone(), Utc::now()),
+        ] {
+            let json: serde_json::Value = serde_json::from_str(&event.to_json()).unwrap();
+            let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort();
+            assert_eq!(
+                keys,
+                ["event_id", "nonce", "occurred_at", "organization_id", "schema_version", "type", "user_id"]
+            );
+            assert_eq!(Event::parse(&event.to_json()).unwrap(), event);
+        }
     }
 }

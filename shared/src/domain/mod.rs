@@ -14,7 +14,7 @@ pub use email::Email;
 pub use ids::{InvitationId, OrgId, SessionId, TaskId, UserId};
 pub use invitation::{Invitation, InvitationDraft, RoleChange};
 pub use organization::{OrgName, OrgSlug, Organization};
-pub use secrets::{InvitationNonce, OpaqueToken, PasswordHash, TokenHash};
+pub use secrets::{MailNonce, OpaqueToken, PasswordHash, TokenHash};
 pub use task::{DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle};
 pub use user::{Password, Role, User};
 

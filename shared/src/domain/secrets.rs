@@ -30,7 +30,7 @@ impl OpaqueToken {
         Self(random_base64url::<32>())
     }
 
-    /// A token made of 32 secret bytes (an HMAC tag, see [`crate::auth::InvitationKey`]).
+    /// A token made of 32 secret bytes (an HMAC tag, see [`crate::auth::MailTokenKey`]).
     pub(crate) fn from_secret_bytes(bytes: &[u8]) -> Self {
         Self(URL_SAFE_NO_PAD.encode(bytes))
     }
@@ -64,12 +64,12 @@ impl TokenHash {
 }
 
 /// 128 random bits, fresh per invitation: with the invitation secret it gives the token
-/// (see [`crate::auth::InvitationKey`]); on its own it gives nothing.
+/// (see [`crate::auth::MailTokenKey`]); on its own it gives nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct InvitationNonce(String);
+pub struct MailNonce(String);
 
-impl InvitationNonce {
+impl MailNonce {
     pub fn generate() -> Self {
         Self(random_base64url::<16>())
     }
@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn nonces_are_random_128_bit_values() {
-        let (a, b) = (InvitationNonce::generate(), InvitationNonce::generate());
+        let (a, b) = (MailNonce::generate(), MailNonce::generate());
         assert_ne!(a, b);
         assert_eq!(URL_SAFE_NO_PAD.decode(a.as_str()).unwrap().len(), 16);
     }

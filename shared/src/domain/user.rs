@@ -20,6 +20,12 @@ pub struct User {
     pub role: Role,
     pub organization_id: OrgId,
     pub created_at: DateTime<Utc>,
+    /// Whether the user proved they read mail at this address: by the link of the
+    /// verification mail, by accepting an invitation sent there, or by a password reset.
+    /// Until then they get no task mail and cannot invite. Users stored before verification
+    /// existed read as unverified.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// A password as the client sent it, checked for length only (OWASP: at least 8, and a cap

@@ -177,6 +177,13 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidInvitation => {
                 ApiError::BadRequest("the invitation token is invalid, expired, revoked or already used".into())
             }
+            StoreError::InvalidAccountToken => {
+                ApiError::BadRequest("the token is invalid, expired, superseded or already used".into())
+            }
+            StoreError::AlreadyVerified => ApiError::Conflict(e.to_string()),
+            StoreError::CallerUnverified => ApiError::Forbidden(
+                "verify your email address first (POST /api/v1/auth/verify-email with the token of the mail)",
+            ),
             StoreError::VersionConflict => {
                 ApiError::Conflict("the resource changed while it was being updated; retry".into())
             }

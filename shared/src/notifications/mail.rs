@@ -1,5 +1,7 @@
 //! What each event's email says: subject, plain text and HTML (escaped).
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{Invitation, OpaqueToken, Organization, Task, User};
 
 /// One email, plain text and HTML.
@@ -64,6 +66,66 @@ impl Mail {
     }
 }
 
+impl Mail {
+    pub fn verification(
+        user: &User,
+        token: &OpaqueToken,
+        organization: &Organization,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        let org = organization.name.as_str();
+        let expires = expires_at.format("%Y-%m-%d %H:%M UTC");
+        let text = format!(
+            "Please confirm that this is your email address for {org} on TaskFlow.\n\n\
+             Your verification token: {token}\n\n\
+             Confirm with POST /api/v1/auth/verify-email and the body {{\"token\": \"{token}\"}}\n\n\
+             The token works once and expires at {expires}. Until you confirm, TaskFlow sends \
+             you no task mail and you cannot invite others. If you did not register, ignore this mail.\n",
+            token = token.expose()
+        );
+        let html = format!(
+            "<p>Please confirm that this is your email address for <strong>{}</strong> on TaskFlow.</p>\
+             <p>Your verification token: <code>{}</code></p><p>It works once and expires at {expires}. \
+             If you did not register, ignore this mail.</p>",
+            escape_html(org),
+            token.expose()
+        );
+        Self { to: user.email.as_str().to_owned(), subject: format!("[{org}] Confirm your email address"), text, html }
+    }
+
+    pub fn password_reset(
+        user: &User,
+        token: &OpaqueToken,
+        organization: &Organization,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        let org = organization.name.as_str();
+        let expires = expires_at.format("%Y-%m-%d %H:%M UTC");
+        let text = format!(
+            "Someone asked to reset the password of your TaskFlow account in {org}.\n\n\
+             Your reset token: {token}\n\n\
+             Set a new password with POST /api/v1/auth/password-reset/confirm and the body\n\
+             {{\"token\": \"{token}\", \"new_password\": \"<your new password>\"}}\n\n\
+             The token works once and expires at {expires}; it ends every session of your account. \
+             If you did not ask for it, ignore this mail: your password stays as it is.\n",
+            token = token.expose()
+        );
+        let html = format!(
+            "<p>Someone asked to reset the password of your TaskFlow account in <strong>{}</strong>.</p>\
+             <p>Your reset token: <code>{}</code></p><p>It works once and expires at {expires}. \
+             If you did not ask for it, ignore this mail: your password stays as it is.</p>",
+            escape_html(org),
+            token.expose()
+        );
+        Self {
+            to: user.email.as_str().to_owned(),
+            subject: format!("[{org}] Reset your TaskFlow password"),
+            text,
+            html,
+        }
+    }
+}
+
 fn escape_html(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
@@ -81,8 +143,6 @@ fn escape_html(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
     use crate::domain::{Email, OrgId, OrgName, OrgSlug, Role, TaskDraft, UserId};
 
@@ -103,6 +163,7 @@ mod tests {
             role: Role::Member,
             organization_id: org.id,
             created_at: Utc::now(),
+            email_verified: true,
         };
         let mail = Mail::task(true, &task, &org, &user);
         assert_eq!(mail.to, "bob@acme.com");
@@ -111,5 +172,32 @@ mod tests {
         assert!(mail.html.contains("Fix &lt;b&gt;it&lt;/b&gt; &amp; ship"));
         assert!(mail.html.contains("Acme &lt;Corp&gt;"));
         assert!(!mail.html.contains("<b>"));
+    }
+
+    #[test]
+    fn account_mails_carry_the_token_and_its_expiry_and_escape_the_organization() {
+        let org = Organization {
+            id: OrgId::generate(),
+            name: OrgName::parse("A <b> & Co").unwrap(),
+            slug: OrgSlug::parse("aco").unwrap(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let user = User {
+            id: UserId::generate(),
+            email: Email::parse("new@aco.com").unwrap(),
+            role: Role::Admin,
+            organization_id: org.id,
+            created_at: Utc::now(),
+            email_verified: false,
+        };
+        let token = OpaqueToken::generate();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:30:00Z").unwrap().with_timezone(&Utc);
+        for mail in [Mail::verification(&user, &token, &org, at), Mail::password_reset(&user, &token, &org, at)] {
+            assert_eq!(mail.to, "new@aco.com");
+            assert!(mail.html.contains(&format!("<code>{}</code>", token.expose())));
+            assert!(mail.text.contains(token.expose()) && mail.text.contains("2026-12-02 10:30 UTC"));
+            assert!(mail.html.contains("A &lt;b&gt; &amp; Co") && !mail.html.contains("<b>"));
+        }
     }
 }

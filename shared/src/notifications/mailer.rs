@@ -12,7 +12,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::Utc;
 
 use super::Mail;
-use crate::auth::{self, InvitationKey};
+use crate::auth::{self, MailTokenKey, MailTokenPurpose};
 use crate::domain::events::{Event, EventKind};
 use crate::store::{Claim, DeliveryState, Store, StoreError, TenantScope};
 
@@ -41,7 +41,7 @@ pub struct Mailer {
     store: Store,
     ses: aws_sdk_sesv2::Client,
     sender: String,
-    invitations: InvitationKey,
+    tokens: MailTokenKey,
 }
 
 /// What one delivery did, for logs and tests.
@@ -52,16 +52,20 @@ pub enum Delivered {
     Unconfirmed,
     /// Another delivery of the same event already sent it, or is sending it.
     Duplicate(DeliveryState),
+    /// The event needed no mail by the time it was delivered (the reason is logged).
+    Skipped(&'static str),
+}
+
+/// What an event comes to when the mailer handles it.
+enum Composed {
+    Mail(Mail),
+    /// Nothing to send, and why.
+    Nothing(&'static str),
 }
 
 impl Mailer {
-    pub fn new(
-        store: Store,
-        ses: aws_sdk_sesv2::Client,
-        sender: impl Into<String>,
-        invitations: InvitationKey,
-    ) -> Self {
-        Self { store, ses, sender: sender.into(), invitations }
+    pub fn new(store: Store, ses: aws_sdk_sesv2::Client, sender: impl Into<String>, tokens: MailTokenKey) -> Self {
+        Self { store, ses, sender: sender.into(), tokens }
     }
 
     pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
@@ -100,7 +104,11 @@ impl Mailer {
             return Ok(Delivered::Duplicate(state));
         }
         let mail = match self.compose(event, scope).await {
-            Ok(mail) => mail,
+            Ok(Composed::Mail(mail)) => mail,
+            Ok(Composed::Nothing(reason)) => {
+                deliveries.mark_skipped(scope, event.event_id).await?;
+                return Ok(Delivered::Skipped(reason));
+            }
             Err(e) => {
                 deliveries.release(scope, event.event_id).await?;
                 return Err(e);
@@ -139,22 +147,46 @@ impl Mailer {
         Ok(())
     }
 
-    async fn compose(&self, event: &Event, scope: &TenantScope) -> Result<Mail, DeliveryError> {
+    async fn compose(&self, event: &Event, scope: &TenantScope) -> Result<Composed, DeliveryError> {
         let gone = |what: &str| DeliveryError::Permanent(format!("the {what} no longer exists"));
         let organization = self.store.organizations().get(scope).await?.ok_or_else(|| gone("organization"))?;
         match &event.kind {
             EventKind::TaskCreated { task_id, recipient_id } | EventKind::TaskAssigned { task_id, recipient_id } => {
                 let task = self.store.tasks().get(scope, *task_id).await?.ok_or_else(|| gone("task"))?;
                 let recipient = self.store.users().get(scope, *recipient_id).await?.ok_or_else(|| gone("recipient"))?;
+                if !recipient.email_verified {
+                    return Ok(Composed::Nothing("task mail goes to verified addresses only"));
+                }
                 let assigned = matches!(event.kind, EventKind::TaskAssigned { .. });
-                Ok(Mail::task(assigned, &task, &organization, &recipient))
+                Ok(Composed::Mail(Mail::task(assigned, &task, &organization, &recipient)))
             }
             EventKind::InvitationCreated { invitation_id, nonce } => {
                 // A revoked or accepted invitation is gone: its mail must not go out late.
                 let invitation =
                     self.store.invitations().get(scope, *invitation_id).await?.ok_or_else(|| gone("invitation"))?;
-                let token = self.invitations.token(invitation.id, nonce);
-                Ok(Mail::invitation(&invitation, &token, &organization))
+                let token = self.tokens.token(MailTokenPurpose::Invitation, &invitation.id, nonce);
+                Ok(Composed::Mail(Mail::invitation(&invitation, &token, &organization)))
+            }
+            EventKind::EmailVerificationRequested { user_id, nonce } => {
+                let user = self.store.users().get(scope, *user_id).await?.ok_or_else(|| gone("user"))?;
+                if user.email_verified {
+                    return Ok(Composed::Nothing("the address was verified meanwhile"));
+                }
+                let token = self.tokens.token(MailTokenPurpose::EmailVerification, user_id, nonce);
+                let expires_at = event.occurred_at + crate::store::VERIFICATION_LIFETIME;
+                Ok(Composed::Mail(Mail::verification(&user, &token, &organization, expires_at)))
+            }
+            EventKind::PasswordResetRequested { user_id, nonce } => {
+                let user = self.store.users().get(scope, *user_id).await?.ok_or_else(|| gone("user"))?;
+                let token = self.tokens.token(MailTokenPurpose::PasswordReset, user_id, nonce);
+                // A newer request, or a reset already done, makes this token worthless:
+                // a stale mail must not go out late.
+                let credentials = self.store.credentials().find(&user.email).await?;
+                if !credentials.is_some_and(|c| c.user_id == user.id && c.has_reset(&token.hash(), Utc::now())) {
+                    return Ok(Composed::Nothing("the reset token was superseded, used or expired"));
+                }
+                let expires_at = event.occurred_at + crate::store::RESET_LIFETIME;
+                Ok(Composed::Mail(Mail::password_reset(&user, &token, &organization, expires_at)))
             }
         }
     }

@@ -36,11 +36,34 @@ impl Caller {
 
     /// The transaction item that checks the caller.
     pub(super) fn check(&self, store: &Store, scope: &TenantScope) -> Result<TransactWriteItem, StoreError> {
+        self.check_with(store, scope, false)
+    }
+
+    /// The check of a write that also needs the caller's email address verified (inviting:
+    /// an unproven address must not send mail to others in TaskFlow's name).
+    pub(super) fn check_verified(&self, store: &Store, scope: &TenantScope) -> Result<TransactWriteItem, StoreError> {
+        self.check_with(store, scope, true)
+    }
+
+    fn check_with(
+        &self,
+        store: &Store,
+        scope: &TenantScope,
+        needs_verified: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let condition = if needs_verified {
+            format!("{} AND email_verified = :caller_verified", self.condition())
+        } else {
+            self.condition().to_owned()
+        };
         let mut check = ConditionCheck::builder()
             .table_name(&store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(user_sk(self.user_id)))
-            .condition_expression(self.condition());
+            .condition_expression(condition);
+        if needs_verified {
+            check = check.expression_attribute_values(":caller_verified", AttributeValue::Bool(true));
+        }
         for (name, value_name, value) in self.placeholders()? {
             check = check.expression_attribute_names(name, "role").expression_attribute_values(value_name, value);
         }
@@ -52,9 +75,19 @@ impl Caller {
     /// neither holds any more) the item changed under a concurrent write. Read only on this
     /// rare path, so the write itself stays one call.
     pub(super) async fn refusal(&self, store: &Store, scope: &TenantScope) -> StoreError {
+        self.refusal_with(store, scope, false).await
+    }
+
+    /// Why [`Self::check_verified`] refused the write.
+    pub(super) async fn refusal_of_verified(&self, store: &Store, scope: &TenantScope) -> StoreError {
+        self.refusal_with(store, scope, true).await
+    }
+
+    async fn refusal_with(&self, store: &Store, scope: &TenantScope, needs_verified: bool) -> StoreError {
         match store.get_item::<UserItem>(tenant_pk(scope), user_sk(self.user_id)).await {
             Ok(None) => StoreError::CallerGone,
             Ok(Some(item)) if self.needs_admin && item.user.role != Role::Admin => StoreError::CallerNotAdmin,
+            Ok(Some(item)) if needs_verified && !item.user.email_verified => StoreError::CallerUnverified,
             Ok(Some(_)) => StoreError::VersionConflict,
             Err(e) => e,
         }

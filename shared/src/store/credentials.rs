@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{GUARD_SK, PK, SK, email_pk};
 use super::{Store, StoreError};
-use crate::domain::{Email, OrgId, PasswordHash, UserId};
+use crate::domain::{Email, OrgId, PasswordHash, TokenHash, UserId};
 
 /// What login needs before it knows the tenant. Stored on the email's guard item, which is
 /// what makes an email unique across the service.
@@ -12,6 +12,24 @@ pub struct Credentials {
     pub user_id: UserId,
     pub organization_id: OrgId,
     pub password_hash: PasswordHash,
+    /// The hash of the newest password reset token, while one is pending
+    /// ([`super::AccountTokenStore::request_reset`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_hash: Option<TokenHash>,
+    /// When that token stops working, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_expires_at: Option<i64>,
+}
+
+impl Credentials {
+    pub fn new(user_id: UserId, organization_id: OrgId, password_hash: PasswordHash) -> Self {
+        Self { user_id, organization_id, password_hash, reset_hash: None, reset_expires_at: None }
+    }
+
+    /// Whether `token` is the account's newest reset token and still works.
+    pub fn has_reset(&self, token: &TokenHash, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.reset_hash.as_ref() == Some(token) && self.reset_expires_at.is_some_and(|at| at > now.timestamp())
+    }
 }
 
 #[derive(Serialize, Deserialize)]

@@ -25,6 +25,9 @@ pub enum DeliveryState {
     /// Sent to SES, whose answer was lost (a timeout, a dropped connection): SES may have
     /// accepted it, so it is not sent again.
     Unconfirmed,
+    /// Nothing to send any more: the mail was for an unverified address, or its token was
+    /// superseded or spent, or the address was verified meanwhile.
+    Skipped,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -85,6 +88,11 @@ impl DeliveryStore<'_> {
         self.mark(scope, event, DeliveryState::Unconfirmed).await
     }
 
+    /// Records that the event needed no mail after all; like `Sent`, it is final.
+    pub async fn mark_skipped(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
+        self.mark(scope, event, DeliveryState::Skipped).await
+    }
+
     async fn mark(&self, scope: &TenantScope, event: EventId, state: DeliveryState) -> Result<(), StoreError> {
         self.store
             .client
@@ -133,7 +141,7 @@ impl DeliveryStore<'_> {
     }
 
     /// The states of the organization's delivery records (at most 100), for operators and
-    /// tests: a record that is `Sent` or `Unconfirmed` will never mail again.
+    /// tests: a record that is `Sent`, `Unconfirmed` or `Skipped` will never mail again.
     pub async fn states(&self, scope: &TenantScope) -> Result<Vec<DeliveryState>, StoreError> {
         let page: super::Page<DeliveryItem> = self.store.partition_page(scope, DELIVERY_SK_PREFIX, 100, None).await?;
         Ok(page.items.into_iter().map(|i| i.state).collect())

@@ -25,6 +25,16 @@ pub enum StoreError {
     /// An invitation token that is unknown, expired, revoked or already used.
     #[error("the invitation is not valid")]
     InvalidInvitation,
+    /// A password reset or email verification token that is unknown, expired, superseded
+    /// or already used: one answer for all.
+    #[error("the token is not valid")]
+    InvalidAccountToken,
+    /// The user's email address is verified already (a resend has nothing to do).
+    #[error("the email address is already verified")]
+    AlreadyVerified,
+    /// The caller has not verified their email address, which the write needs (inviting).
+    #[error("the caller's email address is not verified")]
+    CallerUnverified,
     /// The caller's user item is gone: they were removed after their token was issued.
     #[error("the caller no longer belongs to the organization")]
     CallerGone,

@@ -92,7 +92,8 @@ impl InvitationStore<'_> {
     }
 
     /// Records the invitation, its token's hash and the notification that mails the token,
-    /// in one transaction that also checks that the caller is still an admin, that the email
+    /// in one transaction that also checks that the caller is still an admin with a verified
+    /// email address, that the email
     /// has no account anywhere in TaskFlow (users belong to one organization), and that the
     /// organization has invitations left today.
     pub async fn create(
@@ -127,7 +128,7 @@ impl InvitationStore<'_> {
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         // The order matters: cancellation reasons come back per item, by position.
         let mut items = vec![
-            caller.check(self.store, scope)?,
+            caller.check_verified(self.store, scope)?,
             TransactWriteItem::builder().condition_check(no_account).build(),
             TransactWriteItem::builder().update(self.quota_use(scope, quota, invitation.created_at)?).build(),
         ];
@@ -140,7 +141,7 @@ impl InvitationStore<'_> {
         }
         match self.store.transact(items).await {
             Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal_of_verified(self.store, scope).await),
             Err(e) if cancelled_at(&e, 1) => Err(StoreError::Taken(Unique::Email)),
             Err(e) if cancelled_at(&e, 2) => {
                 let midnight = (invitation.created_at.date_naive() + chrono::Days::new(1))
@@ -272,6 +273,8 @@ impl InvitationStore<'_> {
             role: invitation.role,
             organization_id: scope.org_id(),
             created_at: now,
+            // The token came by mail to this address: accepting it proves the mailbox.
+            email_verified: true,
         };
         // Credentials first: a taken email cancels at index 0.
         let mut items = self.store.users().creation_items(scope, &user, password_hash)?;

@@ -99,3 +99,13 @@ pub fn invitation_quota_sk(day: chrono::NaiveDate) -> String {
 pub fn invitation_token_pk(token: &TokenHash) -> String {
     format!("INVITE#{}", token.as_str())
 }
+
+/// The global lookup of a password reset by its token's hash.
+pub fn password_reset_pk(token: &TokenHash) -> String {
+    format!("RESET#{}", token.as_str())
+}
+
+/// The global lookup of an email verification by its token's hash.
+pub fn verification_pk(token: &TokenHash) -> String {
+    format!("VERIFY#{}", token.as_str())
+}

@@ -5,6 +5,7 @@
 //! only a verified caller has. Request paths use GetItem, Query and conditional writes;
 //! nothing here scans.
 
+mod account_tokens;
 mod admin_count;
 mod caller;
 mod capacity;
@@ -24,6 +25,7 @@ mod throttle;
 mod user_item;
 mod users;
 
+pub use account_tokens::{AccountTokenStore, PendingVerification, RESET_LIFETIME, VERIFICATION_LIFETIME};
 pub use caller::Caller;
 pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
@@ -68,6 +70,10 @@ impl Store {
     pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(capacity::CapacityLog).build();
         Self::new(Client::from_conf(config), table)
+    }
+
+    pub fn account_tokens(&self) -> AccountTokenStore<'_> {
+        AccountTokenStore { store: self }
     }
 
     pub fn credentials(&self) -> CredentialStore<'_> {

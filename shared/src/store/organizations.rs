@@ -8,7 +8,8 @@ use super::error::cancelled_at;
 use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk};
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope, Unique};
-use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, User, UserId};
+use crate::domain::events::Event;
+use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, TokenHash, User, UserId};
 
 #[derive(Serialize, Deserialize)]
 struct OrganizationItem {
@@ -42,12 +43,16 @@ pub struct OrganizationStore<'a> {
 }
 
 impl OrganizationStore<'_> {
-    /// Creates the organization, its slug and email guards, and its admin in one
-    /// transaction: either all four items exist afterwards or none does.
+    /// Creates the organization, its slug and email guards, its admin (unverified), the
+    /// admin's verification token and the event that mails it, in one transaction: either
+    /// all of them exist afterwards or none does.
     pub async fn register(
         &self,
         scope: &TenantScope,
         registration: Registration,
+        admin_id: UserId,
+        verification: &TokenHash,
+        event: &Event,
         now: DateTime<Utc>,
     ) -> Result<(Organization, User), StoreError> {
         let organization = Organization {
@@ -58,11 +63,12 @@ impl OrganizationStore<'_> {
             updated_at: now,
         };
         let admin = User {
-            id: UserId::generate(),
+            id: admin_id,
             email: registration.admin_email,
             role: Role::Admin,
             organization_id: scope.org_id(),
             created_at: now,
+            email_verified: false,
         };
         // The order matters: cancellation reasons come back per item, by position.
         let records = [
@@ -79,11 +85,7 @@ impl OrganizationStore<'_> {
             })?,
             serde_dynamo::to_item(CredentialsItem::new(
                 &admin.email,
-                Credentials {
-                    user_id: admin.id,
-                    organization_id: organization.id,
-                    password_hash: registration.admin_password_hash,
-                },
+                Credentials::new(admin.id, organization.id, registration.admin_password_hash),
             ))?,
             serde_dynamo::to_item(UserItem::new(scope, admin.clone()))?,
         ];
@@ -91,6 +93,7 @@ impl OrganizationStore<'_> {
         for record in records {
             items.push(TransactWriteItem::builder().put(self.store.put_new(record)?).build());
         }
+        items.extend(self.store.account_tokens().verification_items(scope, &admin, verification, event, now)?);
         match self.store.transact(items).await {
             Ok(_) => Ok((organization, admin)),
             Err(err) if cancelled_at(&err, 1) => Err(StoreError::Taken(Unique::Slug)),

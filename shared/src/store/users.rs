@@ -36,7 +36,7 @@ impl UserStore<'_> {
         user: &User,
         password_hash: PasswordHash,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let credentials = Credentials { user_id: user.id, organization_id: scope.org_id(), password_hash };
+        let credentials = Credentials::new(user.id, scope.org_id(), password_hash);
         let mut items = vec![
             TransactWriteItem::builder()
                 .put(self.store.put_new(serde_dynamo::to_item(CredentialsItem::new(&user.email, credentials))?)?)
@@ -61,7 +61,15 @@ impl UserStore<'_> {
         password_hash: PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
-        let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: now };
+        // Added by the organization itself, like an invited user whose mailbox is proven.
+        let user = User {
+            id: UserId::generate(),
+            email,
+            role,
+            organization_id: scope.org_id(),
+            created_at: now,
+            email_verified: true,
+        };
         let items = self.creation_items(scope, &user, password_hash)?;
         match self.store.transact(items).await {
             Ok(_) => Ok(user),
@@ -205,7 +213,7 @@ mod tests {
             if let Ok(email) = Email::parse(&format!("{local}@{domain}")) {
                 let scope = TenantScope::for_new_organization();
                 let role = if admin { Role::Admin } else { Role::Member };
-                let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: Utc::now() };
+                let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: Utc::now(), email_verified: admin };
                 let item = serde_dynamo::to_item(UserItem::new(&scope, user.clone())).unwrap();
                 let back: UserItem = super::super::read_item(item).unwrap();
                 prop_assert_eq!(back.user, user);

@@ -20,7 +20,7 @@ const MAX_RECEIVE_COUNT: u32 = 3;
 const SECRETS: [(&str, &str, &str); 3] = [
     ("taskflow/jwt-signing-key", "jwt-private.pem", config::JWT_PRIVATE_KEY),
     ("taskflow/cursor-secret", "cursor-secret", config::CURSOR_SECRET),
-    ("taskflow/invitation-secret", "invitation-secret", config::INVITATION_SECRET),
+    ("taskflow/mail-token-secret", "mail-token-secret", config::MAIL_TOKEN_SECRET),
 ];
 
 pub async fn run(key_dir: &Path) -> Result<(), Error> {

@@ -59,7 +59,7 @@ fn write_keys(dir: &Path) -> Result<(), Error> {
         write_secret(&dir.join("jwt-public.pem"), &pair.public_pem)?;
     }
     // Both are 256-bit HMAC keys; the generator is the cursor key's.
-    for name in ["cursor-secret", "invitation-secret"] {
+    for name in ["cursor-secret", "mail-token-secret"] {
         let path = dir.join(name);
         if !path.exists() {
             write_secret(&path, &CursorKey::generate_secret())?;

@@ -1,0 +1,152 @@
+//! An account's mailed tokens: email verification and password reset. Each token is
+//! derived with [`MailTokenKey`], stored only as its hash, and redeemed once.
+//!
+//! The tenant scope of a reset or verification is formed here from what the token's
+//! lookup names: holding the token (256 bits, mailed to the address) is the proof.
+
+use chrono::{DateTime, Utc};
+
+use super::mail_token::{MailTokenKey, MailTokenPurpose};
+use super::throttle::{self, PasswordLimits};
+use super::{AuthError, Principal};
+use crate::domain::events::Event;
+use crate::domain::{Email, MailNonce, OpaqueToken, Organization, Password, User, UserId};
+use crate::store::{Registration, Store, StoreError, TenantScope, counter_key};
+
+/// How many mail-sending requests (password resets, verification resends) one email and
+/// one source address may make per window. Counted whether or not the email has an
+/// account, so the limit tells nothing about accounts.
+#[derive(Debug, Clone, Copy)]
+pub struct MailRequestLimits {
+    pub window_seconds: u64,
+    pub per_email: u32,
+    pub per_address: u32,
+}
+
+/// Counts one mail request for `email` from `source`, or answers `Throttled` with the
+/// seconds until the window ends. Never given back: a request asked for a mail.
+async fn count_mail_request(
+    store: &Store,
+    limits: &MailRequestLimits,
+    email: &Email,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let window = throttle::Window::at(now, limits.window_seconds);
+    let mut counters = vec![(counter_key(&format!("mail:email:{}", email.as_str()), window.index), limits.per_email)];
+    if let Some(source) = source {
+        let network = throttle::network_of(source);
+        counters.push((counter_key(&format!("mail:ip:{network}"), window.index), limits.per_address));
+    }
+    for (key, max) in counters {
+        window.count(store, &key, max, now).await?;
+    }
+    Ok(())
+}
+
+/// Registers a new organization and its admin, who is then the verified caller (they chose
+/// the password in this very request) with an unverified email address: the verification
+/// token's event is recorded with the registration, for the caller to dispatch.
+pub async fn register_organization(
+    store: &Store,
+    key: &MailTokenKey,
+    registration: Registration,
+    now: DateTime<Utc>,
+) -> Result<(Organization, User, Principal, Event), AuthError> {
+    let scope = TenantScope::for_new_organization();
+    let admin_id = UserId::generate();
+    let nonce = MailNonce::generate();
+    let token = key.token(MailTokenPurpose::EmailVerification, &admin_id, &nonce).hash();
+    let event = Event::email_verification_requested(scope.org_id(), admin_id, nonce, now);
+    let (organization, admin) =
+        store.organizations().register(&scope, registration, admin_id, &token, &event, now).await?;
+    let principal = Principal::new(admin.id, admin.organization_id, admin.role);
+    Ok((organization, admin, principal, event))
+}
+
+/// A new verification mail for the caller, throttled like a password reset; answers the
+/// event to dispatch. An address already verified answers `AlreadyVerified`.
+pub async fn resend_verification(
+    store: &Store,
+    key: &MailTokenKey,
+    limits: &MailRequestLimits,
+    principal: &Principal,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Event, AuthError> {
+    let scope = principal.scope();
+    let user = store.users().get(&scope, principal.user_id()).await?.ok_or(AuthError::InvalidToken)?;
+    if user.email_verified {
+        return Err(StoreError::AlreadyVerified.into());
+    }
+    count_mail_request(store, limits, &user.email, source, now).await?;
+    let nonce = MailNonce::generate();
+    let token = key.token(MailTokenPurpose::EmailVerification, &user.id, &nonce).hash();
+    let event = Event::email_verification_requested(user.organization_id, user.id, nonce, now);
+    store.account_tokens().request_verification(&scope, &user, &token, &event, now).await?;
+    Ok(event)
+}
+
+/// Redeems a verification token: the user's address is verified, and the token is spent.
+pub async fn verify_email(store: &Store, token: &OpaqueToken, now: DateTime<Utc>) -> Result<(), AuthError> {
+    let hash = token.hash();
+    let pending = store.account_tokens().find_verification(&hash).await?;
+    let pending = pending.filter(|p| p.expires_at > now.timestamp()).ok_or(StoreError::InvalidAccountToken)?;
+    let scope = TenantScope::verified(pending.organization_id);
+    store.account_tokens().verify(&scope, pending.user_id, &hash).await?;
+    Ok(())
+}
+
+/// Asks for a password reset of `email`. Does the same work whether or not it has an
+/// account: one throttle count per email and address, one read of the credentials, one
+/// transaction (which DynamoDB refuses when there is no account), and nothing published on
+/// this path: the outbox re-publisher sends the mail, so no timing tells the cases apart.
+pub async fn request_password_reset(
+    store: &Store,
+    key: &MailTokenKey,
+    limits: &MailRequestLimits,
+    email: &Email,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    count_mail_request(store, limits, email, source, now).await?;
+    let account = store.credentials().find(email).await?;
+    // The event goes to the account's own organization; nothing of it is read or answered.
+    // Without an account, a scope and user of nobody make the transaction that writes nothing.
+    let (scope, user) = match &account {
+        Some(c) => (TenantScope::verified(c.organization_id), c.user_id),
+        None => (TenantScope::for_new_organization(), UserId::generate()),
+    };
+    let nonce = MailNonce::generate();
+    let token = key.token(MailTokenPurpose::PasswordReset, &user, &nonce).hash();
+    let event = Event::password_reset_requested(scope.org_id(), user, nonce, now);
+    store.account_tokens().request_reset(&scope, email, user, &token, &event, now).await?;
+    Ok(())
+}
+
+/// Redeems a reset token: every session of the user ends, then the password is set, the
+/// token spent and the address marked verified (in one transaction). A failure before the
+/// transaction leaves the token usable for a retry. A token that is not the account's
+/// newest, or unknown, expired or used, counts as a failed password attempt of the source
+/// address (the password throttle's per-address limit).
+pub async fn confirm_password_reset(
+    store: &Store,
+    limits: &PasswordLimits,
+    token: &OpaqueToken,
+    new_password: &Password,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let attempt = throttle::reserve_address(store, limits, source, now).await?;
+    let hash = token.hash();
+    let invalid = || AuthError::from(StoreError::InvalidAccountToken);
+    let email = store.account_tokens().find_reset(&hash, now).await?.ok_or_else(invalid)?;
+    let credentials =
+        store.credentials().find(&email).await?.filter(|c| c.has_reset(&hash, now)).ok_or_else(invalid)?;
+    let scope = TenantScope::verified(credentials.organization_id);
+    let password_hash = super::hash_password(new_password)?;
+    store.sessions().revoke_all(&scope, credentials.user_id).await?;
+    store.account_tokens().complete_reset(&scope, &email, &credentials, &hash, &password_hash, now).await?;
+    attempt.succeeded(store).await;
+    Ok(())
+}
