@@ -96,6 +96,8 @@ if [ ${#command[@]} -gt 0 ]; then
   export TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS=${TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS:-20000}
   # Small enough that a test can use up an organization's daily invitations.
   export TASKFLOW_INVITATIONS_PER_DAY=${TASKFLOW_INVITATIONS_PER_DAY:-12}
+  # Small deletion batches, so that a test's deletion of a thousand items is many of them.
+  export TASKFLOW_DELETION_BATCH_SIZE=${TASKFLOW_DELETION_BATCH_SIZE:-200}
 fi
 
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then

@@ -31,6 +31,7 @@ RESOURCES = {
     "table": {"Fn::GetAtt": ["Table", "Arn"]},
     "table-indexes": {"Fn::Sub": "${Table.Arn}/index/*"},
     "queue": {"Fn::GetAtt": ["NotificationQueue", "Arn"]},
+    "deletion-queue": {"Fn::GetAtt": ["DeletionQueue", "Arn"]},
     "signing-key": {"Ref": "SigningKeySecret"},
     "cursor-secret": {"Ref": "CursorSecret"},
     "mail-token-secret": {"Ref": "MailTokenSecret"},

@@ -12,7 +12,9 @@ use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{MailRequestLimits, MailTokenKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
-use crate::notifications::{Mailer, Publisher};
+use crate::domain::events::Queue;
+use crate::lifecycle::{DEFAULT_BATCH_SIZE, Deleter};
+use crate::notifications::{Mailer, Postman, Publisher};
 use crate::store::{CursorKey, InvitationQuota, Store};
 
 pub const TABLE_NAME: &str = "TASKFLOW_TABLE_NAME";
@@ -33,6 +35,8 @@ pub const INVITATIONS_PER_DAY: &str = "TASKFLOW_INVITATIONS_PER_DAY";
 pub const MAIL_TOKEN_SECRET: &str = "TASKFLOW_MAIL_TOKEN_SECRET";
 pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
 pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
+pub const DELETION_QUEUE_URL: &str = "TASKFLOW_DELETION_QUEUE_URL";
+pub const DELETION_BATCH_SIZE: &str = "TASKFLOW_DELETION_BATCH_SIZE";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
 pub const OUTBOX_MIN_AGE_SECONDS: &str = "TASKFLOW_OUTBOX_MIN_AGE_SECONDS";
 pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
@@ -304,7 +308,14 @@ pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
         .operation_timeout(std::time::Duration::from_secs(3))
         .build();
     let config = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(timeouts).build();
-    Ok(Publisher::new(aws_sdk_sqs::Client::from_conf(config), required(QUEUE_URL)?))
+    let queues: Vec<(Queue, String)> = [(Queue::Notifications, QUEUE_URL), (Queue::Deletions, DELETION_QUEUE_URL)]
+        .into_iter()
+        .filter_map(|(queue, name)| std::env::var(name).ok().map(|url| (queue, url)))
+        .collect();
+    if queues.is_empty() {
+        return Err(ConfigError::Missing(QUEUE_URL));
+    }
+    Ok(Publisher::with_queues(aws_sdk_sqs::Client::from_conf(config), queues))
 }
 
 /// The mailer. Its SES client makes one attempt per send and no retry of its own: a retried
@@ -312,6 +323,21 @@ pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
 /// what SES answered, whether a send may be repeated (shared/src/notifications/mailer.rs).
 pub async fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
     Ok(Mailer::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?, mail_token_key(sdk).await?))
+}
+
+/// The deleter: the store, a postman for its done mail (SES as the mailer's), and a
+/// publisher onto the deletion queue for its next batch.
+pub fn deleter(sdk: &SdkConfig) -> Result<Deleter, ConfigError> {
+    let postman = Postman::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?);
+    let batch_size = match std::env::var(DELETION_BATCH_SIZE) {
+        Err(_) => DEFAULT_BATCH_SIZE,
+        Ok(raw) => raw.parse().ok().filter(|n| (1..=10_000).contains(n)).ok_or(ConfigError::Invalid {
+            name: DELETION_BATCH_SIZE,
+            reason: "must be a whole number from 1 to 10000".into(),
+        })?,
+    };
+    required(DELETION_QUEUE_URL)?;
+    Ok(Deleter::new(store(sdk), postman, publisher(sdk)?, batch_size))
 }
 
 /// An SES client that never resends on its own.

@@ -5,6 +5,7 @@
 //! - [`api`]: one handler per route, and [`app`], what every handler is given;
 //! - [`http`]: parsing requests, answering, and the one place errors become problem+json;
 //! - [`config`]: the environment and the clients, built once per cold start;
+//! - [`lifecycle`]: the jobs of an organization's lifecycle (its deletion), off their queues;
 //! - [`notifications`]: publishing events and mailing them;
 //! - [`auth`]: who is calling, and the [`store::TenantScope`] that proves it;
 //! - [`store`]: the tenant-keyed DynamoDB table;
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod lifecycle;
 pub mod notifications;
 pub mod openapi;
 pub mod store;

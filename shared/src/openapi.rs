@@ -51,6 +51,7 @@ use crate::http::error_responses::{
         api::auth::password_reset_confirm,
         api::auth::verify_email,
         api::auth::verify_email_resend,
+        api::organizations::delete,
     ),
     components(
         schemas(Problem),

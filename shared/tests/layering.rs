@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Top to bottom.
-const LAYERS: &[&str] = &["openapi", "api", "app", "http", "config", "notifications", "auth", "store", "domain"];
+const LAYERS: &[&str] =
+    &["openapi", "api", "app", "http", "config", "lifecycle", "notifications", "auth", "store", "domain"];
 
 /// A module path, e.g. `["store", "users"]`; `[]` is the crate root.
 type ModPath = Vec<String>;

@@ -48,7 +48,8 @@ async fn register(
         now,
     );
     let token = taskflow::domain::OpaqueToken::generate().hash();
-    let registered = store.organizations().register(scope, registration, admin, &token, &event, now).await?;
+    let new_admin = taskflow::store::NewAdmin { id: admin, verification: &token, event: &event };
+    let registered = store.organizations().register(scope, registration, new_admin, now, None).await?;
     store.account_tokens().verify(scope, admin, &token).await?;
     Ok(registered)
 }

@@ -9,9 +9,15 @@ awslocal dynamodb create-table --cli-input-json "file://$here/table.json"
 awslocal dynamodb update-time-to-live --table-name taskflow \
   --time-to-live-specification Enabled=true,AttributeName=expires_at
 
-awslocal sqs create-queue --queue-name taskflow-notifications-dlq
-dlq_arn=$(awslocal sqs get-queue-attributes --attribute-names QueueArn \
-  --queue-url "$(awslocal sqs get-queue-url --queue-name taskflow-notifications-dlq --output text --query QueueUrl)" \
-  --output text --query Attributes.QueueArn)
-awslocal sqs create-queue --queue-name taskflow-notifications --attributes \
-  "{\"VisibilityTimeout\":\"2\",\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"$dlq_arn\\\",\\\"maxReceiveCount\\\":3}\"}"
+# A queue with its dead-letter queue, as devstack bootstrap makes them.
+queue_with_dead_letters() {
+  local name=$1 dlq_arn
+  awslocal sqs create-queue --queue-name "$name-dlq"
+  dlq_arn=$(awslocal sqs get-queue-attributes --attribute-names QueueArn \
+    --queue-url "$(awslocal sqs get-queue-url --queue-name "$name-dlq" --output text --query QueueUrl)" \
+    --output text --query Attributes.QueueArn)
+  awslocal sqs create-queue --queue-name "$name" --attributes \
+    "{\"VisibilityTimeout\":\"2\",\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"$dlq_arn\\\",\\\"maxReceiveCount\\\":3}\"}"
+}
+queue_with_dead_letters taskflow-notifications
+queue_with_dead_letters taskflow-deletions

@@ -73,10 +73,12 @@ pub async fn register(
         admin_email: body.email,
         admin_password_hash: password_hash,
     };
-    let (organization, user, principal, event) =
+    let (organization, user, principal, events) =
         auth::register_organization(store, key, registration, Utc::now()).await?;
     tracing::info!(org_id = %organization.id, user_id = %user.id, "organization registered");
-    notifications::dispatch(store, publisher, &principal.scope(), &event).await;
+    for (event, scope) in &events {
+        notifications::dispatch(store, publisher, scope, event).await;
+    }
     let tokens = session_tokens(store, issuer, principal).await?;
     http::json(StatusCode::CREATED, &Registered { user, organization, tokens })
 }

@@ -11,7 +11,9 @@ use super::throttle::{self, PasswordLimits};
 use super::{AuthError, Principal};
 use crate::domain::events::Event;
 use crate::domain::{Email, MailNonce, OpaqueToken, Organization, Password, User, UserId};
-use crate::store::{Registration, Store, StoreError, TenantScope, counter_key};
+use crate::store::{
+    DeletionRequest, NewAdmin, Registration, StaleRegistration, Store, StoreError, TenantScope, Unique, counter_key,
+};
 
 /// How many mail-sending requests (password resets, verification resends) one email and
 /// one source address may make per window. Counted whether or not the email has an
@@ -47,21 +49,69 @@ async fn count_mail_request(
 /// Registers a new organization and its admin, who is then the verified caller (they chose
 /// the password in this very request) with an unverified email address: the verification
 /// token's event is recorded with the registration, for the caller to dispatch.
+///
+/// An address whose registration was never verified is not held for ever: after
+/// [`UNVERIFIED_RELEASE_AFTER`] a new registration of it takes the address, and the stale
+/// organization (its only user the unverified admin) is deleted. Answers the events to
+/// dispatch with their scopes: the verification mail, and the stale organization's deletion
+/// if there was one.
 pub async fn register_organization(
     store: &Store,
     key: &MailTokenKey,
     registration: Registration,
     now: DateTime<Utc>,
-) -> Result<(Organization, User, Principal, Event), AuthError> {
+) -> Result<(Organization, User, Principal, Vec<(Event, TenantScope)>), AuthError> {
     let scope = TenantScope::for_new_organization();
     let admin_id = UserId::generate();
     let nonce = MailNonce::generate();
     let token = key.token(MailTokenPurpose::EmailVerification, &admin_id, &nonce).hash();
     let event = Event::email_verification_requested(scope.org_id(), admin_id, nonce, now);
-    let (organization, admin) =
-        store.organizations().register(&scope, registration, admin_id, &token, &event, now).await?;
+    let organizations = store.organizations();
+    let new_admin = || NewAdmin { id: admin_id, verification: &token, event: &event };
+    let email = registration.admin_email.clone();
+    let (organization, admin, released) =
+        match organizations.register(&scope, registration.clone(), new_admin(), now, None).await {
+            Err(StoreError::Taken(Unique::Email)) => {
+                let stale = stale_registration(store, &email, now).await?.ok_or(StoreError::Taken(Unique::Email))?;
+                let (organization, admin) =
+                    organizations.register(&scope, registration, new_admin(), now, Some(&stale)).await?;
+                tracing::info!(released_org_id = %stale.scope.org_id(), "a stale unverified registration was released");
+                (organization, admin, Some((stale.event, stale.scope)))
+            }
+            other => {
+                let (organization, admin) = other?;
+                (organization, admin, None)
+            }
+        };
     let principal = Principal::new(admin.id, admin.organization_id, admin.role);
-    Ok((organization, admin, principal, event))
+    Ok((organization, admin, principal, [(event, scope)].into_iter().chain(released).collect()))
+}
+
+/// How long an address registered and never verified stays held by that registration.
+pub const UNVERIFIED_RELEASE_AFTER: chrono::Duration = chrono::Duration::days(7);
+
+/// The registration holding `email`, if it may be released: its user never verified the
+/// address, registered more than [`UNVERIFIED_RELEASE_AFTER`] ago, and is its
+/// organization's only user. The scope is formed from the email's credentials, as a login
+/// does; the registration's transaction re-checks all of it.
+async fn stale_registration(
+    store: &Store,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<Option<StaleRegistration>, StoreError> {
+    let Some(credentials) = store.credentials().find(email).await? else { return Ok(None) };
+    let scope = TenantScope::verified(credentials.organization_id);
+    let registered_before = now - UNVERIFIED_RELEASE_AFTER;
+    let Some(user) = store.users().get(&scope, credentials.user_id).await? else { return Ok(None) };
+    if user.email_verified || user.created_at >= registered_before {
+        return Ok(None);
+    }
+    if store.users().list_page(&scope, 2, None).await?.items.len() != 1 {
+        return Ok(None);
+    }
+    let event = Event::organization_deletion_requested(scope.org_id(), user.id, now);
+    let deletion = DeletionRequest { requested_by: user.id, notify: None, requested_at: now, event_id: event.event_id };
+    Ok(Some(StaleRegistration { scope, user_id: user.id, registered_before, deletion, event }))
 }
 
 /// A new verification mail for the caller, throttled like a password reset; answers the

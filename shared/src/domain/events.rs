@@ -51,6 +51,29 @@ pub enum EventKind {
     /// A user registered or asked again: mail them the verification token of this nonce.
     #[serde(rename = "email_verification.requested")]
     EmailVerificationRequested { user_id: UserId, nonce: MailNonce },
+    /// An admin asked for the organization to be deleted: the deleter removes its items, in
+    /// batches, and mails `requested_by` when it is done. The same event is put back on the
+    /// deletion queue after each batch, so the job is this one message, however long it runs.
+    #[serde(rename = "organization.deletion_requested")]
+    OrganizationDeletionRequested { requested_by: UserId },
+}
+
+/// The queues events travel on: each has one consumer, with only the rights its work needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Mail: the mailer.
+    Notifications,
+    /// Organization deletions: the deleter.
+    Deletions,
+}
+
+impl EventKind {
+    pub fn queue(&self) -> Queue {
+        match self {
+            EventKind::OrganizationDeletionRequested { .. } => Queue::Deletions,
+            _ => Queue::Notifications,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +141,14 @@ impl Event {
         occurred_at: DateTime<Utc>,
     ) -> Self {
         Self::new(organization_id, occurred_at, EventKind::EmailVerificationRequested { user_id, nonce })
+    }
+
+    pub fn organization_deletion_requested(
+        organization_id: OrgId,
+        requested_by: UserId,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self::new(organization_id, occurred_at, EventKind::OrganizationDeletionRequested { requested_by })
     }
 
     pub fn to_json(&self) -> String {
@@ -223,5 +254,20 @@ mod tests {
             );
             assert_eq!(Event::parse(&event.to_json()).unwrap(), event);
         }
+    }
+
+    #[test]
+    fn deletion_requests_travel_on_their_own_queue_and_everything_else_on_the_mail_queue() {
+        let (org, user) = (OrgId::generate(), UserId::generate());
+        let deletion = Event::organization_deletion_requested(org, user, Utc::now());
+        assert_eq!(deletion.kind.queue(), Queue::Deletions);
+        let json: serde_json::Value = serde_json::from_str(&deletion.to_json()).unwrap();
+        assert_eq!(json["type"], "organization.deletion_requested");
+        assert_eq!(Event::parse(&deletion.to_json()).unwrap(), deletion);
+        assert_eq!(Event::task_created(&task(None)).kind.queue(), Queue::Notifications);
+        assert_eq!(
+            Event::password_reset_requested(org, user, MailNonce::generate(), Utc::now()).kind.queue(),
+            Queue::Notifications
+        );
     }
 }

@@ -181,6 +181,9 @@ impl From<StoreError> for ApiError {
                 ApiError::BadRequest("the token is invalid, expired, superseded or already used".into())
             }
             StoreError::AlreadyVerified => ApiError::Conflict(e.to_string()),
+            StoreError::ConfirmationMismatch => {
+                ApiError::validation("confirm_slug", "must be the organization's slug, to confirm its deletion")
+            }
             StoreError::CallerUnverified => ApiError::Forbidden(
                 "verify your email address first (POST /api/v1/auth/verify-email with the token of the mail)",
             ),

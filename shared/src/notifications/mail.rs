@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Invitation, OpaqueToken, Organization, Task, User};
+use crate::domain::{Email, Invitation, OpaqueToken, Organization, Task, User};
 
 /// One email, plain text and HTML.
 #[derive(Debug, PartialEq, Eq)]
@@ -126,6 +126,27 @@ impl Mail {
     }
 }
 
+impl Mail {
+    /// The last act of an organization's deletion, to the admin who asked for it.
+    pub fn organization_deleted(organization: &Organization, to: &Email, requested_at: DateTime<Utc>) -> Self {
+        let (org, slug) = (organization.name.as_str(), organization.slug.as_str());
+        let asked = requested_at.format("%Y-%m-%d %H:%M UTC");
+        let text = format!(
+            "The organization {org} ({slug}) has been deleted from TaskFlow, as you asked at {asked}.\n\n\
+             Its users, tasks, invitations and sessions are gone; its slug and its \
+             users' email addresses can be registered again. This is the last mail about it.\n"
+        );
+        let html = format!(
+            "<p>The organization <strong>{}</strong> ({}) has been deleted from TaskFlow, as you asked at {asked}.</p>\
+             <p>Its users, tasks, invitations and sessions are gone; its slug and its users' \
+             email addresses can be registered again. This is the last mail about it.</p>",
+            escape_html(org),
+            escape_html(slug)
+        );
+        Self { to: to.as_str().to_owned(), subject: format!("[{org}] Your organization has been deleted"), text, html }
+    }
+}
+
 fn escape_html(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
@@ -199,5 +220,22 @@ mod tests {
             assert!(mail.text.contains(token.expose()) && mail.text.contains("2026-12-02 10:30 UTC"));
             assert!(mail.html.contains("A &lt;b&gt; &amp; Co") && !mail.html.contains("<b>"));
         }
+    }
+
+    #[test]
+    fn the_done_mail_of_a_deletion_names_the_organization_and_escapes_it() {
+        let org = Organization {
+            id: OrgId::generate(),
+            name: OrgName::parse("Gone <i>Inc</i>").unwrap(),
+            slug: OrgSlug::parse("gone-inc").unwrap(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:30:00Z").unwrap().with_timezone(&Utc);
+        let mail = Mail::organization_deleted(&org, &Email::parse("boss@gone.com").unwrap(), at);
+        assert_eq!(mail.to, "boss@gone.com");
+        assert_eq!(mail.subject, "[Gone <i>Inc</i>] Your organization has been deleted");
+        assert!(mail.text.contains("gone-inc") && mail.text.contains("2026-12-02 10:30 UTC"));
+        assert!(mail.html.contains("Gone &lt;i&gt;Inc&lt;/i&gt;") && !mail.html.contains("<i>"));
     }
 }

@@ -13,7 +13,8 @@ use chrono::Utc;
 
 use super::Mail;
 use crate::auth::{self, MailTokenKey, MailTokenPurpose};
-use crate::domain::events::{Event, EventKind};
+use crate::domain::Organization;
+use crate::domain::events::{Event, EventId, EventKind, Queue};
 use crate::store::{Claim, DeliveryState, Store, StoreError, TenantScope};
 
 /// Why a message was not delivered. Both kinds are reported as batch item failures: SQS
@@ -39,9 +40,16 @@ impl From<StoreError> for DeliveryError {
 
 pub struct Mailer {
     store: Store,
+    postman: Postman,
+    tokens: MailTokenKey,
+}
+
+/// Sends one mail per event, at most once: what the mailer and the deleter (whose last act
+/// is the mail that says it is done) share.
+pub struct Postman {
+    store: Store,
     ses: aws_sdk_sesv2::Client,
     sender: String,
-    tokens: MailTokenKey,
 }
 
 /// What one delivery did, for logs and tests.
@@ -56,8 +64,8 @@ pub enum Delivered {
     Skipped(&'static str),
 }
 
-/// What an event comes to when the mailer handles it.
-enum Composed {
+/// What an event comes to when it is delivered.
+pub enum Composed {
     Mail(Mail),
     /// Nothing to send, and why.
     Nothing(&'static str),
@@ -65,7 +73,7 @@ enum Composed {
 
 impl Mailer {
     pub fn new(store: Store, ses: aws_sdk_sesv2::Client, sender: impl Into<String>, tokens: MailTokenKey) -> Self {
-        Self { store, ses, sender: sender.into(), tokens }
+        Self { postman: Postman::new(store.clone(), ses, sender), store, tokens }
     }
 
     pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
@@ -88,47 +96,67 @@ impl Mailer {
 
     async fn deliver_message(&self, record: &SqsMessage) -> Result<Delivered, DeliveryError> {
         let (event, scope) = auth::queued_event(record).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
-        self.deliver(&event, &scope).await
+        if event.kind.queue() != Queue::Notifications {
+            return Err(DeliveryError::Permanent(format!("{:?} is not a notification", event.kind)));
+        }
+        // Read before claiming: an organization deleted (or being deleted) since the event
+        // was queued gets no mail, and no delivery record written into its partition.
+        let Some(organization) = self.store.organizations().get(&scope).await? else {
+            return Ok(Delivered::Skipped("the organization is gone or being deleted"));
+        };
+        self.postman.deliver(&scope, event.event_id, self.compose(&event, &scope, &organization)).await
+    }
+}
+
+impl Postman {
+    pub fn new(store: Store, ses: aws_sdk_sesv2::Client, sender: impl Into<String>) -> Self {
+        Self { store, ses, sender: sender.into() }
     }
 
-    /// Sends the event's mail at most once. The claim is given back only when the mail was
-    /// certainly not sent (SES refused it, or it could not be composed), so a retry may send;
-    /// when SES may have accepted it (its answer was lost), the claim stays and the message
-    /// is acknowledged: a possible loss, logged for an operator, rather than a second mail.
-    async fn deliver(&self, event: &Event, scope: &TenantScope) -> Result<Delivered, DeliveryError> {
+    /// Sends the mail `compose` comes to for `event`, at most once. The claim is given back
+    /// only when the mail was certainly not sent (SES refused it, or it could not be
+    /// composed), so a retry may send; when SES may have accepted it (its answer was lost),
+    /// the claim stays and the message is acknowledged: a possible loss, logged for an
+    /// operator, rather than a second mail.
+    pub async fn deliver(
+        &self,
+        scope: &TenantScope,
+        event: EventId,
+        compose: impl std::future::Future<Output = Result<Composed, DeliveryError>>,
+    ) -> Result<Delivered, DeliveryError> {
         let deliveries = self.store.deliveries();
-        if let Claim::Taken(state) = deliveries.claim(scope, event.event_id, Utc::now()).await? {
+        if let Claim::Taken(state) = deliveries.claim(scope, event, Utc::now()).await? {
             if state == DeliveryState::Sending {
                 self.report_stale_claim(event, scope).await?;
             }
             return Ok(Delivered::Duplicate(state));
         }
-        let mail = match self.compose(event, scope).await {
+        let mail = match compose.await {
             Ok(Composed::Mail(mail)) => mail,
             Ok(Composed::Nothing(reason)) => {
-                deliveries.mark_skipped(scope, event.event_id).await?;
+                deliveries.mark_skipped(scope, event).await?;
                 return Ok(Delivered::Skipped(reason));
             }
             Err(e) => {
-                deliveries.release(scope, event.event_id).await?;
+                deliveries.release(scope, event).await?;
                 return Err(e);
             }
         };
         match self.send(&mail).await {
             Ok(()) => {
-                deliveries.mark_sent(scope, event.event_id).await?;
+                deliveries.mark_sent(scope, event).await?;
                 Ok(Delivered::Sent)
             }
             Err(SendFailure::Refused(reason)) => {
-                deliveries.release(scope, event.event_id).await?;
+                deliveries.release(scope, event).await?;
                 Err(DeliveryError::Transient(format!("SES refused the mail: {reason}")))
             }
             Err(SendFailure::Unconfirmed(reason)) => {
                 tracing::error!(
-                    event_id = %event.event_id, metric = UNCONFIRMED_METRIC, %reason,
+                    event_id = %event, metric = UNCONFIRMED_METRIC, %reason,
                     "SES may have accepted this mail but its answer was lost: it is not sent again"
                 );
-                deliveries.mark_unconfirmed(scope, event.event_id).await?;
+                deliveries.mark_unconfirmed(scope, event).await?;
                 Ok(Delivered::Unconfirmed)
             }
         }
@@ -136,59 +164,15 @@ impl Mailer {
 
     /// A claim still "sending" long after the mailer's own timeout belongs to an invocation
     /// that died between claiming and confirming: its mail may never have gone out.
-    async fn report_stale_claim(&self, event: &Event, scope: &TenantScope) -> Result<(), DeliveryError> {
-        let claimed_at = self.store.deliveries().record(scope, event.event_id).await?.map(|(_, at)| at);
+    async fn report_stale_claim(&self, event: EventId, scope: &TenantScope) -> Result<(), DeliveryError> {
+        let claimed_at = self.store.deliveries().record(scope, event).await?.map(|(_, at)| at);
         if claimed_at.is_some_and(|at| Utc::now() - at > STALE_CLAIM) {
             tracing::error!(
-                event_id = %event.event_id, metric = STALE_CLAIM_METRIC, ?claimed_at,
+                event_id = %event, metric = STALE_CLAIM_METRIC, ?claimed_at,
                 "an earlier delivery claimed this event and never finished: its mail may not have been sent"
             );
         }
         Ok(())
-    }
-
-    async fn compose(&self, event: &Event, scope: &TenantScope) -> Result<Composed, DeliveryError> {
-        let gone = |what: &str| DeliveryError::Permanent(format!("the {what} no longer exists"));
-        let organization = self.store.organizations().get(scope).await?.ok_or_else(|| gone("organization"))?;
-        match &event.kind {
-            EventKind::TaskCreated { task_id, recipient_id } | EventKind::TaskAssigned { task_id, recipient_id } => {
-                let task = self.store.tasks().get(scope, *task_id).await?.ok_or_else(|| gone("task"))?;
-                let recipient = self.store.users().get(scope, *recipient_id).await?.ok_or_else(|| gone("recipient"))?;
-                if !recipient.email_verified {
-                    return Ok(Composed::Nothing("task mail goes to verified addresses only"));
-                }
-                let assigned = matches!(event.kind, EventKind::TaskAssigned { .. });
-                Ok(Composed::Mail(Mail::task(assigned, &task, &organization, &recipient)))
-            }
-            EventKind::InvitationCreated { invitation_id, nonce } => {
-                // A revoked or accepted invitation is gone: its mail must not go out late.
-                let invitation =
-                    self.store.invitations().get(scope, *invitation_id).await?.ok_or_else(|| gone("invitation"))?;
-                let token = self.tokens.token(MailTokenPurpose::Invitation, &invitation.id, nonce);
-                Ok(Composed::Mail(Mail::invitation(&invitation, &token, &organization)))
-            }
-            EventKind::EmailVerificationRequested { user_id, nonce } => {
-                let user = self.store.users().get(scope, *user_id).await?.ok_or_else(|| gone("user"))?;
-                if user.email_verified {
-                    return Ok(Composed::Nothing("the address was verified meanwhile"));
-                }
-                let token = self.tokens.token(MailTokenPurpose::EmailVerification, user_id, nonce);
-                let expires_at = event.occurred_at + crate::store::VERIFICATION_LIFETIME;
-                Ok(Composed::Mail(Mail::verification(&user, &token, &organization, expires_at)))
-            }
-            EventKind::PasswordResetRequested { user_id, nonce } => {
-                let user = self.store.users().get(scope, *user_id).await?.ok_or_else(|| gone("user"))?;
-                let token = self.tokens.token(MailTokenPurpose::PasswordReset, user_id, nonce);
-                // A newer request, or a reset already done, makes this token worthless:
-                // a stale mail must not go out late.
-                let credentials = self.store.credentials().find(&user.email).await?;
-                if !credentials.is_some_and(|c| c.user_id == user.id && c.has_reset(&token.hash(), Utc::now())) {
-                    return Ok(Composed::Nothing("the reset token was superseded, used or expired"));
-                }
-                let expires_at = event.occurred_at + crate::store::RESET_LIFETIME;
-                Ok(Composed::Mail(Mail::password_reset(&user, &token, &organization, expires_at)))
-            }
-        }
     }
 
     /// One `SendEmail`, never retried by the SDK (see `config::ses_client`), with its failure
@@ -208,6 +192,59 @@ impl Mailer {
             .await
             .map_err(|e| SendFailure::of(&e))?;
         Ok(())
+    }
+}
+
+impl Mailer {
+    async fn compose(
+        &self,
+        event: &Event,
+        scope: &TenantScope,
+        organization: &Organization,
+    ) -> Result<Composed, DeliveryError> {
+        let gone = |what: &str| DeliveryError::Permanent(format!("the {what} no longer exists"));
+        match &event.kind {
+            EventKind::TaskCreated { task_id, recipient_id } | EventKind::TaskAssigned { task_id, recipient_id } => {
+                let task = self.store.tasks().get(scope, *task_id).await?.ok_or_else(|| gone("task"))?;
+                let recipient = self.store.users().get(scope, *recipient_id).await?.ok_or_else(|| gone("recipient"))?;
+                if !recipient.email_verified {
+                    return Ok(Composed::Nothing("task mail goes to verified addresses only"));
+                }
+                let assigned = matches!(event.kind, EventKind::TaskAssigned { .. });
+                Ok(Composed::Mail(Mail::task(assigned, &task, organization, &recipient)))
+            }
+            EventKind::InvitationCreated { invitation_id, nonce } => {
+                // A revoked or accepted invitation is gone: its mail must not go out late.
+                let invitation =
+                    self.store.invitations().get(scope, *invitation_id).await?.ok_or_else(|| gone("invitation"))?;
+                let token = self.tokens.token(MailTokenPurpose::Invitation, &invitation.id, nonce);
+                Ok(Composed::Mail(Mail::invitation(&invitation, &token, organization)))
+            }
+            EventKind::EmailVerificationRequested { user_id, nonce } => {
+                let user = self.store.users().get(scope, *user_id).await?.ok_or_else(|| gone("user"))?;
+                if user.email_verified {
+                    return Ok(Composed::Nothing("the address was verified meanwhile"));
+                }
+                let token = self.tokens.token(MailTokenPurpose::EmailVerification, user_id, nonce);
+                let expires_at = event.occurred_at + crate::store::VERIFICATION_LIFETIME;
+                Ok(Composed::Mail(Mail::verification(&user, &token, organization, expires_at)))
+            }
+            EventKind::PasswordResetRequested { user_id, nonce } => {
+                let user = self.store.users().get(scope, *user_id).await?.ok_or_else(|| gone("user"))?;
+                let token = self.tokens.token(MailTokenPurpose::PasswordReset, user_id, nonce);
+                // A newer request, or a reset already done, makes this token worthless:
+                // a stale mail must not go out late.
+                let credentials = self.store.credentials().find(&user.email).await?;
+                if !credentials.is_some_and(|c| c.user_id == user.id && c.has_reset(&token.hash(), Utc::now())) {
+                    return Ok(Composed::Nothing("the reset token was superseded, used or expired"));
+                }
+                let expires_at = event.occurred_at + crate::store::RESET_LIFETIME;
+                Ok(Composed::Mail(Mail::password_reset(&user, &token, organization, expires_at)))
+            }
+            EventKind::OrganizationDeletionRequested { .. } => {
+                Err(DeliveryError::Permanent("a deletion request is not a notification".into()))
+            }
+        }
     }
 }
 

@@ -7,5 +7,5 @@ mod mailer;
 mod publisher;
 
 pub use mail::Mail;
-pub use mailer::{Delivered, DeliveryError, Mailer, STALE_CLAIM_METRIC, UNCONFIRMED_METRIC};
+pub use mailer::{Composed, Delivered, DeliveryError, Mailer, Postman, STALE_CLAIM_METRIC, UNCONFIRMED_METRIC};
 pub use publisher::{DEFAULT_MIN_AGE, PublishError, Publisher, RepublishReport, dispatch, republish};

@@ -4,28 +4,42 @@
 use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::{Duration, Utc};
 
-use crate::domain::events::Event;
+use crate::domain::events::{Event, Queue};
 use crate::store::{Store, StoreError, TenantScope};
 
 #[derive(Debug, thiserror::Error)]
 #[error("SQS did not accept the message: {0}")]
 pub struct PublishError(String);
 
-/// Puts events on the notification queue.
+/// Puts each event on its queue ([`EventKind::queue`](crate::domain::events::EventKind::queue)),
+/// of those it was given: a function has the URLs (and the rights) of the queues it sends
+/// to, and nothing else.
 pub struct Publisher {
     client: aws_sdk_sqs::Client,
-    queue_url: String,
+    queues: Vec<(Queue, String)>,
 }
 
 impl Publisher {
+    /// A publisher onto the notification queue.
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        Self { client, queue_url: queue_url.into() }
+        Self::with_queues(client, vec![(Queue::Notifications, queue_url.into())])
+    }
+
+    pub fn with_queues(client: aws_sdk_sqs::Client, queues: Vec<(Queue, String)>) -> Self {
+        Self { client, queues }
     }
 
     pub async fn publish(&self, event: &Event) -> Result<(), PublishError> {
+        let queue = event.kind.queue();
+        let url = self
+            .queues
+            .iter()
+            .find(|(q, _)| *q == queue)
+            .map(|(_, url)| url)
+            .ok_or_else(|| PublishError(format!("this function has no URL of the {queue:?} queue")))?;
         self.client
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(url)
             .message_body(event.to_json())
             .send()
             .await

@@ -30,6 +30,9 @@ struct ResetItem {
     email: Email,
     /// TTL, epoch seconds; also when the token stops working.
     expires_at: i64,
+    /// Written on every new item; items stored before it have none (see `keys::OWNER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_org: Option<OrgId>,
 }
 
 /// What redeeming a verification token finds before it knows the tenant.
@@ -46,6 +49,9 @@ struct VerificationItem {
     sk: String,
     #[serde(flatten)]
     pending: PendingVerification,
+    /// Written on every new item; items stored before it have none (see `keys::OWNER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_org: Option<OrgId>,
 }
 
 pub struct AccountTokenStore<'a> {
@@ -82,6 +88,7 @@ impl AccountTokenStore<'_> {
                 user_id: user.id,
                 expires_at: (now + VERIFICATION_LIFETIME).timestamp(),
             },
+            owner_org: Some(user.organization_id),
         };
         Ok(vec![
             TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(lookup)?)?).build(),
@@ -170,7 +177,13 @@ impl AccountTokenStore<'_> {
             .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let lookup = ResetItem { pk: password_reset_pk(token), sk: GUARD_SK.into(), email: email.clone(), expires_at };
+        let lookup = ResetItem {
+            pk: password_reset_pk(token),
+            sk: GUARD_SK.into(),
+            email: email.clone(),
+            expires_at,
+            owner_org: Some(scope.org_id()),
+        };
         let items = vec![
             TransactWriteItem::builder().update(credentials).build(),
             TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(lookup)?)?).build(),

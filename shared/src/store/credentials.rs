@@ -38,11 +38,15 @@ pub(super) struct CredentialsItem {
     pub sk: String,
     #[serde(flatten)]
     pub credentials: Credentials,
+    /// The organization's deletion finds the item by it (see [`keys::OWNER`](super::keys::OWNER)).
+    /// Written on every new item; items stored before it have none (see `keys::OWNER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_org: Option<OrgId>,
 }
 
 impl CredentialsItem {
     pub fn new(email: &Email, credentials: Credentials) -> Self {
-        Self { pk: email_pk(email), sk: GUARD_SK.into(), credentials }
+        Self { pk: email_pk(email), sk: GUARD_SK.into(), owner_org: Some(credentials.organization_id), credentials }
     }
 }
 

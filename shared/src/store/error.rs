@@ -35,6 +35,9 @@ pub enum StoreError {
     /// The caller has not verified their email address, which the write needs (inviting).
     #[error("the caller's email address is not verified")]
     CallerUnverified,
+    /// A deletion's `confirm_slug` is not the organization's slug.
+    #[error("confirm_slug is not this organization's slug")]
+    ConfirmationMismatch,
     /// The caller's user item is gone: they were removed after their token was issued.
     #[error("the caller no longer belongs to the organization")]
     CallerGone,

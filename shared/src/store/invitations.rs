@@ -40,6 +40,9 @@ struct InvitationTokenItem {
     sk: String,
     #[serde(flatten)]
     token: InvitationToken,
+    /// Written on every new item; items stored before it have none (see `keys::OWNER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_org: Option<OrgId>,
 }
 
 /// A page of pending invitations, newest first.
@@ -118,6 +121,7 @@ impl InvitationStore<'_> {
             pk: invitation_token_pk(token),
             sk: GUARD_SK.into(),
             token: InvitationToken { organization_id: scope.org_id(), invitation_id: invitation.id, expires_at },
+            owner_org: Some(scope.org_id()),
         };
         let no_account = ConditionCheck::builder()
             .table_name(&self.store.table)

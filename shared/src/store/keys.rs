@@ -55,6 +55,12 @@ pub fn slug_pk(slug: &OrgSlug) -> String {
 
 pub const GUARD_SK: &str = "GUARD";
 
+/// The attribute naming the organization a global item belongs to: its email and slug
+/// guards and its refresh, invitation, reset and verification token lookups. The sparse
+/// index `lookups-by-owner` lists them by it, so deleting an organization finds every one of
+/// them (a rotated refresh token's lookup is named by nothing else) without a scan.
+pub const OWNER: &str = "owner_org";
+
 /// A pending notification, in the tenant's partition beside the task it is about.
 pub fn outbox_sk(event: EventId) -> String {
     format!("OUTBOX#{event}")

@@ -11,6 +11,7 @@ mod caller;
 mod capacity;
 mod credentials;
 mod cursor;
+mod deletion;
 mod deliveries;
 mod error;
 mod invitations;
@@ -29,11 +30,12 @@ pub use account_tokens::{AccountTokenStore, PendingVerification, RESET_LIFETIME,
 pub use caller::Caller;
 pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
+pub use deletion::{DeletionRequest, DeletionStore, Progress, Requested};
 pub use deliveries::{Claim, DeliveryState, DeliveryStore};
 pub(crate) use error::is_transient;
 pub use error::{StoreError, Unique};
 pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken};
-pub use organizations::{OrganizationStore, Registration};
+pub use organizations::{NewAdmin, OrganizationStore, Registration, StaleRegistration};
 pub use outbox::OutboxStore;
 pub use scope::TenantScope;
 pub use sessions::{RefreshToken, Session, SessionStore};
@@ -94,6 +96,10 @@ impl Store {
 
     pub fn outbox(&self) -> OutboxStore<'_> {
         OutboxStore { store: self }
+    }
+
+    pub fn deletions(&self) -> DeletionStore<'_> {
+        DeletionStore { store: self }
     }
 
     pub fn deliveries(&self) -> DeliveryStore<'_> {

@@ -4,38 +4,68 @@ use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
+use super::deletion::DeletionRequest;
 use super::error::cancelled_at;
-use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk};
+use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk, user_sk};
+use super::outbox::OutboxItem;
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope, Unique};
 use crate::domain::events::Event;
 use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, TokenHash, User, UserId};
 
 #[derive(Serialize, Deserialize)]
-struct OrganizationItem {
-    pk: String,
-    sk: String,
+pub(super) struct OrganizationItem {
+    pub pk: String,
+    pub sk: String,
     #[serde(flatten)]
-    organization: Organization,
+    pub organization: Organization,
     /// How many admins the organization has. Every role change and removal updates it in
     /// the same transaction, with a condition that keeps it at one or more: so the last
     /// admin cannot be demoted or removed, however requests interleave.
-    admin_count: u32,
+    pub admin_count: u32,
+    /// Set when an admin asked for the organization to be deleted (see [`super::deletion`]):
+    /// from then on the organization reads as gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<DeletionRequest>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct SlugItem {
+pub(super) struct SlugItem {
     pk: String,
     sk: String,
     organization_id: OrgId,
+    /// Written on every new item; items stored before it have none (see `keys::OWNER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_org: Option<OrgId>,
 }
 
 /// A new organization with its first admin.
+#[derive(Clone)]
 pub struct Registration {
     pub name: OrgName,
     pub slug: OrgSlug,
     pub admin_email: Email,
     pub admin_password_hash: PasswordHash,
+}
+
+/// A registration whose address was never verified, old enough to be released: a new
+/// registration of the same address takes its email guard, and its organization is marked
+/// for deletion, in the new registration's own transaction.
+pub struct StaleRegistration {
+    pub scope: TenantScope,
+    pub user_id: UserId,
+    /// The stale user must have been created before this.
+    pub registered_before: DateTime<Utc>,
+    pub deletion: DeletionRequest,
+    pub event: Event,
+}
+
+/// A registration's first admin: their id, and the verification token and mail event
+/// recorded with them.
+pub struct NewAdmin<'a> {
+    pub id: UserId,
+    pub verification: &'a TokenHash,
+    pub event: &'a Event,
 }
 
 pub struct OrganizationStore<'a> {
@@ -45,15 +75,16 @@ pub struct OrganizationStore<'a> {
 impl OrganizationStore<'_> {
     /// Creates the organization, its slug and email guards, its admin (unverified), the
     /// admin's verification token and the event that mails it, in one transaction: either
-    /// all of them exist afterwards or none does.
+    /// all of them exist afterwards or none does. With `replacing`, the email guard may be
+    /// that stale registration's, which the same transaction then marks for deletion (if it
+    /// is still unverified and old enough: else the email is taken).
     pub async fn register(
         &self,
         scope: &TenantScope,
         registration: Registration,
-        admin_id: UserId,
-        verification: &TokenHash,
-        event: &Event,
+        admin: NewAdmin<'_>,
         now: DateTime<Utc>,
+        replacing: Option<&StaleRegistration>,
     ) -> Result<(Organization, User), StoreError> {
         let organization = Organization {
             id: scope.org_id(),
@@ -62,6 +93,7 @@ impl OrganizationStore<'_> {
             created_at: now,
             updated_at: now,
         };
+        let NewAdmin { id: admin_id, verification, event } = admin;
         let admin = User {
             id: admin_id,
             email: registration.admin_email,
@@ -77,11 +109,13 @@ impl OrganizationStore<'_> {
                 sk: ORGANIZATION_SK.into(),
                 organization: organization.clone(),
                 admin_count: 1,
+                deletion: None,
             })?,
             serde_dynamo::to_item(SlugItem {
                 pk: slug_pk(&organization.slug),
                 sk: GUARD_SK.into(),
                 organization_id: organization.id,
+                owner_org: Some(organization.id),
             })?,
             serde_dynamo::to_item(CredentialsItem::new(
                 &admin.email,
@@ -90,21 +124,86 @@ impl OrganizationStore<'_> {
             serde_dynamo::to_item(UserItem::new(scope, admin.clone()))?,
         ];
         let mut items = Vec::with_capacity(records.len());
-        for record in records {
-            items.push(TransactWriteItem::builder().put(self.store.put_new(record)?).build());
+        for (i, record) in records.into_iter().enumerate() {
+            let put = match replacing {
+                // The email guard (index 2): new, or the stale registration's.
+                Some(stale) if i == 2 => self.replacing_put(record, stale)?,
+                _ => self.store.put_new(record)?,
+            };
+            items.push(TransactWriteItem::builder().put(put).build());
         }
         items.extend(self.store.account_tokens().verification_items(scope, &admin, verification, event, now)?);
+        let released_from = items.len();
+        if let Some(stale) = replacing {
+            items.extend(self.release_items(stale)?);
+        }
         match self.store.transact(items).await {
             Ok(_) => Ok((organization, admin)),
             Err(err) if cancelled_at(&err, 1) => Err(StoreError::Taken(Unique::Slug)),
             Err(err) if cancelled_at(&err, 2) => Err(StoreError::Taken(Unique::Email)),
+            // Verified, or already being released, meanwhile: the address stays taken.
+            Err(err) if (released_from..released_from + 3).any(|i| cancelled_at(&err, i)) => {
+                Err(StoreError::Taken(Unique::Email))
+            }
             Err(err) => Err(StoreError::dynamo(err)),
         }
     }
 
+    fn replacing_put(
+        &self,
+        record: std::collections::HashMap<String, AttributeValue>,
+        stale: &StaleRegistration,
+    ) -> Result<aws_sdk_dynamodb::types::Put, StoreError> {
+        aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.store.table)
+            .set_item(Some(record))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (organization_id = :stale_org AND user_id = :stale_user)",
+            )
+            .expression_attribute_values(":stale_org", AttributeValue::S(stale.scope.org_id().to_string()))
+            .expression_attribute_values(":stale_user", AttributeValue::S(stale.user_id.to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))
+    }
+
+    /// The stale registration's user is still unverified and old enough; its organization is
+    /// marked for deletion, with the event that starts the job.
+    fn release_items(&self, stale: &StaleRegistration) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let unverified = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(&stale.scope)))
+            .key(SK, AttributeValue::S(user_sk(stale.user_id)))
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(email_verified) OR email_verified = :no) \
+                 AND created_at < :before",
+            )
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":before", serde_dynamo::to_attribute_value(stale.registered_before)?)
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let marked = Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(&stale.scope)))
+            .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
+            .update_expression("SET deletion = :deletion")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletion)")
+            .expression_attribute_values(":deletion", serde_dynamo::to_attribute_value(&stale.deletion)?)
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        Ok(vec![
+            TransactWriteItem::builder().condition_check(unverified).build(),
+            TransactWriteItem::builder().update(marked).build(),
+            TransactWriteItem::builder()
+                .put(self.store.put_new(serde_dynamo::to_item(OutboxItem::new(&stale.scope, &stale.event))?)?)
+                .build(),
+        ])
+    }
+
+    /// The organization, unless it is missing or being deleted (then it answers like a
+    /// missing one).
     pub async fn get(&self, scope: &TenantScope) -> Result<Option<Organization>, StoreError> {
         let item: Option<OrganizationItem> = self.store.get_item(tenant_pk(scope), ORGANIZATION_SK.into()).await?;
-        Ok(item.map(|i| i.organization))
+        Ok(item.filter(|i| i.deletion.is_none()).map(|i| i.organization))
     }
 
     /// Renames the organization, if the caller is still an admin. A transaction cannot
@@ -122,7 +221,7 @@ impl OrganizationStore<'_> {
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
             .update_expression("SET #name = :name, updated_at = :now")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletion)")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", serde_dynamo::to_attribute_value(name)?)
             .expression_attribute_values(":now", serde_dynamo::to_attribute_value(now)?)
@@ -156,7 +255,7 @@ mod tests {
                 prop_assert_eq!(OrgSlug::parse(slug.as_str()), Ok(slug.clone()));
                 let scope = TenantScope::for_new_organization();
                 let organization = Organization { id: scope.org_id(), name, slug, created_at: Utc::now(), updated_at: Utc::now() };
-                let item = OrganizationItem { pk: tenant_pk(&scope), sk: ORGANIZATION_SK.into(), organization: organization.clone(), admin_count: 1 };
+                let item = OrganizationItem { pk: tenant_pk(&scope), sk: ORGANIZATION_SK.into(), organization: organization.clone(), admin_count: 1, deletion: None };
                 let back: OrganizationItem = super::super::read_item(serde_dynamo::to_item(item).unwrap()).unwrap();
                 prop_assert_eq!(back.organization, organization);
             }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::StoreError;
-use super::keys::{PK, SK};
+use super::keys::{OWNER, PK, SK};
 
 pub struct IndexDefinition {
     pub name: &'static str,
@@ -29,6 +29,7 @@ pub const TASKS_BY_STATUS: &str = "tasks-by-status";
 pub const TASKS_BY_ASSIGNEE: &str = "tasks-by-assignee";
 pub const TASKS_BY_ASSIGNEE_STATUS: &str = "tasks-by-assignee-status";
 pub const OUTBOX_BY_AGE: &str = "outbox-by-age";
+pub const LOOKUPS_BY_OWNER: &str = "lookups-by-owner";
 
 pub const STATUS_PK: &str = "status_pk";
 pub const ASSIGNEE_PK: &str = "assignee_pk";
@@ -44,6 +45,7 @@ pub const TABLE: TableDefinition = TableDefinition {
         IndexDefinition { name: TASKS_BY_ASSIGNEE, partition_key: ASSIGNEE_PK, sort_key: SK },
         IndexDefinition { name: TASKS_BY_ASSIGNEE_STATUS, partition_key: ASSIGNEE_STATUS_PK, sort_key: SK },
         IndexDefinition { name: OUTBOX_BY_AGE, partition_key: OUTBOX_PK, sort_key: OUTBOX_AT },
+        IndexDefinition { name: LOOKUPS_BY_OWNER, partition_key: OWNER, sort_key: PK },
     ],
     ttl_attribute: "expires_at",
 };
@@ -126,7 +128,7 @@ mod tests {
     fn key_attributes_are_listed_once_each() {
         assert_eq!(
             TABLE.key_attributes(),
-            vec![PK, SK, STATUS_PK, ASSIGNEE_PK, ASSIGNEE_STATUS_PK, OUTBOX_PK, OUTBOX_AT]
+            vec![PK, SK, STATUS_PK, ASSIGNEE_PK, ASSIGNEE_STATUS_PK, OUTBOX_PK, OUTBOX_AT, OWNER]
         );
     }
 }

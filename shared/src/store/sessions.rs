@@ -47,6 +47,9 @@ struct RefreshItem {
     sk: String,
     #[serde(flatten)]
     token: RefreshToken,
+    /// Written on every new item; items stored before it have none (see `keys::OWNER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_org: Option<OrgId>,
 }
 
 pub struct SessionStore<'a> {
@@ -64,6 +67,7 @@ impl SessionStore<'_> {
                 session_id: session.session_id,
                 expires_at,
             },
+            owner_org: Some(scope.org_id()),
         }
     }
 

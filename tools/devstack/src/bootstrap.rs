@@ -8,6 +8,8 @@ use crate::Error;
 
 pub const QUEUE: &str = "taskflow-notifications";
 pub const DEAD_LETTER_QUEUE: &str = "taskflow-notifications-dlq";
+pub const DELETION_QUEUE: &str = "taskflow-deletions";
+pub const DELETION_DEAD_LETTER_QUEUE: &str = "taskflow-deletions-dlq";
 
 /// Local settings: a short visibility timeout so that a failed message comes back within
 /// seconds, and three receives before the dead-letter queue (the template sets the
@@ -30,27 +32,9 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     eprintln!("table {table} ready");
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let dlq_url = sqs.create_queue().queue_name(DEAD_LETTER_QUEUE).send().await?.queue_url.unwrap_or_default();
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .ok_or("the dead-letter queue has no ARN")?;
-    let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT });
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(QUEUE)
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_TIMEOUT_SECONDS.to_string())
-        .send()
-        .await?
-        .queue_url
-        .unwrap_or_default();
-    eprintln!("queue {QUEUE} ready, dead letters to {DEAD_LETTER_QUEUE} after {MAX_RECEIVE_COUNT} receives");
+    let (queue_url, dlq_url) = queue_with_dead_letters(&sqs, QUEUE, DEAD_LETTER_QUEUE).await?;
+    let (deletion_queue_url, deletion_dlq_url) =
+        queue_with_dead_letters(&sqs, DELETION_QUEUE, DELETION_DEAD_LETTER_QUEUE).await?;
 
     let sender = std::env::var(config::MAIL_FROM).map_err(|_| format!("{} is not set", config::MAIL_FROM))?;
     let ses = aws_sdk_sesv2::Client::new(&sdk);
@@ -76,6 +60,38 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     eprintln!("secrets stored in Secrets Manager");
 
     println!("export TASKFLOW_QUEUE_URL='{queue_url}'");
+    println!("export TASKFLOW_DELETION_QUEUE_URL='{deletion_queue_url}'");
+    println!("export TASKFLOW_DELETION_DLQ_URL='{deletion_dlq_url}'");
     println!("export TASKFLOW_DLQ_URL='{dlq_url}'");
     Ok(())
+}
+
+/// A queue and its dead-letter queue, with the local settings above: their URLs.
+async fn queue_with_dead_letters(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    dead_letters: &str,
+) -> Result<(String, String), Error> {
+    let dlq_url = sqs.create_queue().queue_name(dead_letters).send().await?.queue_url.unwrap_or_default();
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or("the dead-letter queue has no ARN")?;
+    let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT });
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_TIMEOUT_SECONDS.to_string())
+        .send()
+        .await?
+        .queue_url
+        .unwrap_or_default();
+    eprintln!("queue {name} ready, dead letters to {dead_letters} after {MAX_RECEIVE_COUNT} receives");
+    Ok((queue_url, dlq_url))
 }

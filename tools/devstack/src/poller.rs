@@ -1,11 +1,12 @@
-//! The local equivalent of Lambda's SQS event source mapping, plus the re-publisher's
-//! schedule. It long-polls the queue, invokes the mailer through `cargo lambda watch`'s
+//! The local equivalent of Lambda's SQS event source mappings, plus the re-publisher's
+//! schedule. It long-polls each queue (notifications for the mailer, deletions for the
+//! deleter), invokes its function through `cargo lambda watch`'s
 //! Invoke API with an SQS event, deletes the messages the mailer did not report as failed,
 //! and leaves the failed ones to come back after the visibility timeout, until the
 //! emulator's redrive policy moves them to the dead-letter queue — as Lambda does.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
@@ -13,10 +14,21 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemA
 use crate::Error;
 
 const MAILER: &str = "notifications-mailer";
+const DELETER: &str = "organizations-deleter";
 const REPUBLISHER: &str = "notifications-republisher";
 
-struct Settings {
+/// A queue and the function its event source mapping invokes.
+#[derive(Clone)]
+struct Consumer {
     queue_url: String,
+    function: &'static str,
+    /// The mapping's batch size, as the template sets it.
+    batch_size: i32,
+}
+
+struct Settings {
+    mail: Consumer,
+    deletions: Consumer,
     invoke_url: String,
     republish_every: Duration,
 }
@@ -27,7 +39,9 @@ fn settings() -> Result<Settings, Error> {
         Ok(s) => Duration::from_secs(s.parse()?),
         Err(_) => Duration::from_secs(60),
     };
-    Ok(Settings { queue_url: var("TASKFLOW_QUEUE_URL")?, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
+    let mail = Consumer { queue_url: var("TASKFLOW_QUEUE_URL")?, function: MAILER, batch_size: 10 };
+    let deletions = Consumer { queue_url: var("TASKFLOW_DELETION_QUEUE_URL")?, function: DELETER, batch_size: 1 };
+    Ok(Settings { mail, deletions, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
 }
 
 pub async fn run() -> Result<(), Error> {
@@ -35,34 +49,48 @@ pub async fn run() -> Result<(), Error> {
     let sdk = taskflow::config::sdk_config().await?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let http = reqwest::Client::new();
-    let mut last_republish = Instant::now();
-    eprintln!("polling {} for {MAILER}", settings.queue_url);
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            result = poll_once(&sqs, &http, &settings) => {
-                if let Err(e) = result {
-                    eprintln!("poll failed: {e}");
+    let consume = |consumer: Consumer| {
+        let (sqs, http, invoke_url) = (&sqs, &http, &settings.invoke_url);
+        async move {
+            eprintln!("polling {} for {}", consumer.queue_url, consumer.function);
+            loop {
+                if let Err(e) = poll_once(sqs, http, invoke_url, &consumer).await {
+                    eprintln!("poll of {} failed: {e}", consumer.function);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }
-        if last_republish.elapsed() >= settings.republish_every {
-            last_republish = Instant::now();
+    };
+    let republish = async {
+        let mut schedule = tokio::time::interval(settings.republish_every);
+        loop {
+            schedule.tick().await;
             let scheduled = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
             if let Err(e) = invoke(&http, &settings.invoke_url, REPUBLISHER, &scheduled).await {
                 eprintln!("{REPUBLISHER} failed: {e}");
             }
         }
+    };
+    // Each queue is polled on its own, as each event source mapping is: a long deletion
+    // never holds up the mail.
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        () = consume(settings.mail.clone()) => Ok(()),
+        () = consume(settings.deletions.clone()) => Ok(()),
+        () = republish => Ok(()),
     }
 }
 
-async fn poll_once(sqs: &aws_sdk_sqs::Client, http: &reqwest::Client, settings: &Settings) -> Result<(), Error> {
-    // A short long-poll keeps the re-publisher's schedule and Ctrl-C responsive.
+async fn poll_once(
+    sqs: &aws_sdk_sqs::Client,
+    http: &reqwest::Client,
+    invoke_url: &str,
+    consumer: &Consumer,
+) -> Result<(), Error> {
     let received = sqs
         .receive_message()
-        .queue_url(&settings.queue_url)
-        .max_number_of_messages(10)
+        .queue_url(&consumer.queue_url)
+        .max_number_of_messages(consumer.batch_size)
         .wait_time_seconds(1)
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .send()
@@ -72,12 +100,12 @@ async fn poll_once(sqs: &aws_sdk_sqs::Client, http: &reqwest::Client, settings: 
         return Ok(());
     }
     let event = sqs_event(&messages);
-    let answer = invoke(http, &settings.invoke_url, MAILER, &serde_json::to_value(&event)?).await;
+    let answer = invoke(http, invoke_url, consumer.function, &serde_json::to_value(&event)?).await;
     let done = match answer {
         Ok(body) => succeeded(&messages, &serde_json::from_value(body)?),
         // A crashed or unreachable function fails the whole batch, as in Lambda.
         Err(e) => {
-            eprintln!("{MAILER} failed: {e}");
+            eprintln!("{} failed: {e}", consumer.function);
             Vec::new()
         }
     };
@@ -91,7 +119,7 @@ async fn poll_once(sqs: &aws_sdk_sqs::Client, http: &reqwest::Client, settings: 
             DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(*receipt).build().expect("set")
         })
         .collect();
-    sqs.delete_message_batch().queue_url(&settings.queue_url).set_entries(Some(entries)).send().await?;
+    sqs.delete_message_batch().queue_url(&consumer.queue_url).set_entries(Some(entries)).send().await?;
     Ok(())
 }
 
