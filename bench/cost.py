@@ -103,6 +103,43 @@ REQUESTS = {
 MAILER = dict(function="notifications-mailer", measured_as="notifications-mailer", aws_calls=6, work_ms=0.0,
               read_units=3, write_units=2, sqs=2, mails_per_invocation=1)
 
+# Account lifecycle requests: rare next to the mix above, so priced per 1,000 requests in a
+# section of their own (read from shared/src/auth/account.rs and shared/src/store/account_tokens.rs).
+LIFECYCLE = {
+    # Two throttle counts (email, address: UpdateItem), GetItem of the credentials,
+    # TransactWrite of the credentials' reset, the lookup and the outbox marker (3 x 2) +
+    # the lookup's lookups-by-owner entry + outbox-by-age. No SendMessage: the re-publisher
+    # sends it (its Query, SendMessage, the marker's DeleteItem + outbox-by-age), and the mailer.
+    "password reset request": dict(function="auth-password-reset", measured_as=None, aws_calls=4, work_ms=0.0, sqs=1,
+                                   mails=1, read_units=1, write_units=2 + 3 * 2 + 1 + 1 + 2),
+    # The address's password-throttle count, GetItem of the lookup and of the credentials,
+    # argon2id, revoke_all (Query + an UpdateItem per session: one assumed), TransactWrite of
+    # credentials, lookup delete (+ its index entry) and user (3 x 2 + 1).
+    "password reset confirm": dict(function="auth-password-reset-confirm", measured_as=None, aws_calls=6,
+                                   work_ms=ARGON2_VERIFY_MS, sqs=0, mails=0, read_units=2 + 1, write_units=1 + 1 + 3 * 2 + 1),
+    # GetItem of the lookup; TransactWrite of the lookup delete and the user (2 x 2) + the index entry.
+    "email verification": dict(function="auth-verify-email", measured_as=None, aws_calls=2, work_ms=0.0, sqs=0, mails=0,
+                               read_units=1, write_units=2 * 2 + 1),
+    # GetItem of the user, two throttle counts, TransactWrite of the check, lookup and marker
+    # (3 x 2) + two index entries; SendMessage; the marker's DeleteItem (1 + 1).
+    "verification resend": dict(function="auth-verify-email-resend", measured_as=None, aws_calls=5, work_ms=0.0, sqs=1,
+                                mails=1, read_units=1, write_units=2 + 3 * 2 + 2 + 2),
+    # GetItem of the requester; TransactWrite of the caller's check, the organization's mark
+    # and the outbox marker (3 x 2) + outbox-by-age; SendMessage; the marker's DeleteItem.
+    "organization deletion request": dict(function="organizations-delete", measured_as=None, aws_calls=4, work_ms=0.0,
+                                          sqs=1, mails=0, read_units=1, write_units=3 * 2 + 1 + 2),
+}
+
+# An organization's deletion (shared/src/store/deletion.rs), per item it holds: one delete
+# (1 write unit) and one more per index entry of the item (a task: tasks-by-status, and two
+# more when assigned; a lookup: lookups-by-owner), read back first by a strongly consistent
+# Query (4 KB per read unit). Per batch of DELETION_BATCH items: one invocation and three SQS
+# requests (the mapping's receive and delete, the next batch's SendMessage).
+DELETION_BATCH = 1000
+DELETION_INDEX_ENTRIES_PER_ITEM = 1.5  # assumed: half of the tasks assigned
+DELETION_BATCH_SECONDS = 2.0  # assumed: 1,000 deletes in 40 BatchWriteItems and 5 Queries
+DELETION_MEMORY_MB = 128
+
 COLD_START_SHARE = 0.01  # assumed: 1 invocation in 100 starts a new execution environment
 DEFAULT_CALL_MS = 5.0  # one AWS call in-region, when no measured function gives it
 DEFAULT_COLD_EXTRA_MS = 20.0  # a cold start's extra time, when no measured function gives it
@@ -243,6 +280,81 @@ def breakdown(results, memory_mb, mix=None, requests=None, mailer=None, prices=N
     }
 
 
+def lifecycle(results, memory_mb, prices=None, requests=None):
+    """USD per 1,000 of each account lifecycle request, its mails included (the mailer's part
+    as in the mix)."""
+    prices = PRICES if prices is None else prices
+    requests = LIFECYCLE if requests is None else requests
+    functions = results.get("functions", {})
+    call_ms, call_source = _call_ms(functions)
+    cold_extra = _cold_extra_ms(functions)
+    mailer = _lambda_row("mail", MAILER, functions, memory_mb, call_ms, call_source, cold_extra, COLD_START_SHARE)
+    mailer_reads, mailer_writes, _ = _units(MAILER, functions)
+    mail_usd = (
+        mailer["gb_seconds"] * prices["lambda_gb_second"] + prices["lambda_request"]
+        + mailer_reads * prices["dynamodb_read_unit"] + mailer_writes * prices["dynamodb_write_unit"]
+        + MAILER["sqs"] * prices["sqs_request"] + prices["ses_mail"]
+    )
+    rows = []
+    for kind, spec in requests.items():
+        row = _lambda_row(kind, spec, functions, memory_mb, call_ms, call_source, cold_extra, COLD_START_SHARE)
+        reads, writes, _ = _units(spec, functions)
+        usd = (
+            row["gb_seconds"] * prices["lambda_gb_second"] + prices["lambda_request"] + prices["http_api_request"]
+            + reads * prices["dynamodb_read_unit"] + writes * prices["dynamodb_write_unit"]
+            + spec["sqs"] * prices["sqs_request"] + spec["mails"] * mail_usd
+        )
+        rows.append({**row, "read_units": reads, "write_units": writes, "usd_per_1000": usd * 1000})
+    return rows
+
+
+def deletion(items, memory_mb=DELETION_MEMORY_MB, prices=None, item_kb=TASK_ITEM_KB, batch=DELETION_BATCH,
+             index_entries=DELETION_INDEX_ENTRIES_PER_ITEM, batch_seconds=DELETION_BATCH_SECONDS):
+    """What deleting an organization of `items` items costs, in USD, by component."""
+    prices = PRICES if prices is None else prices
+    batches = max(1, math.ceil(items / batch))
+    usd = {
+        "DynamoDB writes": items * (1 + index_entries) * prices["dynamodb_write_unit"],
+        "DynamoDB reads": math.ceil(items * item_kb / 4) * prices["dynamodb_read_unit"],
+        "Lambda": batches * (memory_mb / 1024 * batch_seconds * prices["lambda_gb_second"] + prices["lambda_request"]),
+        "SQS": batches * 3 * prices["sqs_request"],
+        "SES": prices["ses_mail"],
+    }
+    return {"items": items, "batches": batches, "usd": usd, "total": sum(usd.values())}
+
+
+def lifecycle_markdown(rows, deletions):
+    lines = [
+        "## Account lifecycle (estimate)",
+        "",
+        "Rare next to the mix above, so per 1,000 requests, mails included; estimated from the code (`LIFECYCLE` in",
+        "`bench/cost.py`), not measured.",
+        "",
+        "| request | function | read units | write units | billed ms (mean) | $ per 1,000 |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['kind']} | {r['function']} | {r['read_units']:g} | {r['write_units']:g} | {r['billed_ms']:.2f} | "
+            f"{_usd(r['usd_per_1000'])} |"
+        )
+    lines += [
+        "",
+        f"Deleting an organization, in batches of {DELETION_BATCH} items ({DELETION_INDEX_ENTRIES_PER_ITEM} index entries an",
+        f"item and {DELETION_BATCH_SECONDS:.0f} s a batch assumed):",
+        "",
+        "| items | batches | $ DynamoDB | $ Lambda | $ SQS + SES | $ total |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for d in deletions:
+        u = d["usd"]
+        lines.append(
+            f"| {d['items']:,} | {d['batches']} | {_usd(u['DynamoDB writes'] + u['DynamoDB reads'])} | {_usd(u['Lambda'])} | "
+            f"{_usd(u['SQS'] + u['SES'])} | {_usd(d['total'])} |"
+        )
+    return "\n".join(lines + [""])
+
+
 def _usd(value):
     return f"{value:.2f}" if value >= 0.995 else f"{value:.3f}" if value >= 0.0995 else f"{value:.4f}"
 
@@ -314,8 +426,10 @@ def markdown(b):
 
 
 def section(results, template_path):
-    """The report's section, from results and the template file."""
-    return markdown(breakdown(results, memory_sizes(Path(template_path).read_text())))
+    """The report's sections, from results and the template file."""
+    memory_mb = memory_sizes(Path(template_path).read_text())
+    deletions = [deletion(n, memory_mb.get("organizations-deleter", DELETION_MEMORY_MB)) for n in (1_000, 100_000)]
+    return markdown(breakdown(results, memory_mb)) + "\n" + lifecycle_markdown(lifecycle(results, memory_mb), deletions)
 
 
 def main(argv):
@@ -323,8 +437,11 @@ def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     results_path = Path(args[0]) if args else root / "bench" / "results.json"
     template_path = Path(args[1]) if len(args) > 1 else root / "template.yaml"
-    b = breakdown(json.loads(results_path.read_text()), memory_sizes(template_path.read_text()))
-    print(json.dumps(b, indent=1) if "--json" in argv else markdown(b))
+    results = json.loads(results_path.read_text())
+    if "--json" in argv:
+        print(json.dumps(breakdown(results, memory_sizes(template_path.read_text())), indent=1))
+    else:
+        print(section(results, template_path))
 
 
 if __name__ == "__main__":

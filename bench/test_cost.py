@@ -195,3 +195,33 @@ class Markdown(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_every_lifecycle_request_names_a_deployed_function_and_costs_something(self):
+        memory_mb = cost.memory_sizes((ROOT / "template.yaml").read_text())
+        rows = cost.lifecycle({}, memory_mb)
+        self.assertEqual([r["kind"] for r in rows], list(cost.LIFECYCLE))
+        for r in rows:
+            self.assertIn(r["function"], memory_mb)
+            self.assertGreater(r["usd_per_1000"], 0)
+        by_kind = {r["kind"]: r for r in rows}
+        # A request that mails costs at least the mail.
+        self.assertGreater(by_kind["password reset request"]["usd_per_1000"], cost.PRICES["ses_mail"] * 1000)
+
+    def test_a_deletion_costs_its_writes_by_hand(self):
+        prices = {**cost.PRICES}
+        d = cost.deletion(2500, memory_mb=1024, prices=prices, item_kb=1.0, batch=1000, index_entries=1.0, batch_seconds=1.0)
+        self.assertEqual(d["batches"], 3)
+        self.assertAlmostEqual(d["usd"]["DynamoDB writes"], 2500 * 2 * prices["dynamodb_write_unit"])
+        self.assertAlmostEqual(d["usd"]["DynamoDB reads"], math.ceil(2500 / 4) * prices["dynamodb_read_unit"])
+        self.assertAlmostEqual(d["usd"]["Lambda"], 3 * (prices["lambda_gb_second"] + prices["lambda_request"]))
+        self.assertAlmostEqual(d["usd"]["SQS"], 9 * prices["sqs_request"])
+        self.assertAlmostEqual(d["total"], sum(d["usd"].values()))
+
+    def test_the_report_section_has_both_tables(self):
+        text = cost.section({}, ROOT / "template.yaml")
+        self.assertIn("## Account lifecycle (estimate)", text)
+        self.assertIn("| organization deletion request | organizations-delete |", text)
+        self.assertIn("| 100,000 |", text)
+
