@@ -30,6 +30,7 @@ EXPANDED_LINT_ACCEPTED = [
 RESOURCES = {
     "table": {"Fn::GetAtt": ["Table", "Arn"]},
     "table-indexes": {"Fn::Sub": "${Table.Arn}/index/*"},
+    "owner-index": {"Fn::Sub": "${Table.Arn}/index/lookups-by-owner"},
     "queue": {"Fn::GetAtt": ["NotificationQueue", "Arn"]},
     "deletion-queue": {"Fn::GetAtt": ["DeletionQueue", "Arn"]},
     "signing-key": {"Ref": "SigningKeySecret"},
@@ -271,9 +272,9 @@ def test_the_localstack_init_hook_creates_the_table_the_code_defines(root, table
 
 def test_the_uncertain_mail_alarm_counts_the_lines_the_mailer_logs(template, root):
     import re
-    mailer = (root / "shared" / "src" / "notifications" / "mailer.rs").read_text()
-    metrics = set(re.findall(r'pub const \w+_METRIC: &str = "(\w+)";', mailer))
-    assert metrics == {"MailUnconfirmed", "MailClaimAbandoned"}
+    sources = [root / "shared" / "src" / "notifications" / "mailer.rs", root / "shared" / "src" / "lifecycle" / "deleter.rs"]
+    metrics = {m for path in sources for m in re.findall(r'pub const \w+_METRIC: &str = "(\w+)";', path.read_text())}
+    assert metrics == {"MailUnconfirmed", "MailClaimAbandoned", "DeletionMailFailed"}
     pattern = template["Resources"]["UncertainMailFilter"]["Properties"]["FilterPattern"]
     assert set(re.findall(r'\$\.fields\.metric = "(\w+)"', pattern)) == metrics
     alarm = template["Resources"]["UncertainMailAlarm"]["Properties"]

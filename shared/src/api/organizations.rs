@@ -89,7 +89,7 @@ const DELETION_ACCEPTED: DeletionAccepted = DeletionAccepted {
 #[utoipa::path(
     delete, path = "/api/v1/organizations/me", tag = "organizations", operation_id = "deleteOrganization",
     summary = "Delete the caller's organization and everything it owns",
-    description = "Admins only, with the organization's slug as `confirm_slug`. Answers 202 at once; a queue-driven job then removes every item of the organization in batches (users first: from its first batch, normally within a second, every write, refresh and login of the organization's accounts is refused with 401), and mails the admin when it is done. Until then the slug stays taken; afterwards the slug and the emails can be registered again. Asking again while it runs answers 202 too. Cannot be undone.",
+    description = "Admins only, with the organization's slug as `confirm_slug`. Answers 202 at once; a queue-driven job then removes every item of the organization in batches (users first: from its first batch, normally within a second, every write, refresh and login of the organization's accounts is refused with 401), and mails the admin when it is done. Until then the slug stays taken; afterwards the slug and the emails can be registered again. Asking again before its first batch answers 202 too (after it, the caller's token is refused with 401). Cannot be undone.",
     security(("bearer" = [])),
     request_body = DeletionConfirmation,
     responses(

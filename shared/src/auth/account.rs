@@ -12,7 +12,8 @@ use super::{AuthError, Principal};
 use crate::domain::events::Event;
 use crate::domain::{Email, MailNonce, OpaqueToken, Organization, Password, User, UserId};
 use crate::store::{
-    DeletionRequest, NewAdmin, Registration, StaleRegistration, Store, StoreError, TenantScope, Unique, counter_key,
+    DeletionRequest, NewAdmin, Registration, StaleRegistration, Store, StoreError, TaskFilter, TenantScope, Unique,
+    counter_key,
 };
 
 /// How many mail-sending requests (password resets, verification resends) one email and
@@ -91,8 +92,8 @@ pub async fn register_organization(
 pub const UNVERIFIED_RELEASE_AFTER: chrono::Duration = chrono::Duration::days(7);
 
 /// The registration holding `email`, if it may be released: its user never verified the
-/// address, registered more than [`UNVERIFIED_RELEASE_AFTER`] ago, and is its
-/// organization's only user. The scope is formed from the email's credentials, as a login
+/// address, registered more than [`UNVERIFIED_RELEASE_AFTER`] ago, is its organization's
+/// only user, and the organization holds no task. The scope is formed from the email's credentials, as a login
 /// does; the registration's transaction re-checks all of it.
 async fn stale_registration(
     store: &Store,
@@ -106,7 +107,11 @@ async fn stale_registration(
     if user.email_verified || user.created_at >= registered_before {
         return Ok(None);
     }
-    if store.users().list_page(&scope, 2, None).await?.items.len() != 1 {
+    // Only a registration nobody used: its admin alone, and no task. (An unverified admin
+    // cannot invite, so a second user cannot come in meanwhile.)
+    if store.users().list_page(&scope, 2, None).await?.items.len() != 1
+        || !store.tasks().list_page(&scope, &TaskFilter::default(), 1, None).await?.items.is_empty()
+    {
         return Ok(None);
     }
     let event = Event::organization_deletion_requested(scope.org_id(), user.id, now);

@@ -10,7 +10,7 @@ use chrono::Utc;
 use crate::auth;
 use crate::domain::events::{Event, EventKind};
 use crate::notifications::{Composed, Delivered, DeliveryError, Mail, Postman, PublishError, Publisher};
-use crate::store::{Progress, Store, StoreError, TenantScope};
+use crate::store::{ClaimRule, Progress, Store, StoreError, TenantScope};
 
 /// How many items one invocation deletes by default (`TASKFLOW_DELETION_BATCH_SIZE`): a few
 /// seconds of DynamoDB calls, far inside the function's timeout.
@@ -110,7 +110,7 @@ impl Deleter {
                 None => Composed::Nothing("a released registration: nobody asked for its deletion"),
             })
         };
-        match self.postman.deliver(scope, request.event_id, compose).await {
+        match self.postman.deliver(scope, request.event_id, ClaimRule::WhileDeleting, compose).await {
             Ok(Delivered::Sent | Delivered::Unconfirmed | Delivered::Duplicate(_) | Delivered::Skipped(_)) => {}
             Err(e) if receives >= DONE_MAIL_RECEIVES => tracing::error!(
                 organization_id = %organization.id, metric = DONE_MAIL_FAILED_METRIC, error = %e,

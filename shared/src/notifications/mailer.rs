@@ -15,7 +15,7 @@ use super::Mail;
 use crate::auth::{self, MailTokenKey, MailTokenPurpose};
 use crate::domain::Organization;
 use crate::domain::events::{Event, EventId, EventKind, Queue};
-use crate::store::{Claim, DeliveryState, Store, StoreError, TenantScope};
+use crate::store::{Claim, ClaimRule, DeliveryState, Store, StoreError, TenantScope};
 
 /// Why a message was not delivered. Both kinds are reported as batch item failures: SQS
 /// retries a transient one, and moves a permanent one to the dead-letter queue after the
@@ -104,7 +104,8 @@ impl Mailer {
         let Some(organization) = self.store.organizations().get(&scope).await? else {
             return Ok(Delivered::Skipped("the organization is gone or being deleted"));
         };
-        self.postman.deliver(&scope, event.event_id, self.compose(&event, &scope, &organization)).await
+        let compose = self.compose(&event, &scope, &organization);
+        self.postman.deliver(&scope, event.event_id, ClaimRule::Always, compose).await
     }
 }
 
@@ -117,19 +118,24 @@ impl Postman {
     /// only when the mail was certainly not sent (SES refused it, or it could not be
     /// composed), so a retry may send; when SES may have accepted it (its answer was lost),
     /// the claim stays and the message is acknowledged: a possible loss, logged for an
-    /// operator, rather than a second mail.
+    /// operator, rather than a second mail. `rule` says when the claim may be made.
     pub async fn deliver(
         &self,
         scope: &TenantScope,
         event: EventId,
+        rule: ClaimRule,
         compose: impl std::future::Future<Output = Result<Composed, DeliveryError>>,
     ) -> Result<Delivered, DeliveryError> {
         let deliveries = self.store.deliveries();
-        if let Claim::Taken(state) = deliveries.claim(scope, event, Utc::now()).await? {
-            if state == DeliveryState::Sending {
-                self.report_stale_claim(event, scope).await?;
+        match deliveries.claim(scope, event, Utc::now(), rule).await? {
+            Claim::Claimed => {}
+            Claim::Taken(state) => {
+                if state == DeliveryState::Sending {
+                    self.report_stale_claim(event, scope).await?;
+                }
+                return Ok(Delivered::Duplicate(state));
             }
-            return Ok(Delivered::Duplicate(state));
+            Claim::Refused => return Ok(Delivered::Skipped("the claim's condition does not hold")),
         }
         let mail = match compose.await {
             Ok(Composed::Mail(mail)) => mail,

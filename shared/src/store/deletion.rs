@@ -14,8 +14,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TransactWriteItem, Update, WriteRequest};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use super::error::{cancelled_at, is_condition_failure};
@@ -23,25 +21,12 @@ use super::keys::{
     GUARD_SK, INVITATION_SK_PREFIX, ORGANIZATION_SK, OWNER, PK, SK, USER_SK_PREFIX, delivery_sk, email_pk,
     invitation_token_pk, refresh_pk, slug_pk, tenant_pk,
 };
-use super::organizations::OrganizationItem;
+use super::organizations::{DeletionRequest, OrganizationItem};
 use super::outbox::OutboxItem;
 use super::schema::LOOKUPS_BY_OWNER;
 use super::{RawItem, Store, StoreError, TenantScope};
-use crate::domain::events::{Event, EventId};
-use crate::domain::{Email, OrgSlug, Organization, TokenHash, UserId};
-
-/// What the organization item records while it is being deleted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeletionRequest {
-    pub requested_by: UserId,
-    /// Where the mail that says it is done goes. Copied from the requester's user item when
-    /// the deletion starts, because the users are the first thing it deletes. None for a
-    /// stale unverified registration that a new one released: nobody asked, nobody is told.
-    pub notify: Option<Email>,
-    pub requested_at: DateTime<Utc>,
-    /// The event that drives the job; the done mail's delivery record is named by its id.
-    pub event_id: EventId,
-}
+use crate::domain::events::Event;
+use crate::domain::{Email, OrgSlug, Organization, TokenHash};
 
 /// What asking for a deletion did.
 #[derive(Debug, PartialEq, Eq)]
@@ -124,15 +109,19 @@ impl DeletionStore<'_> {
         Ok(self.item(scope).await?.and_then(|item| item.deletion.map(|d| (item.organization, d))))
     }
 
-    /// Deletes up to about `budget` of the organization's items (a few more when the last
-    /// page read holds more), in the order the module describes.
+    /// Deletes up to about `budget` of the organization's items, in the order the module
+    /// describes. `Emptied` only from a batch that found nothing left to delete: a batch that
+    /// deleted the last items answers `More`, so that the next one, a moment later, also sees
+    /// what the eventually consistent owner index had not shown yet and what a request that
+    /// checked its caller just before the users went (a login's new session) wrote since.
     pub async fn delete_batch(
         &self,
         scope: &TenantScope,
         request: &DeletionRequest,
         budget: usize,
     ) -> Result<Progress, StoreError> {
-        let mut left = budget.max(1);
+        let budget = budget.max(1);
+        let mut left = budget;
         // Kept for `finish`: the organization item and the done mail's record.
         let keep = [ORGANIZATION_SK.to_owned(), delivery_sk(request.event_id)];
         for prefix in FIRST.iter().copied().chain([""]) {
@@ -164,7 +153,7 @@ impl DeletionStore<'_> {
                 }
             }
         }
-        Ok(Progress::Emptied)
+        Ok(if left == budget { Progress::Emptied } else { Progress::More })
     }
 
     /// Removes the organization item, its slug guard and the done mail's delivery record,
@@ -250,8 +239,8 @@ impl DeletionStore<'_> {
 
     /// Up to `limit` of the global items that name the organization as their owner, but
     /// its slug guard (kept for `finish`). The index is eventually consistent: an item
-    /// written a moment ago may show up only in a later batch, and `finish` runs only when
-    /// a batch found nothing at all.
+    /// written a moment ago may show up only in a later batch, which is why `finish` runs
+    /// only after a batch that found nothing at all.
     async fn owned_lookups(&self, scope: &TenantScope, limit: usize) -> Result<Vec<String>, StoreError> {
         let out = self
             .store

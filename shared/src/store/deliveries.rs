@@ -3,12 +3,12 @@
 //! conditional write before it sends, and marks it sent afterwards, so a redelivered or
 //! re-published event never mails twice.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::is_condition_failure;
-use super::keys::{DELIVERY_SK_PREFIX, PK, SK, delivery_sk, tenant_pk};
+use super::error::{cancelled_at, is_condition_failure};
+use super::keys::{DELIVERY_SK_PREFIX, ORGANIZATION_SK, PK, SK, delivery_sk, tenant_pk};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::events::EventId;
 
@@ -36,6 +36,19 @@ pub enum Claim {
     Claimed,
     /// Another invocation has it, or had it: sending again could mail twice.
     Taken(DeliveryState),
+    /// The claim's condition does not hold (the organization whose deletion the mail
+    /// announces is gone already): nothing may be sent.
+    Refused,
+}
+
+/// When a claim may be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRule {
+    Always,
+    /// Only while the organization is being deleted: the done mail of a deletion. Once the
+    /// last batch removed the organization (and this record with it), a second chain of the
+    /// same deletion cannot claim, and mail, again.
+    WhileDeleting,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -53,7 +66,13 @@ pub struct DeliveryStore<'a> {
 }
 
 impl DeliveryStore<'_> {
-    pub async fn claim(&self, scope: &TenantScope, event: EventId, now: DateTime<Utc>) -> Result<Claim, StoreError> {
+    pub async fn claim(
+        &self,
+        scope: &TenantScope,
+        event: EventId,
+        now: DateTime<Utc>,
+        rule: ClaimRule,
+    ) -> Result<Claim, StoreError> {
         let item = DeliveryItem {
             pk: tenant_pk(scope),
             sk: delivery_sk(event),
@@ -61,6 +80,9 @@ impl DeliveryStore<'_> {
             claimed_at: now,
             expires_at: (now + RECORD_LIFETIME).timestamp(),
         };
+        if rule == ClaimRule::WhileDeleting {
+            return self.claim_while_deleting(scope, event, item).await;
+        }
         let result = self
             .store
             .client
@@ -73,6 +95,34 @@ impl DeliveryStore<'_> {
         match result {
             Ok(_) => Ok(Claim::Claimed),
             Err(e) if is_condition_failure(&e) => {
+                Ok(Claim::Taken(self.state(scope, event).await?.unwrap_or(DeliveryState::Sent)))
+            }
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+
+    async fn claim_while_deleting(
+        &self,
+        scope: &TenantScope,
+        event: EventId,
+        item: DeliveryItem,
+    ) -> Result<Claim, StoreError> {
+        let deleting = ConditionCheck::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
+            .condition_expression("attribute_exists(deletion)")
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let put = self.store.put_new(serde_dynamo::to_item(item)?)?;
+        let items = vec![
+            TransactWriteItem::builder().condition_check(deleting).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        match self.store.transact(items).await {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(e) if cancelled_at(&e, 0) => Ok(Claim::Refused),
+            Err(e) if cancelled_at(&e, 1) => {
                 Ok(Claim::Taken(self.state(scope, event).await?.unwrap_or(DeliveryState::Sent)))
             }
             Err(e) => Err(StoreError::dynamo(e)),
@@ -93,20 +143,28 @@ impl DeliveryStore<'_> {
         self.mark(scope, event, DeliveryState::Skipped).await
     }
 
+    /// Sets the state of an existing record. A record that is gone was deleted with its
+    /// organization while the mail was out: an update must not write it back (an upsert would
+    /// leave an item without TTL in a deleted partition), so there is nothing to mark.
     async fn mark(&self, scope: &TenantScope, event: EventId, state: DeliveryState) -> Result<(), StoreError> {
-        self.store
+        let result = self
+            .store
             .client
             .update_item()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(delivery_sk(event)))
             .update_expression("SET #state = :sent")
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sent", serde_dynamo::to_attribute_value(state)?)
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
     }
 
     /// Gives a claim back after a send that certainly failed, so a retry may send.

@@ -30,12 +30,12 @@ pub use account_tokens::{AccountTokenStore, PendingVerification, RESET_LIFETIME,
 pub use caller::Caller;
 pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
-pub use deletion::{DeletionRequest, DeletionStore, Progress, Requested};
-pub use deliveries::{Claim, DeliveryState, DeliveryStore};
+pub use deletion::{DeletionStore, Progress, Requested};
+pub use deliveries::{Claim, ClaimRule, DeliveryState, DeliveryStore};
 pub(crate) use error::is_transient;
 pub use error::{StoreError, Unique};
 pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken};
-pub use organizations::{NewAdmin, OrganizationStore, Registration, StaleRegistration};
+pub use organizations::{DeletionRequest, NewAdmin, OrganizationStore, Registration, StaleRegistration};
 pub use outbox::OutboxStore;
 pub use scope::TenantScope;
 pub use sessions::{RefreshToken, Session, SessionStore};

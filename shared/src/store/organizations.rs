@@ -4,14 +4,26 @@ use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
-use super::deletion::DeletionRequest;
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk, user_sk};
 use super::outbox::OutboxItem;
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope, Unique};
-use crate::domain::events::Event;
+use crate::domain::events::{Event, EventId};
 use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, TokenHash, User, UserId};
+
+/// What the organization item records while it is being deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletionRequest {
+    pub requested_by: UserId,
+    /// Where the mail that says it is done goes. Copied from the requester's user item when
+    /// the deletion starts, because the users are the first thing it deletes. None for a
+    /// stale unverified registration that a new one released: nobody asked, nobody is told.
+    pub notify: Option<Email>,
+    pub requested_at: DateTime<Utc>,
+    /// The event that drives the job; the done mail's delivery record is named by its id.
+    pub event_id: EventId,
+}
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct OrganizationItem {
@@ -173,10 +185,9 @@ impl OrganizationStore<'_> {
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(&stale.scope)))
             .key(SK, AttributeValue::S(user_sk(stale.user_id)))
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(email_verified) OR email_verified = :no) \
-                 AND created_at < :before",
-            )
+            // `email_verified` must be there and false: a user stored before verification
+            // existed (no attribute) was never asked to verify and is never released.
+            .condition_expression("email_verified = :no AND created_at < :before")
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .expression_attribute_values(":before", serde_dynamo::to_attribute_value(stale.registered_before)?)
             .build()
