@@ -85,7 +85,7 @@ async fn unknown_routes_and_methods_answer_404_like_api_gateway() {
     for (method, path) in [
         (Method::GET, "/api/v1/nothing"),
         (Method::PUT, "/api/v1/tasks"),
-        (Method::DELETE, "/api/v1/organizations/me"),
+        (Method::PUT, "/api/v1/organizations/me"),
         (Method::GET, "/api/v1/auth/login"),
         (Method::GET, "/api/v1/tasks/"),
     ] {
