@@ -24,25 +24,7 @@ async fn dynamodb() -> aws_sdk_dynamodb::Client {
 
 /// How many items the organization's partition holds.
 async fn partition_items(db: &aws_sdk_dynamodb::Client, org_id: &str) -> usize {
-    let (mut count, mut start) = (0, None);
-    loop {
-        let out = db
-            .query()
-            .table_name(table())
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("ORG#{org_id}")))
-            .select(Select::Count)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("query the partition");
-        count += usize::try_from(out.count).unwrap();
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return count;
-        }
-    }
+    partition_keys(db, org_id).await.len()
 }
 
 /// The sort keys of the organization's partition.

@@ -177,35 +177,29 @@ impl DeletionStore<'_> {
             }
             delete.build().map(|d| TransactWriteItem::builder().delete(d).build())
         };
-        let items = vec![
-            delete(tenant_pk(scope), ORGANIZATION_SK.into(), Some("attribute_exists(deletion) AND id = :org")),
-            delete(slug_pk(&organization.slug), GUARD_SK.into(), Some("organization_id = :org")),
-            delete(tenant_pk(scope), delivery_sk(request.event_id), None),
-        ]
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            // Finished before (the item is gone), or the slug guard is not ours: a slug whose
-            // guard names another organization has been released already.
-            Err(e) if cancelled_at(&e, 0) => Ok(()),
-            Err(e) if cancelled_at(&e, 1) => {
-                let items = vec![
-                    delete(tenant_pk(scope), ORGANIZATION_SK.into(), Some("attribute_exists(deletion) AND id = :org")),
-                    delete(tenant_pk(scope), delivery_sk(request.event_id), None),
-                ]
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-                match self.store.transact(items).await {
-                    Ok(_) => Ok(()),
-                    Err(e) if cancelled_at(&e, 0) => Ok(()),
-                    Err(e) => Err(StoreError::dynamo(e)),
-                }
+        // A slug guard that no longer names this organization has been released already: the
+        // end then goes without it.
+        for with_slug in [true, false] {
+            let mut items = vec![delete(
+                tenant_pk(scope),
+                ORGANIZATION_SK.into(),
+                Some("attribute_exists(deletion) AND id = :org"),
+            )];
+            if with_slug {
+                items.push(delete(slug_pk(&organization.slug), GUARD_SK.into(), Some("organization_id = :org")));
             }
-            Err(e) => Err(StoreError::dynamo(e)),
+            items.push(delete(tenant_pk(scope), delivery_sk(request.event_id), None));
+            let items =
+                items.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            match self.store.transact(items).await {
+                // Done, or finished before (the organization item is gone).
+                Ok(_) => return Ok(()),
+                Err(e) if cancelled_at(&e, 0) => return Ok(()),
+                Err(e) if with_slug && cancelled_at(&e, 1) => continue,
+                Err(e) => return Err(StoreError::dynamo(e)),
+            }
         }
+        Ok(())
     }
 
     /// The first `limit` items of the partition whose sort keys start with `prefix` (all of
