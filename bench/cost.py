@@ -32,6 +32,9 @@ PRICES = {
     "dynamodb_write_unit": 0.625 / 1e6,  # DynamoDB on-demand, per write request unit
     "sqs_request": 0.40 / 1e6,  # SQS standard queue, per request
     "ses_mail": 0.10 / 1000,  # SES, per mail sent
+    "s3_put_request": 0.005 / 1000,  # S3 Standard, per PUT, POST or LIST request
+    "s3_get_request": 0.0004 / 1000,  # S3 Standard, per GET request
+    "s3_gb_month": 0.023,  # S3 Standard storage, per GB-month
 }
 
 # The workload: 60% reads (list, get), 25% writes (create, update), 10% logins, 5% other. An
@@ -128,6 +131,14 @@ LIFECYCLE = {
     # and the outbox marker (3 x 2) + outbox-by-age; SendMessage; the marker's DeleteItem.
     "organization deletion request": dict(function="organizations-delete", measured_as=None, aws_calls=4, work_ms=0.0,
                                           sqs=1, mails=0, read_units=1, write_units=3 * 2 + 1 + 2),
+    # TransactWrite of the caller's check, the organization's running slot, the export item
+    # and the outbox marker (4 x 2) + outbox-by-age; SendMessage; the marker's DeleteItem.
+    "organization export request": dict(function="organizations-export", measured_as=None, aws_calls=3, work_ms=0.0,
+                                        sqs=1, mails=0, read_units=0, write_units=4 * 2 + 1 + 2),
+    # One BatchGetItem of the export and the caller (strongly consistent, under 4 KB each); the
+    # link is signed locally.
+    "export poll": dict(function="organizations-export-status", measured_as=None, aws_calls=1, work_ms=0.0, sqs=0,
+                        mails=0, read_units=2, write_units=0),
 }
 
 # An organization's deletion (shared/src/store/deletion.rs), per item it holds: one delete
@@ -139,6 +150,16 @@ DELETION_BATCH = 1000
 DELETION_INDEX_ENTRIES_PER_ITEM = 1.5  # assumed: half of the tasks assigned
 DELETION_BATCH_SECONDS = 2.0  # assumed: 1,000 deletes in 40 BatchWriteItems and 5 Queries
 DELETION_MEMORY_MB = 128
+
+# An organization's export (shared/src/lifecycle/exporter.rs), per task it holds: its share
+# of strongly consistent 1 MB Query pages (4 KB per read unit), of 8 MiB upload parts, and of
+# a day's storage; per export, one invocation of the exporter, three SQS requests, one
+# GetItem each of the export and the organization, the recording transaction (2 x 2), and
+# one download. The exporter's pace is assumed, not measured.
+EXPORT_MEMORY_MB = 512
+EXPORT_TASKS_PER_SECOND = 20_000  # assumed: a 1 MB page (about 2,000 tasks) per 100 ms
+EXPORT_PART_MB = 8
+EXPORT_TASK_JSON_KB = 0.6  # assumed: a task's JSON in the document, a little over its item
 
 COLD_START_SHARE = 0.01  # assumed: 1 invocation in 100 starts a new execution environment
 DEFAULT_CALL_MS = 5.0  # one AWS call in-region, when no measured function gives it
@@ -323,7 +344,27 @@ def deletion(items, memory_mb=DELETION_MEMORY_MB, prices=None, item_kb=TASK_ITEM
     return {"items": items, "batches": batches, "usd": usd, "total": sum(usd.values())}
 
 
-def lifecycle_markdown(rows, deletions):
+def export(tasks, memory_mb=EXPORT_MEMORY_MB, prices=None, item_kb=TASK_ITEM_KB, json_kb=EXPORT_TASK_JSON_KB,
+           tasks_per_second=EXPORT_TASKS_PER_SECOND):
+    """What exporting an organization of `tasks` tasks costs, in USD, by component."""
+    prices = PRICES if prices is None else prices
+    size_mb = tasks * json_kb / 1024
+    parts = max(1, math.ceil(size_mb / EXPORT_PART_MB))
+    # One PutObject, or the upload's creation, its parts and its completion.
+    puts = 1 if parts == 1 else parts + 2
+    seconds = 0.1 + tasks / tasks_per_second
+    usd = {
+        "DynamoDB": (math.ceil(tasks * item_kb / 4) + 2) * prices["dynamodb_read_unit"]
+        + 2 * 2 * prices["dynamodb_write_unit"],
+        "Lambda": memory_mb / 1024 * seconds * prices["lambda_gb_second"] + prices["lambda_request"],
+        "S3": puts * prices["s3_put_request"] + prices["s3_get_request"]
+        + size_mb / 1024 * prices["s3_gb_month"] / 30,
+        "SQS": 3 * prices["sqs_request"],
+    }
+    return {"tasks": tasks, "size_mb": size_mb, "parts": parts, "usd": usd, "total": sum(usd.values())}
+
+
+def lifecycle_markdown(rows, deletions, exports=()):
     lines = [
         "## Account lifecycle (estimate)",
         "",
@@ -352,6 +393,21 @@ def lifecycle_markdown(rows, deletions):
             f"| {d['items']:,} | {d['batches']} | {_usd(u['DynamoDB writes'] + u['DynamoDB reads'])} | {_usd(u['Lambda'])} | "
             f"{_usd(u['SQS'] + u['SES'])} | {_usd(d['total'])} |"
         )
+    if exports:
+        lines += [
+            "",
+            f"Exporting an organization ({EXPORT_TASK_JSON_KB} KB of JSON a task, {EXPORT_TASKS_PER_SECOND:,} tasks a second",
+            f"and {EXPORT_MEMORY_MB} MB assumed; kept a day, downloaded once):",
+            "",
+            "| tasks | document MB | parts | $ DynamoDB | $ Lambda | $ S3 | $ total |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for e in exports:
+            u = e["usd"]
+            lines.append(
+                f"| {e['tasks']:,} | {e['size_mb']:.1f} | {e['parts']} | {_usd(u['DynamoDB'])} | {_usd(u['Lambda'])} | "
+                f"{_usd(u['S3'])} | {_usd(e['total'])} |"
+            )
     return "\n".join(lines + [""])
 
 
@@ -429,7 +485,10 @@ def section(results, template_path):
     """The report's sections, from results and the template file."""
     memory_mb = memory_sizes(Path(template_path).read_text())
     deletions = [deletion(n, memory_mb.get("organizations-deleter", DELETION_MEMORY_MB)) for n in (1_000, 100_000)]
-    return markdown(breakdown(results, memory_mb)) + "\n" + lifecycle_markdown(lifecycle(results, memory_mb), deletions)
+    exports = [export(n, memory_mb.get("organizations-exporter", EXPORT_MEMORY_MB)) for n in (10_000, 1_000_000)]
+    return markdown(breakdown(results, memory_mb)) + "\n" + lifecycle_markdown(
+        lifecycle(results, memory_mb), deletions, exports
+    )
 
 
 def main(argv):

@@ -219,9 +219,24 @@ class LifecycleTest(unittest.TestCase):
         self.assertAlmostEqual(d["usd"]["SQS"], 9 * prices["sqs_request"])
         self.assertAlmostEqual(d["total"], sum(d["usd"].values()))
 
+    def test_an_export_costs_its_reads_parts_and_day_of_storage_by_hand(self):
+        prices = {**cost.PRICES}
+        e = cost.export(20_000, memory_mb=1024, prices=prices, item_kb=1.0, json_kb=1.024, tasks_per_second=10_000)
+        self.assertAlmostEqual(e["size_mb"], 20.0)
+        self.assertEqual(e["parts"], 3)
+        self.assertAlmostEqual(e["usd"]["DynamoDB"], (5000 + 2) * prices["dynamodb_read_unit"] + 4 * prices["dynamodb_write_unit"])
+        self.assertAlmostEqual(e["usd"]["Lambda"], 2.1 * prices["lambda_gb_second"] + prices["lambda_request"])
+        self.assertAlmostEqual(
+            e["usd"]["S3"], 5 * prices["s3_put_request"] + prices["s3_get_request"] + 20 / 1024 * prices["s3_gb_month"] / 30
+        )
+        self.assertEqual(cost.export(100, prices=prices)["parts"], 1, "a small document is one PutObject")
+        self.assertAlmostEqual(e["total"], sum(e["usd"].values()))
+
     def test_the_report_section_has_both_tables(self):
         text = cost.section({}, ROOT / "template.yaml")
         self.assertIn("## Account lifecycle (estimate)", text)
         self.assertIn("| organization deletion request | organizations-delete |", text)
         self.assertIn("| 100,000 |", text)
+        self.assertIn("| organization export request | organizations-export |", text)
+        self.assertIn("| 1,000,000 |", text)
 

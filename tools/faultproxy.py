@@ -7,7 +7,8 @@ forwards only to the emulator's loopback address.
 
 Every request is forwarded unchanged unless a rule matches it. A rule names an operation
 (`DynamoDB_20120810.TransactWriteItems`, `AmazonSQS.SendMessage`, `SESv2.SendEmail`, ...: the
-`X-Amz-Target` of JSON protocols, or SES v2's REST path), a text the request body must contain
+`X-Amz-Target` of JSON protocols, or SES v2's REST path; for S3, the method and the object's
+path, which may end in `*` to name every path it starts), a text the request body must contain
 (a test's own organization id, title or address, so that tests running in parallel never hit
 each other's faults), a fault, and how many matching calls it applies to:
 
@@ -45,6 +46,9 @@ WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWrit
 # same, so that the SDK's retry of a slow or lost transaction behaves here as in AWS.
 TOKENS = {}
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+# The proxy reads a whole body before it forwards: an `Expect: 100-continue` was answered by
+# this server already and must not make the emulator wait for a body it then has.
+NOT_FORWARDED = HOP_BY_HOP | {"expect"}
 
 
 def operation(method, path, headers):
@@ -56,11 +60,17 @@ def operation(method, path, headers):
     return f"{method} {path.split('?')[0]}"
 
 
+def names(pattern, op):
+    """Whether a rule's operation names `op`: exactly, or by prefix when it ends in `*` (an S3
+    object path whose last part the test cannot know: `PUT /bucket/exports/<org>/*`)."""
+    return op.startswith(pattern[:-1]) if pattern.endswith("*") else op == pattern
+
+
 def take_rule(op, body):
     """The first rule that matches and has calls left, with one call counted against it."""
     with LOCK:
         for rule in RULES.values():
-            if rule["operation"] == op and rule["match"].encode() in body and rule["remaining"] > 0:
+            if names(rule["operation"], op) and rule["match"].encode() in body and rule["remaining"] > 0:
                 rule["remaining"] -= 1
                 rule["hits"] += 1
                 return dict(rule)
@@ -133,7 +143,7 @@ class Proxy(BaseHTTPRequestHandler):
 
     def _forward(self, method, body):
         connection = http.client.HTTPConnection(*self.upstream, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in NOT_FORWARDED}
         connection.request(method, self.path, body=body, headers=headers)
         response = connection.getresponse()
         data = response.read()

@@ -408,3 +408,63 @@ impl Drop for Fault {
         .ok();
     }
 }
+
+pub fn table() -> String {
+    taskflow::config::table_name()
+}
+
+/// A DynamoDB client of the stack's emulator (through the fault proxy, as the functions).
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&taskflow::config::sdk_config().await.expect("SDK configuration"))
+}
+
+/// `count` task items written straight into the table, as the store writes them (keys,
+/// index keys, attributes), with `description` if given: for organizations larger than a
+/// test could make through the API. Answers their ids.
+pub async fn bulk_tasks(
+    db: &aws_sdk_dynamodb::Client,
+    tenant: &Tenant,
+    count: usize,
+    description: Option<&str>,
+) -> Vec<String> {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let now = chrono::Utc::now().to_rfc3339();
+    let ids: Vec<String> = (0..count).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let items: Vec<WriteRequest> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let s = |v: String| AttributeValue::S(v);
+            let item = std::collections::HashMap::from([
+                ("pk".to_owned(), s(format!("ORG#{}", tenant.org_id))),
+                ("sk".to_owned(), s(format!("TASK#{id}"))),
+                ("status_pk".to_owned(), s(format!("ORG#{}#STATUS#todo", tenant.org_id))),
+                ("id".to_owned(), s(id.clone())),
+                ("organization_id".to_owned(), s(tenant.org_id.clone())),
+                ("title".to_owned(), s(format!("bulk task {i}"))),
+                ("description".to_owned(), description.map_or(AttributeValue::Null(true), |d| s(d.to_owned()))),
+                ("status".to_owned(), s("todo".into())),
+                ("priority".to_owned(), s("medium".into())),
+                ("assignee_id".to_owned(), AttributeValue::Null(true)),
+                ("created_by".to_owned(), s(tenant.admin.user_id.clone())),
+                ("due_date".to_owned(), AttributeValue::Null(true)),
+                ("created_at".to_owned(), s(now.clone())),
+                ("updated_at".to_owned(), s(now.clone())),
+                ("version".to_owned(), AttributeValue::N("1".into())),
+            ]);
+            WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
+        })
+        .collect();
+    for chunk in items.chunks(25) {
+        let mut pending = chunk.to_vec();
+        for _ in 0..10 {
+            let out = db.batch_write_item().request_items(table(), pending).send().await.expect("batch write");
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(&table())).unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+        }
+        assert!(pending.is_empty(), "the emulator left writes unprocessed");
+    }
+    ids
+}

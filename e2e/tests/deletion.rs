@@ -1,10 +1,8 @@
 //! Deleting an organization, tried as someone who wants it broken: stopped half-way, with
 //! old tokens replayed while it runs and after, with a neighbour that must lose nothing.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Select, WriteRequest};
-use e2e::{Api, Fault, MAIL_DEADLINE, PASSWORD, Tenant, eventually, mails_about, unique};
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use e2e::{Api, Fault, MAIL_DEADLINE, PASSWORD, Tenant, bulk_tasks, dynamodb, eventually, mails_about, table, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -13,14 +11,6 @@ const DELETED_SUBJECT: &str = "Your organization has been deleted";
 /// Tasks written straight into the table, beside those made through the API: the issue asks
 /// for a deletion of at least 1,000 items.
 const BULK_TASKS: usize = 1000;
-
-fn table() -> String {
-    taskflow::config::table_name()
-}
-
-async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&taskflow::config::sdk_config().await.expect("SDK configuration"))
-}
 
 /// How many items the organization's partition holds.
 async fn partition_items(db: &aws_sdk_dynamodb::Client, org_id: &str) -> usize {
@@ -78,46 +68,6 @@ async fn guard_exists(db: &aws_sdk_dynamodb::Client, pk: String) -> bool {
     out.item.is_some()
 }
 
-/// `count` task items written as the store writes them (keys, index keys, attributes).
-async fn bulk_tasks(db: &aws_sdk_dynamodb::Client, tenant: &Tenant, count: usize) {
-    let now = chrono::Utc::now().to_rfc3339();
-    let items: Vec<WriteRequest> = (0..count)
-        .map(|i| {
-            let id = uuid::Uuid::now_v7().to_string();
-            let s = |v: String| AttributeValue::S(v);
-            let item = HashMap::from([
-                ("pk".to_owned(), s(format!("ORG#{}", tenant.org_id))),
-                ("sk".to_owned(), s(format!("TASK#{id}"))),
-                ("status_pk".to_owned(), s(format!("ORG#{}#STATUS#todo", tenant.org_id))),
-                ("id".to_owned(), s(id)),
-                ("organization_id".to_owned(), s(tenant.org_id.clone())),
-                ("title".to_owned(), s(format!("bulk task {i}"))),
-                ("description".to_owned(), AttributeValue::Null(true)),
-                ("status".to_owned(), s("todo".into())),
-                ("priority".to_owned(), s("medium".into())),
-                ("assignee_id".to_owned(), AttributeValue::Null(true)),
-                ("created_by".to_owned(), s(tenant.admin.user_id.clone())),
-                ("due_date".to_owned(), AttributeValue::Null(true)),
-                ("created_at".to_owned(), s(now.clone())),
-                ("updated_at".to_owned(), s(now.clone())),
-                ("version".to_owned(), AttributeValue::N("1".into())),
-            ]);
-            WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
-        })
-        .collect();
-    for chunk in items.chunks(25) {
-        let mut pending = chunk.to_vec();
-        for _ in 0..10 {
-            let out = db.batch_write_item().request_items(table(), pending).send().await.expect("batch write");
-            pending = out.unprocessed_items.and_then(|mut u| u.remove(&table())).unwrap_or_default();
-            if pending.is_empty() {
-                break;
-            }
-        }
-        assert!(pending.is_empty(), "the emulator left writes unprocessed");
-    }
-}
-
 /// An organization with something of every kind: members, tasks (with their outbox and
 /// delivery records), invitations, sessions with rotated refresh tokens, a pending password
 /// reset, and `bulk` more tasks. Answers the admin's refresh tokens, oldest first.
@@ -142,7 +92,7 @@ async fn populated(api: &Api, db: &aws_sdk_dynamodb::Client, bulk: usize) -> (Te
     let (status, _) =
         api.call(Method::POST, "/api/v1/auth/password-reset", None, Some(json!({"email": member.email}))).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    bulk_tasks(db, &tenant, bulk).await;
+    bulk_tasks(db, &tenant, bulk, None).await;
     (tenant, refresh_tokens)
 }
 

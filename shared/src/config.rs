@@ -13,7 +13,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{MailRequestLimits, MailTokenKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
 use crate::domain::events::Queue;
-use crate::lifecycle::{DEFAULT_BATCH_SIZE, Deleter};
+use crate::lifecycle::{Archive, DEFAULT_BATCH_SIZE, Deleter, Exporter};
 use crate::notifications::{Mailer, Postman, Publisher};
 use crate::store::{CursorKey, InvitationQuota, Store};
 
@@ -37,6 +37,9 @@ pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
 pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
 pub const DELETION_QUEUE_URL: &str = "TASKFLOW_DELETION_QUEUE_URL";
 pub const DELETION_BATCH_SIZE: &str = "TASKFLOW_DELETION_BATCH_SIZE";
+pub const EXPORT_QUEUE_URL: &str = "TASKFLOW_EXPORT_QUEUE_URL";
+pub const EXPORT_BUCKET: &str = "TASKFLOW_EXPORT_BUCKET";
+pub const EXPORT_LINK_TTL_SECONDS: &str = "TASKFLOW_EXPORT_LINK_TTL_SECONDS";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
 pub const OUTBOX_MIN_AGE_SECONDS: &str = "TASKFLOW_OUTBOX_MIN_AGE_SECONDS";
 pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
@@ -308,10 +311,11 @@ pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
         .operation_timeout(std::time::Duration::from_secs(3))
         .build();
     let config = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(timeouts).build();
-    let queues: Vec<(Queue, String)> = [(Queue::Notifications, QUEUE_URL), (Queue::Deletions, DELETION_QUEUE_URL)]
-        .into_iter()
-        .filter_map(|(queue, name)| std::env::var(name).ok().map(|url| (queue, url)))
-        .collect();
+    let queues: Vec<(Queue, String)> =
+        [(Queue::Notifications, QUEUE_URL), (Queue::Deletions, DELETION_QUEUE_URL), (Queue::Exports, EXPORT_QUEUE_URL)]
+            .into_iter()
+            .filter_map(|(queue, name)| std::env::var(name).ok().map(|url| (queue, url)))
+            .collect();
     if queues.is_empty() {
         return Err(ConfigError::Missing(QUEUE_URL));
     }
@@ -337,7 +341,37 @@ pub fn deleter(sdk: &SdkConfig) -> Result<Deleter, ConfigError> {
         })?,
     };
     required(DELETION_QUEUE_URL)?;
-    Ok(Deleter::new(store(sdk), postman, publisher(sdk)?, batch_size))
+    Ok(Deleter::new(store(sdk), archive(sdk)?, postman, publisher(sdk)?, batch_size))
+}
+
+/// The exporter: the store to read, the export bucket to write.
+pub fn exporter(sdk: &SdkConfig) -> Result<Exporter, ConfigError> {
+    Ok(Exporter::new(store(sdk), archive(sdk)?))
+}
+
+/// The export bucket (`TASKFLOW_EXPORT_BUCKET`). Its calls may take longer than a DynamoDB
+/// call: a part is 8 MiB. Against an emulator (`AWS_ENDPOINT_URL`) objects are addressed by
+/// path, since a bucket name cannot be a subdomain of a loopback address. Checksums only
+/// where S3 requires them: the document's SHA-256 is recorded with the export instead.
+pub fn archive(sdk: &SdkConfig) -> Result<Archive, ConfigError> {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(90))
+        .build();
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .timeout_config(timeouts)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
+        .build();
+    Ok(Archive::new(aws_sdk_s3::Client::from_conf(config), required(EXPORT_BUCKET)?))
+}
+
+/// How long an export's download link works: 15 minutes by default, at most an hour. (A
+/// link signed with a Lambda role's session also ends with that session.)
+pub fn export_link_ttl() -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(seconds(EXPORT_LINK_TTL_SECONDS, 15 * 60, 60..=3600)?))
 }
 
 /// An SES client that never resends on its own.

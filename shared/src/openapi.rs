@@ -6,6 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
+use crate::domain::ExportDocument;
 use crate::http::Problem;
 use crate::http::error_responses::{
     BadRequest, Conflict, Forbidden, InternalServerError, NotFound, NotImplemented, PayloadTooLarge,
@@ -52,9 +53,12 @@ use crate::http::error_responses::{
         api::auth::verify_email,
         api::auth::verify_email_resend,
         api::organizations::delete,
+        api::organizations::export,
+        api::organizations::export_status,
     ),
     components(
-        schemas(Problem),
+        // Answered by no route: the export's download link gives it.
+        schemas(Problem, ExportDocument),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
             UnsupportedMediaType, UnprocessableEntity, TooManyRequests, InternalServerError, NotImplemented,

@@ -21,3 +21,11 @@ queue_with_dead_letters() {
 }
 queue_with_dead_letters taskflow-notifications
 queue_with_dead_letters taskflow-deletions
+queue_with_dead_letters taskflow-exports
+
+# The export bucket, encrypted, its documents gone after a day (as the template makes it).
+awslocal s3api create-bucket --bucket taskflow-exports
+awslocal s3api put-bucket-encryption --bucket taskflow-exports --server-side-encryption-configuration \
+  '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}'
+awslocal s3api put-bucket-lifecycle-configuration --bucket taskflow-exports --lifecycle-configuration \
+  '{"Rules":[{"ID":"expire-exports","Status":"Enabled","Filter":{"Prefix":"exports/"},"Expiration":{"Days":1},"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1}}]}'

@@ -1,16 +1,17 @@
-use chrono::Utc;
-use lambda_http::http::StatusCode;
+use chrono::{DateTime, Utc};
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
 use super::authenticate;
 use crate::app::App;
 use crate::domain::events::Event;
-use crate::domain::{OrgName, OrgSlug, Organization};
-use crate::http::error_responses::{AuthenticatedErrors, Forbidden, JsonBodyErrors, NotFound};
+use crate::domain::{Export, ExportId, ExportState, ExportStatus, OrgName, OrgSlug, Organization};
+use crate::http::error_responses::{AuthenticatedErrors, BadRequest, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
+use crate::lifecycle::{Archive, DownloadLink};
 use crate::notifications::{self, Publisher};
-use crate::store::{DeletionRequest, Requested, StoreError};
+use crate::store::{DeletionRequest, ExportRequested, Requested, StoreError};
 
 /// `GET /api/v1/organizations/me`.
 #[utoipa::path(
@@ -120,4 +121,155 @@ pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Re
         notifications::dispatch(&app.store, publisher, &scope, &event).await;
     }
     http::json(StatusCode::ACCEPTED, &DELETION_ACCEPTED)
+}
+
+/// An export as its admin sees it: where it stands and, once written, what it holds and a
+/// link to download it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ExportView {
+    id: ExportId,
+    status: ExportStatus,
+    requested_at: DateTime<Utc>,
+    /// Set once the document is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completed_at: Option<DateTime<Utc>>,
+    /// The document's length in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_bytes: Option<u64>,
+    /// The document's SHA-256, lowercase hex, to check a download against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tasks: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invitations: Option<u64>,
+    /// Stored items left out because they no longer read as their type (logged by key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unreadable_items: Option<u64>,
+    /// Until when the export can be downloaded: each poll until then gives a new link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    available_until: Option<DateTime<Utc>>,
+    /// A pre-signed link to the document (shaped as `ExportDocument`), while `status` is `ready`.
+    /// Anyone holding it can download the export until `download_expires_at`: treat it as
+    /// a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download_expires_at: Option<DateTime<Utc>>,
+}
+
+impl ExportView {
+    fn of(export: &Export, status: ExportStatus, link: Option<DownloadLink>) -> Self {
+        let summary = match &export.state {
+            ExportState::Ready(summary) => Some(summary),
+            ExportState::Pending => None,
+        };
+        Self {
+            id: export.id,
+            status,
+            requested_at: export.requested_at,
+            completed_at: summary.map(|s| s.completed_at),
+            size_bytes: summary.map(|s| s.size_bytes),
+            sha256: summary.map(|s| s.sha256.clone()),
+            users: summary.map(|s| s.users),
+            tasks: summary.map(|s| s.tasks),
+            invitations: summary.map(|s| s.invitations),
+            unreadable_items: summary.map(|s| s.unreadable_items),
+            available_until: export.available_until(),
+            download_expires_at: link.as_ref().map(|l| l.expires_at),
+            download_url: link.map(|l| l.url),
+        }
+    }
+}
+
+fn export_location(id: ExportId) -> String {
+    format!("/api/v1/organizations/me/exports/{id}")
+}
+
+/// How long a client should wait before polling a pending export again.
+const EXPORT_POLL_SECONDS: u32 = 2;
+
+/// `GET /api/v1/organizations/me/export`: admins only.
+#[utoipa::path(
+    get, path = "/api/v1/organizations/me/export", tag = "organizations", operation_id = "exportOrganization",
+    summary = "Export the organization's data",
+    description = "Admins only. Starts an export of the organization, its users (without password hashes), tasks and invitations (without tokens), and answers 202 with its `Location` to poll (`getOrganizationExport`); once `ready`, that gives a link to the document, whose shape is `ExportDocument`. One export runs at a time: while one is pending, this answers 202 with that one. The document is read item by item while other requests go on, not as one snapshot, and written in 8 MiB parts, so its size has no limit of its own; the exporter's 5-minute timeout bounds it (see the README). Finished exports can be downloaded for 24 hours, then are deleted.",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "The export is running: poll `Location`.", body = ExportView, headers(
+            ("Location" = String, description = "The export's URL, to poll."),
+            ("Retry-After" = u32, description = "Seconds to wait before polling."),
+        )),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        AuthenticatedErrors,
+    )
+)]
+pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let caller = principal.as_admin()?;
+    let scope = principal.scope();
+    let now = Utc::now();
+    let export = Export::new(principal.user_id(), now);
+    let event = Event::organization_export_requested(scope.org_id(), &export);
+    let export = match app.store.exports().request(&scope, &caller, &export, &event).await? {
+        ExportRequested::Started => {
+            tracing::info!(export_id = %export.id, "export requested");
+            notifications::dispatch(&app.store, publisher, &scope, &event).await;
+            export
+        }
+        ExportRequested::Running(running) => running,
+    };
+    let mut response = http::json(StatusCode::ACCEPTED, &ExportView::of(&export, ExportStatus::Pending, None))?;
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&export_location(export.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(EXPORT_POLL_SECONDS));
+    Ok(response)
+}
+
+/// `GET /api/v1/organizations/me/exports/{export_id}`: admins only.
+#[utoipa::path(
+    get, path = "/api/v1/organizations/me/exports/{export_id}", tag = "organizations",
+    operation_id = "getOrganizationExport",
+    summary = "Poll an export",
+    description = "Admins only; the caller's role is read with the export, so a demoted admin's token gets 403. While `pending`, poll again after `Retry-After`. When `ready`, `download_url` is a new pre-signed link to the document (`ExportDocument`) on each poll, valid until `download_expires_at` (15 minutes by default). `failed` and `expired` exports have no link: ask for a new export. Another organization's export is not found, like a missing one.",
+    security(("bearer" = [])),
+    params(("export_id" = ExportId, Path, description = "The export's id, from the `Location` of `exportOrganization`.")),
+    responses(
+        (status = 200, description = "The export.", body = ExportView, headers(
+            ("Retry-After" = u32, description = "While pending: seconds to wait before polling again."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        AuthenticatedErrors,
+    )
+)]
+pub async fn export_status(
+    app: &App,
+    archive: &Archive,
+    link_ttl: std::time::Duration,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, &req)?;
+    let caller = principal.as_admin()?;
+    let id = http::path_id(&req, "export_id", ExportId::parse)?;
+    let scope = principal.scope();
+    let export = app.store.exports().get_for(&scope, &caller, id).await?.ok_or(ApiError::NotFound("export"))?;
+    let status = export.status(Utc::now());
+    let link = match (&export.state, status) {
+        (ExportState::Ready(summary), ExportStatus::Ready) if Archive::holds(scope.org_id(), &summary.object_key) => {
+            Some(archive.download_link(&summary.object_key, export.id, link_ttl).await?)
+        }
+        _ => None,
+    };
+    let mut response = http::json(StatusCode::OK, &ExportView::of(&export, status, link))?;
+    if status == ExportStatus::Pending {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(EXPORT_POLL_SECONDS));
+    }
+    Ok(response)
 }

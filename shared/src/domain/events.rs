@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Invitation, InvitationId, MailNonce, OrgId, Task, TaskId, UserId};
+use crate::domain::{ExportId, Invitation, InvitationId, MailNonce, OrgId, Task, TaskId, UserId};
 
 /// The message format's version. A consumer refuses versions it does not know instead of
 /// guessing at their meaning.
@@ -56,6 +56,10 @@ pub enum EventKind {
     /// deletion queue after each batch, so the job is this one message, however long it runs.
     #[serde(rename = "organization.deletion_requested")]
     OrganizationDeletionRequested { requested_by: UserId },
+    /// An admin asked for the organization's data: the exporter writes the document and
+    /// records it as the export `export_id`.
+    #[serde(rename = "organization.export_requested")]
+    OrganizationExportRequested { export_id: ExportId, requested_by: UserId },
 }
 
 /// The queues events travel on: each has one consumer, with only the rights its work needs.
@@ -65,12 +69,15 @@ pub enum Queue {
     Notifications,
     /// Organization deletions: the deleter.
     Deletions,
+    /// Organization exports: the exporter.
+    Exports,
 }
 
 impl EventKind {
     pub fn queue(&self) -> Queue {
         match self {
             EventKind::OrganizationDeletionRequested { .. } => Queue::Deletions,
+            EventKind::OrganizationExportRequested { .. } => Queue::Exports,
             _ => Queue::Notifications,
         }
     }
@@ -149,6 +156,14 @@ impl Event {
         occurred_at: DateTime<Utc>,
     ) -> Self {
         Self::new(organization_id, occurred_at, EventKind::OrganizationDeletionRequested { requested_by })
+    }
+
+    pub fn organization_export_requested(organization_id: OrgId, export: &crate::domain::Export) -> Self {
+        Self::new(
+            organization_id,
+            export.requested_at,
+            EventKind::OrganizationExportRequested { export_id: export.id, requested_by: export.requested_by },
+        )
     }
 
     pub fn to_json(&self) -> String {

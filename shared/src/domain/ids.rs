@@ -63,6 +63,11 @@ id_type!(
     example = "0193a5b3-2d4e-7f50-8b6c-7d8e9f0a1b2c"
 );
 id_type!(
+    /// An export of an organization's data, asked for by an admin.
+    ExportId,
+    example = "0193a5b5-4f60-7172-8d8e-9f0a1b2c3d4e"
+);
+id_type!(
     /// A refresh session: one login and the chain of refresh tokens rotated from it.
     SessionId,
     example = "0193a5b4-3e5f-7061-9c7d-8e9f0a1b2c3d"

@@ -3,6 +3,7 @@
 
 mod email;
 pub mod events;
+mod export;
 mod ids;
 mod invitation;
 mod organization;
@@ -11,7 +12,10 @@ mod task;
 mod user;
 
 pub use email::Email;
-pub use ids::{InvitationId, OrgId, SessionId, TaskId, UserId};
+pub use export::{
+    EXPORT_FORMAT, EXPORT_LIFETIME, EXPORT_TIME_LIMIT, Export, ExportDocument, ExportState, ExportStatus, ExportSummary,
+};
+pub use ids::{ExportId, InvitationId, OrgId, SessionId, TaskId, UserId};
 pub use invitation::{Invitation, InvitationDraft, RoleChange};
 pub use organization::{OrgName, OrgSlug, Organization};
 pub use secrets::{MailNonce, OpaqueToken, PasswordHash, TokenHash};

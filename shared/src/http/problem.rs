@@ -147,6 +147,13 @@ impl From<crate::config::ConfigError> for ApiError {
     }
 }
 
+impl From<crate::lifecycle::ArchiveError> for ApiError {
+    fn from(e: crate::lifecycle::ArchiveError) -> Self {
+        tracing::warn!(error = %e, "the export bucket is unavailable: answered 503");
+        ApiError::Unavailable
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         ApiError::validation(e.field, e.message)

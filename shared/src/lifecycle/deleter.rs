@@ -4,13 +4,15 @@
 //! invocations, and an invocation that dies (a timeout, a crash) leaves its message to come
 //! back after the visibility timeout: the next batch starts from whatever is left.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 
+use super::archive::Archive;
+use super::{JobError, Step, each_message, receives};
 use crate::auth;
 use crate::domain::events::{Event, EventKind};
-use crate::notifications::{Composed, Delivered, DeliveryError, Mail, Postman, PublishError, Publisher};
-use crate::store::{ClaimRule, Progress, Store, StoreError, TenantScope};
+use crate::notifications::{Composed, Delivered, DeliveryError, Mail, Postman, Publisher};
+use crate::store::{ClaimRule, Progress, Store, TenantScope};
 
 /// How many items one invocation deletes by default (`TASKFLOW_DELETION_BATCH_SIZE`): a few
 /// seconds of DynamoDB calls, far inside the function's timeout.
@@ -21,40 +23,10 @@ const DONE_MAIL_RECEIVES: u32 = 3;
 /// The `metric` field of the error line of a deletion that finished without its mail.
 pub const DONE_MAIL_FAILED_METRIC: &str = "DeletionMailFailed";
 
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// Retrying will not help (a message that is not a deletion request).
-    #[error("permanent: {0}")]
-    Permanent(String),
-    #[error("transient: {0}")]
-    Transient(String),
-}
-
-impl From<StoreError> for JobError {
-    fn from(e: StoreError) -> Self {
-        JobError::Transient(e.to_string())
-    }
-}
-
-impl From<PublishError> for JobError {
-    fn from(e: PublishError) -> Self {
-        JobError::Transient(e.to_string())
-    }
-}
-
-/// What one message did, for logs and tests.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Step {
-    /// A batch was deleted and the message put back for the next one.
-    Continued,
-    /// The organization is gone and its admin was mailed (or the mail was given up on).
-    Finished,
-    /// Nothing to delete: the deletion finished already (a redelivered last message).
-    AlreadyDone,
-}
-
 pub struct Deleter {
     store: Store,
+    /// The export bucket: the organization's exports go with it.
+    archive: Archive,
     postman: Postman,
     /// Onto the deletion queue, for the next batch.
     publisher: Publisher,
@@ -62,27 +34,12 @@ pub struct Deleter {
 }
 
 impl Deleter {
-    pub fn new(store: Store, postman: Postman, publisher: Publisher, batch_size: usize) -> Self {
-        Self { store, postman, publisher, batch_size }
+    pub fn new(store: Store, archive: Archive, postman: Postman, publisher: Publisher, batch_size: usize) -> Self {
+        Self { store, archive, postman, publisher, batch_size }
     }
 
     pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in &batch.records {
-            let id = record.message_id.clone().unwrap_or_default();
-            // Boxed: the step's future nests every store call of a batch, deeper than the
-            // compiler's layout limit when inlined into the runtime's.
-            match Box::pin(self.handle_message(record)).await {
-                Ok(step) => tracing::info!(message_id = %id, ?step, "deletion step done"),
-                Err(error) => {
-                    tracing::error!(message_id = %id, receives = receives(record), %error, "deletion step failed");
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = id;
-                    response.batch_item_failures.push(failure);
-                }
-            }
-        }
-        response
+        each_message(&batch, "deletion", |record| self.handle_message(record)).await
     }
 
     async fn handle_message(&self, record: &SqsMessage) -> Result<Step, JobError> {
@@ -104,6 +61,12 @@ impl Deleter {
             self.publisher.publish(event).await?;
             return Ok(Step::Continued);
         }
+        // Before the done mail: an export finished since the last batch is gone too. (One
+        // still being written finds the organization deleting, and deletes its document.)
+        let exports = self.archive.delete_organization(organization.id).await?;
+        if exports > 0 {
+            tracing::info!(organization_id = %organization.id, exports, "export documents deleted");
+        }
         let compose = async {
             Ok::<_, DeliveryError>(match &request.notify {
                 Some(to) => Composed::Mail(Mail::organization_deleted(&organization, to, request.requested_at)),
@@ -122,9 +85,4 @@ impl Deleter {
         tracing::info!(organization_id = %organization.id, took_s = (Utc::now() - request.requested_at).num_seconds(), "organization deleted");
         Ok(Step::Finished)
     }
-}
-
-/// How often SQS has handed out this message, this time included.
-fn receives(record: &SqsMessage) -> u32 {
-    record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1)
 }

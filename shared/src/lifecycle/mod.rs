@@ -1,6 +1,90 @@
-//! An organization's lifecycle beyond requests: the jobs that run off its queues. The
-//! [`Deleter`] removes an organization that asked to be deleted, batch by batch.
+//! An organization's lifecycle beyond requests: the jobs that run off their queues. The
+//! [`Deleter`] removes an organization that asked to be deleted, batch by batch; the
+//! [`Exporter`] writes an organization's data to the export [`Archive`].
 
+mod archive;
 mod deleter;
+mod exporter;
 
-pub use deleter::{DEFAULT_BATCH_SIZE, DONE_MAIL_FAILED_METRIC, Deleter, JobError, Step};
+pub use archive::{Archive, ArchiveError, DocumentWriter, DownloadLink, PART_SIZE, Written};
+pub use deleter::{DEFAULT_BATCH_SIZE, DONE_MAIL_FAILED_METRIC, Deleter};
+pub use exporter::Exporter;
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+
+use crate::notifications::PublishError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Retrying will not help (a message that is not this job's).
+    #[error("permanent: {0}")]
+    Permanent(String),
+    #[error("transient: {0}")]
+    Transient(String),
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        JobError::Transient(e.to_string())
+    }
+}
+
+impl From<PublishError> for JobError {
+    fn from(e: PublishError) -> Self {
+        JobError::Transient(e.to_string())
+    }
+}
+
+impl From<ArchiveError> for JobError {
+    fn from(e: ArchiveError) -> Self {
+        match e {
+            ArchiveError::TooLarge => JobError::Permanent(e.to_string()),
+            ArchiveError::Unavailable(_) => JobError::Transient(e.to_string()),
+        }
+    }
+}
+
+/// What one message did, for logs and tests.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A deletion's batch was deleted and the message put back for the next one.
+    Continued,
+    /// The job is done: the organization is gone and its admin was mailed (or the mail was
+    /// given up on), or the export's document is written and recorded.
+    Finished,
+    /// Nothing to do: the job finished already (a redelivered message).
+    AlreadyDone,
+    /// The organization is being deleted: its export was dropped.
+    Abandoned,
+}
+
+/// Runs `step` for each message of an SQS batch and reports the ones that failed, for SQS
+/// to hand out again after the visibility timeout (and to the dead-letter queue at last).
+async fn each_message<'a, F, Fut>(batch: &'a SqsEvent, job: &str, step: F) -> SqsBatchResponse
+where
+    F: Fn(&'a SqsMessage) -> Fut,
+    Fut: std::future::Future<Output = Result<Step, JobError>>,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in &batch.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        // Boxed: a step's future nests every store call of a job, deeper than the compiler's
+        // layout limit when inlined into the runtime's.
+        match Box::pin(step(record)).await {
+            Ok(step) => tracing::info!(message_id = %id, job, ?step, "job step done"),
+            Err(error) => {
+                tracing::error!(message_id = %id, job, receives = receives(record), %error, "job step failed");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    response
+}
+
+/// How often SQS has handed out this message, this time included.
+fn receives(record: &SqsMessage) -> u32 {
+    record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1)
+}

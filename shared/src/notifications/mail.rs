@@ -133,12 +133,12 @@ impl Mail {
         let asked = requested_at.format("%Y-%m-%d %H:%M UTC");
         let text = format!(
             "The organization {org} ({slug}) has been deleted from TaskFlow, as you asked at {asked}.\n\n\
-             Its users, tasks, invitations and sessions are gone; its slug and its \
+             Its users, tasks, invitations, sessions and exports are gone; its slug and its \
              users' email addresses can be registered again. This is the last mail about it.\n"
         );
         let html = format!(
             "<p>The organization <strong>{}</strong> ({}) has been deleted from TaskFlow, as you asked at {asked}.</p>\
-             <p>Its users, tasks, invitations and sessions are gone; its slug and its users' \
+             <p>Its users, tasks, invitations, sessions and exports are gone; its slug and its users' \
              email addresses can be registered again. This is the last mail about it.</p>",
             escape_html(org),
             escape_html(slug)

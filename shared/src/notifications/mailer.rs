@@ -247,8 +247,8 @@ impl Mailer {
                 let expires_at = event.occurred_at + crate::store::RESET_LIFETIME;
                 Ok(Composed::Mail(Mail::password_reset(&user, &token, organization, expires_at)))
             }
-            EventKind::OrganizationDeletionRequested { .. } => {
-                Err(DeliveryError::Permanent("a deletion request is not a notification".into()))
+            EventKind::OrganizationDeletionRequested { .. } | EventKind::OrganizationExportRequested { .. } => {
+                Err(DeliveryError::Permanent("a lifecycle job is not a notification".into()))
             }
         }
     }

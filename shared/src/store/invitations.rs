@@ -17,11 +17,11 @@ use crate::domain::events::Event;
 use crate::domain::{Invitation, InvitationId, OrgId, PasswordHash, TokenHash, User, UserId};
 
 #[derive(Serialize, Deserialize)]
-struct InvitationItem {
+pub(super) struct InvitationItem {
     pk: String,
     sk: String,
     token_hash: TokenHash,
-    invitation: Invitation,
+    pub invitation: Invitation,
     /// TTL, epoch seconds.
     expires_at: i64,
 }

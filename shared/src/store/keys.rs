@@ -2,7 +2,7 @@
 
 use super::TenantScope;
 use crate::domain::events::EventId;
-use crate::domain::{Email, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId};
+use crate::domain::{Email, ExportId, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -104,6 +104,13 @@ pub fn invitation_quota_sk(day: chrono::NaiveDate) -> String {
 /// The global lookup of an invitation by its token's hash.
 pub fn invitation_token_pk(token: &TokenHash) -> String {
     format!("INVITE#{}", token.as_str())
+}
+
+pub const EXPORT_SK_PREFIX: &str = "EXPORT#";
+
+/// An export of the organization's data: where it stands and what its document holds.
+pub fn export_sk(export: ExportId) -> String {
+    format!("{EXPORT_SK_PREFIX}{export}")
 }
 
 /// The global lookup of a password reset by its token's hash.

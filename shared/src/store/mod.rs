@@ -14,6 +14,7 @@ mod cursor;
 mod deletion;
 mod deliveries;
 mod error;
+mod exports;
 mod invitations;
 mod keys;
 mod organizations;
@@ -34,6 +35,7 @@ pub use deletion::{DeletionStore, Progress, Requested};
 pub use deliveries::{Claim, ClaimRule, DeliveryState, DeliveryStore};
 pub(crate) use error::is_transient;
 pub use error::{StoreError, Unique};
+pub use exports::{Completed, ExportPage, ExportRequested, ExportStore};
 pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken};
 pub use organizations::{DeletionRequest, NewAdmin, OrganizationStore, Registration, StaleRegistration};
 pub use outbox::OutboxStore;
@@ -100,6 +102,10 @@ impl Store {
 
     pub fn deletions(&self) -> DeletionStore<'_> {
         DeletionStore { store: self }
+    }
+
+    pub fn exports(&self) -> ExportStore<'_> {
+        ExportStore { store: self }
     }
 
     pub fn deliveries(&self) -> DeliveryStore<'_> {

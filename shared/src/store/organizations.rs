@@ -10,7 +10,7 @@ use super::outbox::OutboxItem;
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope, Unique};
 use crate::domain::events::{Event, EventId};
-use crate::domain::{Email, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, TokenHash, User, UserId};
+use crate::domain::{Email, ExportId, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, TokenHash, User, UserId};
 
 /// What the organization item records while it is being deleted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +23,14 @@ pub struct DeletionRequest {
     pub requested_at: DateTime<Utc>,
     /// The event that drives the job; the done mail's delivery record is named by its id.
     pub event_id: EventId,
+}
+
+/// What the organization item records of its running export (see [`super::exports`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct RunningExport {
+    pub id: ExportId,
+    /// Epoch seconds after which another export may start.
+    pub until: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,6 +47,9 @@ pub(super) struct OrganizationItem {
     /// from then on the organization reads as gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion: Option<DeletionRequest>,
+    /// The export that runs now, if one does (see [`super::exports`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_export: Option<RunningExport>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -122,6 +133,7 @@ impl OrganizationStore<'_> {
                 organization: organization.clone(),
                 admin_count: 1,
                 deletion: None,
+                running_export: None,
             })?,
             serde_dynamo::to_item(SlugItem {
                 pk: slug_pk(&organization.slug),
@@ -266,7 +278,7 @@ mod tests {
                 prop_assert_eq!(OrgSlug::parse(slug.as_str()), Ok(slug.clone()));
                 let scope = TenantScope::for_new_organization();
                 let organization = Organization { id: scope.org_id(), name, slug, created_at: Utc::now(), updated_at: Utc::now() };
-                let item = OrganizationItem { pk: tenant_pk(&scope), sk: ORGANIZATION_SK.into(), organization: organization.clone(), admin_count: 1, deletion: None };
+                let item = OrganizationItem { pk: tenant_pk(&scope), sk: ORGANIZATION_SK.into(), organization: organization.clone(), admin_count: 1, deletion: None, running_export: None };
                 let back: OrganizationItem = super::super::read_item(serde_dynamo::to_item(item).unwrap()).unwrap();
                 prop_assert_eq!(back.organization, organization);
             }

@@ -19,7 +19,7 @@ use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 
 /// A task as stored: its keys, the keys of the sparse indexes it belongs to, and the task.
 #[derive(Serialize, Deserialize)]
-struct TaskItem {
+pub(super) struct TaskItem {
     pk: String,
     sk: String,
     status_pk: String,
@@ -28,7 +28,7 @@ struct TaskItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     assignee_status_pk: Option<String>,
     #[serde(flatten)]
-    task: Task,
+    pub task: Task,
 }
 
 impl TaskItem {

@@ -10,6 +10,9 @@ pub const QUEUE: &str = "taskflow-notifications";
 pub const DEAD_LETTER_QUEUE: &str = "taskflow-notifications-dlq";
 pub const DELETION_QUEUE: &str = "taskflow-deletions";
 pub const DELETION_DEAD_LETTER_QUEUE: &str = "taskflow-deletions-dlq";
+pub const EXPORT_QUEUE: &str = "taskflow-exports";
+pub const EXPORT_DEAD_LETTER_QUEUE: &str = "taskflow-exports-dlq";
+pub const EXPORT_BUCKET: &str = "taskflow-exports";
 
 /// Local settings: a short visibility timeout so that a failed message comes back within
 /// seconds, and three receives before the dead-letter queue (the template sets the
@@ -35,6 +38,9 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     let (queue_url, dlq_url) = queue_with_dead_letters(&sqs, QUEUE, DEAD_LETTER_QUEUE).await?;
     let (deletion_queue_url, deletion_dlq_url) =
         queue_with_dead_letters(&sqs, DELETION_QUEUE, DELETION_DEAD_LETTER_QUEUE).await?;
+    let (export_queue_url, export_dlq_url) =
+        queue_with_dead_letters(&sqs, EXPORT_QUEUE, EXPORT_DEAD_LETTER_QUEUE).await?;
+    export_bucket(&aws_sdk_s3::Client::new(&sdk)).await?;
 
     let sender = std::env::var(config::MAIL_FROM).map_err(|_| format!("{} is not set", config::MAIL_FROM))?;
     let ses = aws_sdk_sesv2::Client::new(&sdk);
@@ -62,7 +68,43 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     println!("export TASKFLOW_QUEUE_URL='{queue_url}'");
     println!("export TASKFLOW_DELETION_QUEUE_URL='{deletion_queue_url}'");
     println!("export TASKFLOW_DELETION_DLQ_URL='{deletion_dlq_url}'");
+    println!("export TASKFLOW_EXPORT_QUEUE_URL='{export_queue_url}'");
+    println!("export TASKFLOW_EXPORT_DLQ_URL='{export_dlq_url}'");
+    println!("export TASKFLOW_EXPORT_BUCKET='{EXPORT_BUCKET}'");
     println!("export TASKFLOW_DLQ_URL='{dlq_url}'");
+    Ok(())
+}
+
+/// The export bucket, with the template's encryption and lifecycle rule (which the emulator
+/// keeps but does not run).
+async fn export_bucket(s3: &aws_sdk_s3::Client) -> Result<(), Error> {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration,
+        LifecycleRule, LifecycleRuleFilter, ServerSideEncryption, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    match s3.create_bucket().bucket(EXPORT_BUCKET).send().await {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let by_default = ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build()?;
+    let encryption = ServerSideEncryptionConfiguration::builder()
+        .rules(ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default).build())
+        .build()?;
+    s3.put_bucket_encryption().bucket(EXPORT_BUCKET).server_side_encryption_configuration(encryption).send().await?;
+    let rule = LifecycleRule::builder()
+        .id("expire-exports")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("exports/").build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::builder().days_after_initiation(1).build())
+        .build()?;
+    let lifecycle = BucketLifecycleConfiguration::builder().rules(rule).build()?;
+    s3.put_bucket_lifecycle_configuration().bucket(EXPORT_BUCKET).lifecycle_configuration(lifecycle).send().await?;
+    eprintln!("bucket {EXPORT_BUCKET} ready");
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! The local equivalent of Lambda's SQS event source mappings, plus the re-publisher's
 //! schedule. It long-polls each queue (notifications for the mailer, deletions for the
-//! deleter), invokes its function through `cargo lambda watch`'s
+//! deleter, exports for the exporter), invokes its function through `cargo lambda watch`'s
 //! Invoke API with an SQS event, deletes the messages the mailer did not report as failed,
 //! and leaves the failed ones to come back after the visibility timeout, until the
 //! emulator's redrive policy moves them to the dead-letter queue — as Lambda does.
@@ -15,6 +15,7 @@ use crate::Error;
 
 const MAILER: &str = "notifications-mailer";
 const DELETER: &str = "organizations-deleter";
+const EXPORTER: &str = "organizations-exporter";
 const REPUBLISHER: &str = "notifications-republisher";
 
 /// A queue and the function its event source mapping invokes.
@@ -29,6 +30,7 @@ struct Consumer {
 struct Settings {
     mail: Consumer,
     deletions: Consumer,
+    exports: Consumer,
     invoke_url: String,
     republish_every: Duration,
 }
@@ -41,7 +43,8 @@ fn settings() -> Result<Settings, Error> {
     };
     let mail = Consumer { queue_url: var("TASKFLOW_QUEUE_URL")?, function: MAILER, batch_size: 10 };
     let deletions = Consumer { queue_url: var("TASKFLOW_DELETION_QUEUE_URL")?, function: DELETER, batch_size: 1 };
-    Ok(Settings { mail, deletions, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
+    let exports = Consumer { queue_url: var("TASKFLOW_EXPORT_QUEUE_URL")?, function: EXPORTER, batch_size: 1 };
+    Ok(Settings { mail, deletions, exports, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
 }
 
 pub async fn run() -> Result<(), Error> {
@@ -77,6 +80,7 @@ pub async fn run() -> Result<(), Error> {
         _ = tokio::signal::ctrl_c() => Ok(()),
         () = consume(settings.mail.clone()) => Ok(()),
         () = consume(settings.deletions.clone()) => Ok(()),
+        () = consume(settings.exports.clone()) => Ok(()),
         () = republish => Ok(()),
     }
 }
