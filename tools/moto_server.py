@@ -12,6 +12,11 @@ Here DynamoDB's items and tables are not kept in that list (the dashboard shows 
 DynamoDB; mail, queues and secrets are still there), and a transaction copies each table
 once: every copy was taken before the first action ran, so they were all the same state
 and the rollback is unchanged.
+
+Nor are S3's models: the dashboard reads every public attribute of every instance it keeps,
+and an S3 object's `status` raises NoSuchBucket once its bucket's objects were deleted (an
+organization's exports are), which fails the whole `/moto-api/data.json` with a 500, the
+tests' mail included. They also hold every object's body for good.
 """
 
 import copy
@@ -19,6 +24,7 @@ import sys
 import threading
 
 import moto.dynamodb.models as dynamodb_models
+import moto.s3.models as s3_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
@@ -34,6 +40,9 @@ class _Untracked(list):
 
 for model in (Item, Table):
     model.instances_tracked = _Untracked()
+for model in vars(s3_models).values():
+    if isinstance(model, type) and model.__module__ == s3_models.__name__ and hasattr(model, "instances_tracked"):
+        model.instances_tracked = _Untracked()
 
 
 class _OneCopyPerTransaction:

@@ -77,6 +77,16 @@ class PatchedMoto(unittest.TestCase):
         count = self.db.scan(TableName="t", Select="COUNT")["Count"]
         self.assertGreaterEqual(count, 120)
 
+    def test_the_dashboard_state_survives_deleted_s3_objects(self):
+        s3 = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        s3.create_bucket(Bucket="exports-bucket")
+        s3.put_object(Bucket="exports-bucket", Key="exports/o/e.json", Body=b"{}")
+        s3.delete_object(Bucket="exports-bucket", Key="exports/o/e.json")
+        s3.delete_bucket(Bucket="exports-bucket")
+        state = json.loads(urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=10).read())
+        self.assertEqual(state.get("s3", {}).get("FakeKey", []), [])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -195,10 +195,10 @@ const EXPORT_POLL_SECONDS: u32 = 2;
 #[utoipa::path(
     get, path = "/api/v1/organizations/me/export", tag = "organizations", operation_id = "exportOrganization",
     summary = "Export the organization's data",
-    description = "Admins only. Starts an export of the organization, its users (without password hashes), tasks and invitations (without tokens), and answers 202 with its `Location` to poll (`getOrganizationExport`); once `ready`, that gives a link to the document, whose shape is `ExportDocument`. One export runs at a time: while one is pending, this answers 202 with that one. The document is read item by item while other requests go on, not as one snapshot, and written in 8 MiB parts, so its size has no limit of its own; the exporter's 5-minute timeout bounds it (see the README). Finished exports can be downloaded for 24 hours, then are deleted.",
+    description = "Admins only. Starts an export of the organization, its users (without password hashes), tasks and invitations (without tokens), and answers 202 with its `Location` to poll (`getOrganizationExport`); once `ready`, that gives a link to the document, whose shape is `ExportDocument`. One export runs at a time: while one is pending, and for 5 minutes after one finished, this answers 202 with that one (its `status` says which). The document is read item by item while other requests go on, not as one snapshot, and written in 8 MiB parts, so its size has no limit of its own; the exporter's 5-minute timeout bounds it (see the README). Finished exports can be downloaded for 24 hours, then are deleted.",
     security(("bearer" = [])),
     responses(
-        (status = 202, description = "The export is running: poll `Location`.", body = ExportView, headers(
+        (status = 202, description = "The export is running (or finished a moment ago): poll `Location`.", body = ExportView, headers(
             ("Location" = String, description = "The export's URL, to poll."),
             ("Retry-After" = u32, description = "Seconds to wait before polling."),
         )),
@@ -222,8 +222,10 @@ pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Re
         }
         ExportRequested::Running(running) => running,
     };
-    let mut response = http::json(StatusCode::ACCEPTED, &ExportView::of(&export, ExportStatus::Pending, None))?;
+    let status = export.status(now);
+    let mut response = http::json(StatusCode::ACCEPTED, &ExportView::of(&export, status, None))?;
     let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(location) = HeaderValue::from_str(&export_location(export.id)) {
         headers.insert(header::LOCATION, location);
     }
@@ -268,6 +270,8 @@ pub async fn export_status(
         _ => None,
     };
     let mut response = http::json(StatusCode::OK, &ExportView::of(&export, status, link))?;
+    // The answer may hold a download link: no cache keeps it.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == ExportStatus::Pending {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(EXPORT_POLL_SECONDS));
     }

@@ -106,8 +106,28 @@ impl Archive {
         Ok(())
     }
 
-    /// Deletes every object of the organization's prefix; how many there were.
+    /// Deletes every object of the organization's prefix, and gives up every upload under it
+    /// that a dead exporter left unfinished (a listing of objects does not show those):
+    /// how many objects there were.
     pub async fn delete_organization(&self, organization: OrgId) -> Result<usize, ArchiveError> {
+        loop {
+            let uploads = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(Self::organization_prefix(organization))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if uploads.uploads().is_empty() {
+                break;
+            }
+            for upload in uploads.uploads() {
+                let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else { continue };
+                let abort = self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(id);
+                abort.send().await.map_err(unavailable)?;
+            }
+        }
         let mut deleted = 0;
         loop {
             // Each listing starts again from the top: what was deleted is gone from it.
@@ -215,8 +235,18 @@ impl DocumentWriter<'_> {
         Ok(())
     }
 
-    /// Uploads what is left and completes the document.
+    /// Uploads what is left and completes the document; a failure gives the upload up.
     pub async fn finish(mut self) -> Result<Written, ArchiveError> {
+        match self.complete().await {
+            Ok(written) => Ok(written),
+            Err(e) => {
+                self.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn complete(&mut self) -> Result<Written, ArchiveError> {
         let (client, bucket) = (&self.archive.client, &self.archive.bucket);
         let rest = std::mem::take(&mut self.buffer);
         if self.upload.is_none() {
@@ -248,12 +278,12 @@ impl DocumentWriter<'_> {
                 .map_err(unavailable)?;
         }
         let sha256 = self.digest.clone().finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Written { key: self.key, size_bytes: self.size, sha256 })
+        Ok(Written { key: self.key.clone(), size_bytes: self.size, sha256 })
     }
 
     /// Gives a multipart upload up, so S3 does not keep its parts (the bucket's lifecycle
     /// rule removes what a crash leaves behind).
-    pub async fn abort(self) {
+    pub async fn abort(&self) {
         if let Some((id, _)) = &self.upload {
             let (client, bucket) = (&self.archive.client, &self.archive.bucket);
             let result = client.abort_multipart_upload().bucket(bucket).key(&self.key).upload_id(id).send().await;

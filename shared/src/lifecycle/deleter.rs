@@ -45,7 +45,8 @@ impl Deleter {
     async fn handle_message(&self, record: &SqsMessage) -> Result<Step, JobError> {
         let (event, scope) = auth::queued_event(record).map_err(|e| JobError::Permanent(e.to_string()))?;
         if !matches!(event.kind, EventKind::OrganizationDeletionRequested { .. }) {
-            return Err(JobError::Permanent(format!("{:?} is not a deletion request", event.kind)));
+            // Named by id only: another kind's fields may be a nonce.
+            return Err(JobError::Permanent(format!("the event {} is not a deletion request", event.event_id)));
         }
         self.step(&event, &scope, receives(record)).await
     }

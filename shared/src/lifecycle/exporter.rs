@@ -39,7 +39,8 @@ impl Exporter {
     async fn handle_message(&self, record: &SqsMessage) -> Result<Step, JobError> {
         let (event, scope) = auth::queued_event(record).map_err(|e| JobError::Permanent(e.to_string()))?;
         let EventKind::OrganizationExportRequested { export_id, .. } = event.kind else {
-            return Err(JobError::Permanent(format!("{:?} is not an export request", event.kind)));
+            // Named by id only: another kind's fields may be a nonce.
+            return Err(JobError::Permanent(format!("the event {} is not an export request", event.event_id)));
         };
         self.step(&event, &scope, export_id).await
     }
@@ -54,6 +55,11 @@ impl Exporter {
         };
         if export.state != ExportState::Pending {
             return Ok(Step::AlreadyDone);
+        }
+        if !export.is_running(Utc::now()) {
+            // Past its time limit it reads as failed: a late attempt (a redriven message)
+            // must not make it ready again.
+            return Ok(Step::Abandoned);
         }
         let Some(organization) = self.store.organizations().get(scope).await? else {
             return Ok(Step::Abandoned);
@@ -79,7 +85,16 @@ impl Exporter {
             unreadable_items: counts.iter().map(|c| c.unreadable).sum(),
         };
         let done = Export { state: ExportState::Ready(summary), ..export };
-        let outcome = exports.complete(scope, &done).await?;
+        let outcome = match exports.complete(scope, &done).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // The next attempt writes a key of its own: this one's must not stay.
+                if let Err(delete) = self.archive.delete(&written.key).await {
+                    tracing::warn!(error = %delete, "an unrecorded export document was not deleted");
+                }
+                return Err(e.into());
+            }
+        };
         if outcome != Completed::Recorded {
             // Another attempt's document is the export's, or none may be kept.
             self.archive.delete(&written.key).await?;
@@ -119,7 +134,7 @@ impl Exporter {
         w.push(b",\"tasks\":");
         let tasks = section(w, |after| exports.tasks(scope, after)).await?;
         w.push(b",\"invitations\":");
-        let invitations = section(w, |after| exports.invitations(scope, after)).await?;
+        let invitations = section(w, |after| exports.invitations(scope, after, exported_at)).await?;
         w.push(b"}");
         Ok([users, tasks, invitations])
     }

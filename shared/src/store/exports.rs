@@ -2,13 +2,16 @@
 //! everything the document holds, page by page.
 //!
 //! An organization runs one export at a time: the organization item records the running
-//! one (`running_export`), taken in the request's transaction and given back in the one that
-//! records the finished document. A running export that outlives [`EXPORT_TIME_LIMIT`] (its
-//! job failed for good) gives the slot up by itself: the condition compares its deadline.
+//! one (`running_export`), taken in the request's transaction. The one that records the
+//! finished document keeps it [`EXPORT_REUSE`] longer, so that asking again at once answers
+//! the export just made instead of reading the whole organization again. A running export
+//! that outlives [`EXPORT_TIME_LIMIT`] (its job failed for good) gives the slot up by
+//! itself: the condition compares its deadline.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -43,12 +46,15 @@ impl ExportItem {
     }
 }
 
+/// How long a finished export answers a new request for one, in place of a new export.
+pub const EXPORT_REUSE: chrono::Duration = chrono::Duration::minutes(5);
+
 /// What asking for an export did.
 #[derive(Debug, PartialEq)]
 pub enum ExportRequested {
     /// This export was recorded and its job's event with it.
     Started,
-    /// Another export of the organization is still running: this one.
+    /// Another export of the organization is still running, or finished a moment ago: this one.
     Running(Export),
 }
 
@@ -143,8 +149,9 @@ impl ExportStore<'_> {
         Ok(item.map(|i| i.export))
     }
 
-    /// The export, for its admin: read in one call together with the caller's user item,
-    /// so that a token that still says `admin` after a demotion or removal gets nothing.
+    /// The export, for its admin: read in one call together with the caller's user item and
+    /// the organization item, so that a token that still says `admin` after a demotion or
+    /// removal gets nothing, and an organization being deleted shows no export.
     pub async fn get_for(
         &self,
         scope: &TenantScope,
@@ -162,12 +169,13 @@ impl ExportStore<'_> {
             KeysAndAttributes::builder()
                 .keys(key(export_key.clone()))
                 .keys(key(user_key.clone()))
+                .keys(key(ORGANIZATION_SK.to_owned()))
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::Dynamo(e.to_string()))?,
         );
         let mut found: Vec<RawItem> = Vec::new();
-        // DynamoDB may leave keys unprocessed under load; two items are asked again at once.
+        // DynamoDB may leave keys unprocessed under load; three items are asked again at once.
         for _ in 0..3 {
             let Some(keys) = wanted.take() else { break };
             let out = self
@@ -194,13 +202,21 @@ impl ExportStore<'_> {
         if caller.needs_admin && user.user.role != Role::Admin {
             return Err(StoreError::CallerNotAdmin);
         }
+        match by_sk.remove(ORGANIZATION_SK).map(read_item::<OrganizationItem>).transpose()? {
+            Some(organization) if organization.deletion.is_none() => {}
+            _ => return Ok(None),
+        }
         by_sk.remove(&export_key).map(read_item::<ExportItem>).transpose().map(|i| i.map(|i| i.export))
     }
 
-    /// Records the finished document of a pending export and gives the running slot back,
-    /// in one transaction, while the organization is not being deleted.
+    /// Records the finished document of a pending export and keeps the slot for
+    /// [`EXPORT_REUSE`], in one transaction, while the organization is not being deleted and
+    /// the export is within its time limit.
     pub async fn complete(&self, scope: &TenantScope, export: &Export) -> Result<Completed, StoreError> {
-        debug_assert!(matches!(export.state, ExportState::Ready(_)));
+        let ExportState::Ready(summary) = &export.state else {
+            return Err(StoreError::Dynamo("only a finished export is recorded".into()));
+        };
+        let reuse_until = (summary.completed_at + EXPORT_REUSE).timestamp();
         let record = Put::builder()
             .table_name(&self.store.table)
             .set_item(Some(serde_dynamo::to_item(ExportItem::new(scope, export.clone()))?))
@@ -213,9 +229,15 @@ impl ExportStore<'_> {
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
-            .update_expression("REMOVE running_export")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletion) AND running_export.id = :id")
+            .update_expression("SET running_export.#until = :reuse_until")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(deletion) AND running_export.id = :id \
+                 AND running_export.#until >= :now",
+            )
+            .expression_attribute_names("#until", "until")
             .expression_attribute_values(":id", AttributeValue::S(export.id.to_string()))
+            .expression_attribute_values(":reuse_until", AttributeValue::N(reuse_until.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(summary.completed_at.timestamp().to_string()))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let items = vec![
@@ -240,13 +262,16 @@ impl ExportStore<'_> {
         Ok(page.map(|item| item.task))
     }
 
+    /// The pending invitations: expired ones wait for TTL, which deletes them within days.
     pub async fn invitations(
         &self,
         scope: &TenantScope,
         after: Option<String>,
+        now: DateTime<Utc>,
     ) -> Result<ExportPage<Invitation>, StoreError> {
-        let page = self.page::<InvitationItem>(scope, INVITATION_SK_PREFIX, after).await?;
-        Ok(page.map(|item| item.invitation))
+        let mut page = self.page::<InvitationItem>(scope, INVITATION_SK_PREFIX, after).await?.map(|i| i.invitation);
+        page.items.retain(|i| !i.is_expired(now));
+        Ok(page)
     }
 
     /// One page (DynamoDB's 1 MB) of the items whose sort keys start with `prefix`, in key
@@ -284,8 +309,6 @@ impl<T> ExportPage<T> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
     use crate::domain::{ExportSummary, OrgId, UserId};
 

@@ -10,7 +10,9 @@ use super::outbox::OutboxItem;
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope, Unique};
 use crate::domain::events::{Event, EventId};
-use crate::domain::{Email, ExportId, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, TokenHash, User, UserId};
+use crate::domain::{
+    Email, ExportId, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, TokenHash, User, UserId,
+};
 
 /// What the organization item records while it is being deleted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
