@@ -12,6 +12,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         Ok(api::auth::AccountMail { key: taskflow::config::mail_token_key(&sdk).await?, limits })
     })
     .await?;
-    http::serve(move |req| async move { api::auth::verify_email_resend(app, publisher, mail.get().await?, req).await })
-        .await
+    http::serve(move |req| {
+        api::idempotency::idempotent(app, req, move |req| async move {
+            api::auth::verify_email_resend(app, publisher, mail.get().await?, req).await
+        })
+    })
+    .await
 }

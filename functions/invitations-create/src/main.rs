@@ -13,6 +13,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         Ok(api::invitations::Inviter { key: taskflow::config::mail_token_key(&sdk).await?, quota })
     })
     .await?;
-    http::serve(move |req| async move { api::invitations::create(app, publisher, inviter.get().await?, req).await })
-        .await
+    http::serve(move |req| {
+        api::idempotency::idempotent(app, req, move |req| async move {
+            api::invitations::create(app, publisher, inviter.get().await?, req).await
+        })
+    })
+    .await
 }

@@ -7,5 +7,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = taskflow::config::sdk_config().await?;
     let app = taskflow::app::App::from_env(&sdk)?;
     let publisher = taskflow::config::publisher(&sdk)?;
-    http::serve(|req| api::tasks::create(&app, &publisher, req)).await
+    http::serve(|req| api::idempotency::idempotent(&app, req, |req| api::tasks::create(&app, &publisher, req))).await
 }

@@ -8,8 +8,8 @@ use crate::app::App;
 use crate::auth::{self, AccessToken, MailRequestLimits, MailTokenKey, PasswordLimits, Principal, TokenIssuer};
 use crate::domain::{Email, OpaqueToken, OrgName, OrgSlug, Organization, Password, User};
 use crate::http::error_responses::{
-    AuthenticatedErrors, Conflict, InternalServerError, JsonBodyErrors, ServiceUnavailable, TooManyRequests,
-    Unauthorized,
+    AuthenticatedErrors, Conflict, IdempotencyErrors, InternalServerError, JsonBodyErrors, ServiceUnavailable,
+    TooManyRequests, Unauthorized,
 };
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
@@ -176,8 +176,10 @@ pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Resul
     summary = "End this session",
     description = "Its refresh token stops working; the access token itself expires on its own within minutes.",
     security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 204, description = "Logged out."),
+        IdempotencyErrors,
         AuthenticatedErrors,
     )
 )]
@@ -194,8 +196,10 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     post, path = "/api/v1/auth/logout-all", tag = "auth", operation_id = "logoutAll",
     summary = "End every session of the caller",
     security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 204, description = "Every refresh token of the caller stopped working."),
+        IdempotencyErrors,
         AuthenticatedErrors,
     )
 )]
@@ -222,10 +226,12 @@ pub struct PasswordChange {
     description = "Needs the current password (else 401), under the same throttle as login (429 with `Retry-After`). Ends every session of the caller.",
     security(("bearer" = [])),
     request_body = PasswordChange,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 204, description = "Changed."),
         (status = 429, response = TooManyRequests),
         JsonBodyErrors,
+        IdempotencyErrors,
         AuthenticatedErrors,
     )
 )]
@@ -413,10 +419,12 @@ pub async fn verify_email(store: &Store, req: Request) -> Result<Response<Body>,
     summary = "Mail a new verification token to the caller",
     description = "Earlier tokens keep working until they expire. An address already verified answers 409. Limited like password resets, per email and per source address (429 with `Retry-After`).",
     security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 202, description = "A verification mail is on its way.", body = VerificationResent),
         (status = 409, response = Conflict),
         (status = 429, response = TooManyRequests),
+        IdempotencyErrors,
         AuthenticatedErrors,
     )
 )]

@@ -12,7 +12,7 @@ use crate::auth::{MailTokenKey, MailTokenPurpose};
 use crate::domain::events::Event;
 use crate::domain::{Invitation, InvitationDraft, InvitationId, MailNonce};
 use crate::http::error_responses::{
-    AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound, TooManyRequests,
+    AuthenticatedErrors, BadRequest, Conflict, Forbidden, IdempotencyErrors, JsonBodyErrors, NotFound, TooManyRequests,
 };
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
@@ -35,12 +35,14 @@ const INVITATIONS_QUERY: &str = "invitations";
     description = "Admins only, checked against the caller's stored role. The invitee is mailed a one-time token, valid for 7 days, to accept with `POST /api/v1/auth/accept-invitation`; it works only while the inviting admin still is one. An email that already has an account anywhere in TaskFlow answers 409. Each organization may send a limited number of invitations per day (UTC; 50 unless configured): beyond it, 429 with `Retry-After`.",
     security(("bearer" = [])),
     request_body = InvitationDraft,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 201, description = "The pending invitation.", body = Invitation),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
         (status = 429, response = TooManyRequests),
         JsonBodyErrors,
+        IdempotencyErrors,
         AuthenticatedErrors,
     )
 )]

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod docs;
+pub mod idempotency;
 pub mod invitations;
 pub mod organizations;
 pub mod tasks;

@@ -3,13 +3,14 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, page_limit};
+use super::{authenticate, idempotency, page_limit};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::domain::events::Event;
 use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 use crate::http::error_responses::{
-    AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound, PreconditionFailed,
+    AuthenticatedErrors, BadRequest, Conflict, Forbidden, IdempotencyErrors, JsonBodyErrors, NotFound,
+    PreconditionFailed,
 };
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
@@ -52,12 +53,14 @@ async fn check_assignee(app: &App, scope: &TenantScope, assignee: Option<UserId>
     description = "Creates a task in the caller's organization. Its assignee (or, unassigned, its creator) is mailed.",
     security(("bearer" = [])),
     request_body = TaskDraft,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 201, description = "The new task.", body = Task, headers(
             ("ETag" = String, description = "The task's version, quoted, for `If-Match`."),
             ("Location" = String, description = "The new task's URL."),
         )),
         JsonBodyErrors,
+        IdempotencyErrors,
         AuthenticatedErrors,
     )
 )]
@@ -66,13 +69,17 @@ pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     let draft: TaskDraft = http::json_body(&req)?;
     let scope = principal.scope();
     check_assignee(app, &scope, draft.assignee_id).await?;
-    let (task, event) = app.store.tasks().create(&scope, &principal.as_member(), draft, Utc::now()).await?;
-    tracing::info!(task_id = %task.id, "task created");
-    notifications::dispatch(&app.store, publisher, &scope, &event).await;
+    let task = Task::create(draft, scope.org_id(), principal.user_id(), Utc::now());
     let mut response = task_response(StatusCode::CREATED, &task)?;
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
+    // Under an Idempotency-Key, the answer is recorded with the task itself.
+    let answer = idempotency::claim_of(&req).zip(idempotency::keepable(&response));
+    let answer = answer.as_ref().map(|(claim, answer)| (*claim, answer));
+    let event = app.store.tasks().create_recorded(&scope, &principal.as_member(), &task, answer).await?;
+    tracing::info!(task_id = %task.id, "task created");
+    notifications::dispatch(&app.store, publisher, &scope, &event).await;
     Ok(response)
 }
 

@@ -4,6 +4,7 @@
 mod email;
 pub mod events;
 mod export;
+mod idempotency;
 mod ids;
 mod invitation;
 mod organization;
@@ -15,6 +16,7 @@ pub use email::Email;
 pub use export::{
     EXPORT_FORMAT, EXPORT_LIFETIME, EXPORT_TIME_LIMIT, Export, ExportDocument, ExportState, ExportStatus, ExportSummary,
 };
+pub use idempotency::IdempotencyKey;
 pub use ids::{ExportId, InvitationId, OrgId, SessionId, TaskId, UserId};
 pub use invitation::{Invitation, InvitationDraft, RoleChange};
 pub use organization::{OrgName, OrgSlug, Organization};

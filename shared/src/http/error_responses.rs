@@ -123,6 +123,11 @@ response_group!(
     JsonBodyErrors = [BadRequest, PayloadTooLarge, UnsupportedMediaType, UnprocessableEntity]
 );
 response_group!(
+    /// What a POST that takes an `Idempotency-Key` can answer about it: a malformed key (400),
+    /// the key's first request still running (409), the key used with another request (422).
+    IdempotencyErrors = [BadRequest, Conflict, UnprocessableEntity]
+);
+response_group!(
     /// What every operation that needs an access token and reaches the store can answer.
     AuthenticatedErrors = [Unauthorized, InternalServerError, ServiceUnavailable]
 );

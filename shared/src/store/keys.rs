@@ -2,7 +2,9 @@
 
 use super::TenantScope;
 use crate::domain::events::EventId;
-use crate::domain::{Email, ExportId, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId};
+use crate::domain::{
+    Email, ExportId, IdempotencyKey, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId,
+};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -104,6 +106,14 @@ pub fn invitation_quota_sk(day: chrono::NaiveDate) -> String {
 /// The global lookup of an invitation by its token's hash.
 pub fn invitation_token_pk(token: &TokenHash) -> String {
     format!("INVITE#{}", token.as_str())
+}
+
+/// A caller's idempotency record for one `Idempotency-Key`, named by the key's SHA-256 (a
+/// key is the client's text: hashed, it has a fixed length and no separator in it).
+pub fn idempotency_sk(caller: UserId, key: &IdempotencyKey) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_str().as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("IDEMPOTENCY#{caller}#{hex}")
 }
 
 pub const EXPORT_SK_PREFIX: &str = "EXPORT#";

@@ -15,6 +15,7 @@ mod deletion;
 mod deliveries;
 mod error;
 mod exports;
+mod idempotency;
 mod invitations;
 mod keys;
 mod organizations;
@@ -36,6 +37,7 @@ pub use deliveries::{Claim, ClaimRule, DeliveryState, DeliveryStore};
 pub(crate) use error::is_transient;
 pub use error::{StoreError, Unique};
 pub use exports::{Completed, ExportPage, ExportRequested, ExportStore};
+pub use idempotency::{Begun, CLAIM_LEASE, IDEMPOTENCY_LIFETIME, IdempotencyClaim, IdempotencyStore, StoredAnswer};
 pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken};
 pub use organizations::{DeletionRequest, NewAdmin, OrganizationStore, Registration, StaleRegistration};
 pub use outbox::OutboxStore;
@@ -106,6 +108,10 @@ impl Store {
 
     pub fn exports(&self) -> ExportStore<'_> {
         ExportStore { store: self }
+    }
+
+    pub fn idempotency(&self) -> IdempotencyStore<'_> {
+        IdempotencyStore { store: self }
     }
 
     pub fn deliveries(&self) -> DeliveryStore<'_> {

@@ -13,7 +13,7 @@ use super::outbox::OutboxItem;
 use super::schema::{
     ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS, TASKS_BY_STATUS,
 };
-use super::{Page, Store, StoreError, TenantScope, page_of};
+use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope, page_of};
 use crate::domain::events::Event;
 use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 
@@ -112,20 +112,37 @@ impl TaskStore<'_> {
         now: DateTime<Utc>,
     ) -> Result<(Task, Event), StoreError> {
         let task = Task::create(draft, scope.org_id(), caller.user_id, now);
-        let event = Event::task_created(&task);
+        let event = self.create_recorded(scope, caller, &task, None).await?;
+        Ok((task, event))
+    }
+
+    /// Writes `task`, made by the caller (see [`Task::create`]), with its event, and with the
+    /// answer to the request that asked for it where one is given: then a retry with the
+    /// same `Idempotency-Key` finds the answer even if the function dies right after.
+    pub async fn create_recorded(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        task: &Task,
+        answer: Option<(&IdempotencyClaim, &StoredAnswer)>,
+    ) -> Result<Event, StoreError> {
+        debug_assert_eq!((task.organization_id, task.created_by), (scope.org_id(), caller.user_id));
+        let event = Event::task_created(task);
         let task_put = self.store.put_new(serde_dynamo::to_item(TaskItem::new(scope, task.clone()))?)?;
         let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, &event))?)?;
-        let result = self
-            .store
-            .transact(vec![
-                caller.check(self.store, scope)?,
-                TransactWriteItem::builder().put(task_put).build(),
-                TransactWriteItem::builder().put(outbox_put).build(),
-            ])
-            .await;
-        match result {
-            Ok(_) => Ok((task, event)),
+        let mut items = vec![
+            caller.check(self.store, scope)?,
+            TransactWriteItem::builder().put(task_put).build(),
+            TransactWriteItem::builder().put(outbox_put).build(),
+        ];
+        if let Some((claim, answer)) = answer.filter(|(claim, _)| claim.is_for(scope)) {
+            items.push(claim.record(self.store, answer)?);
+        }
+        match self.store.transact(items).await {
+            Ok(_) => Ok(event),
             Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            // The claim ran out and another retry took it over: that one answers.
+            Err(e) if cancelled_at(&e, 3) => Err(StoreError::VersionConflict),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }
