@@ -135,10 +135,18 @@ LIFECYCLE = {
     # and the outbox marker (4 x 2) + outbox-by-age; SendMessage; the marker's DeleteItem.
     "organization export request": dict(function="organizations-export", measured_as=None, aws_calls=3, work_ms=0.0,
                                         sqs=1, mails=0, read_units=0, write_units=4 * 2 + 1 + 2),
-    # One BatchGetItem of the export and the caller (strongly consistent, under 4 KB each); the
-    # link is signed locally.
+    # One BatchGetItem of the export, the caller and the organization (strongly consistent,
+    # under 4 KB each); the link is signed locally.
     "export poll": dict(function="organizations-export-status", measured_as=None, aws_calls=1, work_ms=0.0, sqs=0,
-                        mails=0, read_units=2, write_units=0),
+                        mails=0, read_units=3, write_units=0),
+    # tasks-create with an Idempotency-Key: the claim's conditional Put (1) before it, and the
+    # answer's Update inside the task's transaction (1 x 2).
+    "task create with Idempotency-Key": dict(function="tasks-create", measured_as=None, aws_calls=4, work_ms=0.0,
+                                             sqs=1, mails=1, read_units=0, write_units=3 * 2 + 2 + 2 + 1 + 2),
+    # A retry of it: the claim's Put fails its condition (still 1 write unit), then a
+    # strongly consistent GetItem of the record; nothing else runs.
+    "replayed POST (Idempotency-Key)": dict(function="tasks-create", measured_as=None, aws_calls=2, work_ms=0.0, sqs=0,
+                                            mails=0, read_units=1, write_units=1),
 }
 
 # An organization's deletion (shared/src/store/deletion.rs), per item it holds: one delete
@@ -366,7 +374,7 @@ def export(tasks, memory_mb=EXPORT_MEMORY_MB, prices=None, item_kb=TASK_ITEM_KB,
 
 def lifecycle_markdown(rows, deletions, exports=()):
     lines = [
-        "## Account lifecycle (estimate)",
+        "## Account lifecycle and integrations (estimate)",
         "",
         "Rare next to the mix above, so per 1,000 requests, mails included; estimated from the code (`LIFECYCLE` in",
         "`bench/cost.py`), not measured.",

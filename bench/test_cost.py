@@ -234,7 +234,8 @@ class LifecycleTest(unittest.TestCase):
 
     def test_the_report_section_has_both_tables(self):
         text = cost.section({}, ROOT / "template.yaml")
-        self.assertIn("## Account lifecycle (estimate)", text)
+        self.assertIn("## Account lifecycle and integrations (estimate)", text)
+        self.assertIn("| replayed POST (Idempotency-Key) | tasks-create |", text)
         self.assertIn("| organization deletion request | organizations-delete |", text)
         self.assertIn("| 100,000 |", text)
         self.assertIn("| organization export request | organizations-export |", text)

@@ -335,7 +335,13 @@ impl Api {
         let caller = admin.as_admin().expect("an admin");
         store
             .invitations()
-            .create(&admin.scope(), &caller, quota, &invitation, &token.hash(), &event)
+            .create(
+                &admin.scope(),
+                &caller,
+                quota,
+                taskflow::store::NewInvitation { invitation: &invitation, token: &token.hash(), event: &event },
+                None,
+            )
             .await
             .expect("stored");
         token.expose().to_owned()

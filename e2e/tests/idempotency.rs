@@ -97,7 +97,9 @@ async fn an_answer_lost_after_the_write_is_given_again_and_a_retry_meanwhile_wai
     let title = format!("crashed {}", unique());
     let body = json!({"title": title});
     let key = uuid::Uuid::new_v4().to_string();
-    let _slow_queue = Fault::delay("AmazonSQS.SendMessage", &tenant.org_id, 4000, 1).await;
+    // Every attempt of the publish is held (the publisher gives up after 3 s, then leaves the
+    // event to the outbox), longer than this client waits.
+    let _slow_queue = Fault::delay("AmazonSQS.SendMessage", &tenant.org_id, 5000, 3).await;
     let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
     let lost = impatient
         .post(api.url("/api/v1/tasks"))
@@ -113,6 +115,25 @@ async fn an_answer_lost_after_the_write_is_given_again_and_a_retry_meanwhile_wai
     assert_eq!((status, replayed.as_deref()), (StatusCode::CREATED, Some("true")), "{again}");
     assert_eq!(again["id"].as_str(), Some(stored[0].as_str()), "the retry names the task that was written");
     assert_eq!(tasks_titled(&api, &tenant.admin.token, &title).await.len(), 1, "no second task");
+}
+
+#[tokio::test]
+async fn the_answer_is_recorded_with_the_task_itself_not_after_it() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let title = format!("atomic {}", unique());
+    let body = json!({"title": title});
+    let key = unique();
+    // Every attempt of the update that records the answer after the handler fails, as if the
+    // function had died there: only the task's own transaction can have recorded it.
+    let refused = Fault::inject("DynamoDB_20120810.UpdateItem", &title, "error", 3).await;
+    let (status, _, created) = post(&api, "/api/v1/tasks", &tenant.admin.token, &key, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(refused.hits().await, 3, "the update after the handler was refused");
+    let (status, replayed, again) = post(&api, "/api/v1/tasks", &tenant.admin.token, &key, &body).await;
+    assert_eq!((status, replayed.as_deref()), (StatusCode::CREATED, Some("true")), "{again}");
+    assert_eq!(again["id"], created["id"]);
+    assert_eq!(tasks_titled(&api, &tenant.admin.token, &title).await.len(), 1);
 }
 
 #[tokio::test]
@@ -157,6 +178,24 @@ async fn a_key_belongs_to_one_request_of_one_caller() {
         (first, second, replayed.as_deref()),
         (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY, Some("true"))
     );
+}
+
+#[tokio::test]
+async fn another_sessions_logout_with_a_reused_key_is_refused_not_replayed() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let (_, first) = api.login(&tenant.admin.email, e2e::PASSWORD).await;
+    let (_, second) = api.login(&tenant.admin.email, e2e::PASSWORD).await;
+    let token = |session: &Value| session["access_token"].as_str().unwrap().to_owned();
+    let key = unique();
+    let (status, _, _) = post(&api, "/api/v1/auth/logout", &token(&first), &key, &json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, replayed, problem) = post(&api, "/api/v1/auth/logout", &token(&second), &key, &json!({})).await;
+    assert_eq!((status, replayed), (StatusCode::UNPROCESSABLE_ENTITY, None), "{problem}");
+    // The second session was not logged out by a replay of the first's answer.
+    let (status, _) = api.refresh(second["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(api.refresh(first["refresh_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -184,7 +184,7 @@ async fn an_invitation_does_not_outlive_its_senders_admin_role() {
         (invitation, OpaqueToken::generate(), event)
     };
     let (invitation, token, event) = invite(&format!("{}@example.com", unique("c")));
-    store.invitations().create(&scope, &second, quota, &invitation, &token.hash(), &event).await.unwrap();
+    store.invitations().create(&scope, &second, quota, new(&invitation, &token.hash(), &event), None).await.unwrap();
     // Demoted through the store alone: no sweep of their invitations runs.
     store.users().set_role(&scope, &first, second.user_id, Role::Member).await.unwrap();
 
@@ -192,10 +192,20 @@ async fn an_invitation_does_not_outlive_its_senders_admin_role() {
     let accepted = store.invitations().accept(&scope, invitation.id, &token.hash(), hash, Utc::now()).await;
     assert!(matches!(accepted, Err(StoreError::InvalidInvitation)), "{accepted:?}");
     let (invitation, token, event) = invite(&format!("{}@example.com", unique("d")));
-    let refused = store.invitations().create(&scope, &second, quota, &invitation, &token.hash(), &event).await;
+    let refused =
+        store.invitations().create(&scope, &second, quota, new(&invitation, &token.hash(), &event), None).await;
     assert!(matches!(refused, Err(StoreError::CallerNotAdmin)), "{refused:?}");
     let demote_first = store.users().set_role(&scope, &second, first.user_id, Role::Member).await;
     assert!(matches!(demote_first, Err(StoreError::CallerNotAdmin)), "{demote_first:?}");
     let promote_self = store.users().set_role(&scope, &second, second.user_id, Role::Admin).await;
     assert!(matches!(promote_self, Err(StoreError::CallerNotAdmin)), "{promote_self:?}");
+}
+
+/// An invitation to write, as the store takes it.
+fn new<'a>(
+    invitation: &'a taskflow::domain::Invitation,
+    token: &'a taskflow::domain::TokenHash,
+    event: &'a taskflow::domain::events::Event,
+) -> taskflow::store::NewInvitation<'a> {
+    taskflow::store::NewInvitation { invitation, token, event }
 }

@@ -7,6 +7,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = taskflow::config::sdk_config().await?;
     let app = taskflow::app::App::from_env(&sdk)?;
     let limits = taskflow::config::password_limits()?;
-    http::serve(|req| api::idempotency::idempotent(&app, req, |req| api::auth::change_password(&app, &limits, req)))
-        .await
+    http::serve(|req| api::auth::change_password(&app, &limits, req)).await
 }

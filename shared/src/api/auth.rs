@@ -226,12 +226,10 @@ pub struct PasswordChange {
     description = "Needs the current password (else 401), under the same throttle as login (429 with `Retry-After`). Ends every session of the caller.",
     security(("bearer" = [])),
     request_body = PasswordChange,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 204, description = "Changed."),
         (status = 429, response = TooManyRequests),
         JsonBodyErrors,
-        IdempotencyErrors,
         AuthenticatedErrors,
     )
 )]

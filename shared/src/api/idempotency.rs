@@ -13,6 +13,9 @@
 //! not kept (a retry may succeed); every other answer is. Routes that answer tokens (login,
 //! registration, refresh, accepting an invitation) and the unauthenticated routes have no
 //! caller to key by and ignore the header: a stored answer would be a secret in a table.
+//! Nor does the password change take one: its body is two passwords. A replay is answered
+//! from the record alone: a caller demoted or removed since (whose token still verifies)
+//! gets the answer they were given before, and nothing new.
 
 use chrono::Utc;
 use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -28,7 +31,14 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on an answer given again from its record.
 pub const REPLAYED: &str = "idempotent-replayed";
 /// The headers an answer is kept with.
-const KEPT_HEADERS: [HeaderName; 4] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG, header::RETRY_AFTER];
+const KEPT_HEADERS: [HeaderName; 6] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::ETAG,
+    header::RETRY_AFTER,
+    header::WWW_AUTHENTICATE,
+    header::CACHE_CONTROL,
+];
 
 /// Runs `handler` for `req`, once per `Idempotency-Key`.
 pub async fn idempotent<F, Fut>(app: &App, mut req: Request, handler: F) -> Result<Response<Body>, ApiError>
@@ -39,14 +49,17 @@ where
     let Some(raw) = req.headers().get(IDEMPOTENCY_KEY) else {
         return handler(req).await;
     };
+    let principal = authenticate(app, &req)?;
     let key = raw
         .to_str()
         .ok()
         .and_then(IdempotencyKey::parse)
         .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))?;
-    let principal = authenticate(app, &req)?;
     let scope = principal.scope();
-    let fingerprint = fingerprint(&req);
+    // The session is part of the request: another session's logout with the same key is
+    // another request (422), never a replay that leaves it logged in.
+    let session = principal.session_id().map(|s| s.to_string()).unwrap_or_default();
+    let fingerprint = fingerprint(&req, &session);
     let claim = match app.store.idempotency().begin(&scope, principal.user_id(), &key, &fingerprint, Utc::now()).await?
     {
         Begun::Run(claim) => claim,
@@ -120,10 +133,14 @@ fn replay(answer: StoredAnswer) -> Response<Body> {
     builder.body(body).unwrap_or_else(|_| ApiError::Internal.into_response())
 }
 
-/// SHA-256 of the method, the path and the body, each length-prefixed.
-fn fingerprint(req: &Request) -> String {
+/// SHA-256 of the method, the path, the caller's session and the body, each length-prefixed.
+/// Kept in the record: no wrapped route takes a secret in its body (the password change,
+/// whose body is two passwords, is not wrapped: its fingerprint would be a fast hash of them).
+fn fingerprint(req: &Request, session: &str) -> String {
     let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for part in [req.method().as_str().as_bytes(), req.uri().path().as_bytes(), req.body().as_ref()] {
+    let parts =
+        [req.method().as_str().as_bytes(), req.uri().path().as_bytes(), session.as_bytes(), req.body().as_ref()];
+    for part in parts {
         digest.update(&(part.len() as u64).to_be_bytes());
         digest.update(part);
     }
@@ -142,12 +159,13 @@ mod tests {
     }
 
     #[test]
-    fn the_fingerprint_tells_method_path_and_body_apart() {
-        let base = fingerprint(&request("POST", "/api/v1/tasks", r#"{"title":"a"}"#));
-        assert_eq!(base, fingerprint(&request("POST", "/api/v1/tasks", r#"{"title":"a"}"#)));
-        assert_ne!(base, fingerprint(&request("POST", "/api/v1/tasks", r#"{"title":"b"}"#)));
-        assert_ne!(base, fingerprint(&request("POST", "/api/v1/invitations", r#"{"title":"a"}"#)));
-        assert_ne!(base, fingerprint(&request("PUT", "/api/v1/tasks", r#"{"title":"a"}"#)));
+    fn the_fingerprint_tells_method_path_session_and_body_apart() {
+        let base = fingerprint(&request("POST", "/api/v1/tasks", r#"{"title":"a"}"#), "s");
+        assert_eq!(base, fingerprint(&request("POST", "/api/v1/tasks", r#"{"title":"a"}"#), "s"));
+        assert_ne!(base, fingerprint(&request("POST", "/api/v1/tasks", r#"{"title":"b"}"#), "s"));
+        assert_ne!(base, fingerprint(&request("POST", "/api/v1/invitations", r#"{"title":"a"}"#), "s"));
+        assert_ne!(base, fingerprint(&request("PUT", "/api/v1/tasks", r#"{"title":"a"}"#), "s"));
+        assert_ne!(base, fingerprint(&request("POST", "/api/v1/tasks", r#"{"title":"a"}"#), "t"), "another session");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, page_limit};
+use super::{authenticate, idempotency, page_limit};
 use crate::app::App;
 use crate::auth::{MailTokenKey, MailTokenPurpose};
 use crate::domain::events::Event;
@@ -16,7 +16,7 @@ use crate::http::error_responses::{
 };
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
-use crate::store::{CursorKey, InvitationQuota, StoreError};
+use crate::store::{CursorKey, InvitationQuota, NewInvitation, StoreError};
 
 /// What the inviting function needs besides the store: the secret the token is derived
 /// under, and the organization's daily quota.
@@ -60,10 +60,15 @@ pub async fn create(
     let nonce = MailNonce::generate();
     let hash = inviter.key.token(MailTokenPurpose::Invitation, &invitation.id, &nonce).hash();
     let event = Event::invitation_created(&invitation, nonce);
-    app.store.invitations().create(&scope, &caller, inviter.quota, &invitation, &hash, &event).await?;
+    let response = http::json(StatusCode::CREATED, &invitation)?;
+    // Under an Idempotency-Key, the answer is recorded with the invitation itself.
+    let answer = idempotency::claim_of(&req).zip(idempotency::keepable(&response));
+    let answer = answer.as_ref().map(|(claim, answer)| (*claim, answer));
+    let new = NewInvitation { invitation: &invitation, token: &hash, event: &event };
+    app.store.invitations().create(&scope, &caller, inviter.quota, new, answer).await?;
     notifications::dispatch(&app.store, publisher, &scope, &event).await;
     tracing::info!(invitation_id = %invitation.id, "invitation created");
-    http::json(StatusCode::CREATED, &invitation)
+    Ok(response)
 }
 
 /// A page of pending invitations, newest first.

@@ -12,7 +12,7 @@ use super::keys::{
     tenant_pk,
 };
 use super::outbox::OutboxItem;
-use super::{Page, Store, StoreError, TenantScope, Unique, readable_items};
+use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope, Unique, readable_items};
 use crate::domain::events::Event;
 use crate::domain::{Invitation, InvitationId, OrgId, PasswordHash, TokenHash, User, UserId};
 
@@ -43,6 +43,15 @@ struct InvitationTokenItem {
     /// Written on every new item; items stored before it have none (see `keys::OWNER`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     owner_org: Option<OrgId>,
+}
+
+/// An invitation about to be written: with the hash of its mailed token and the event that
+/// mails it.
+#[derive(Clone, Copy)]
+pub struct NewInvitation<'a> {
+    pub invitation: &'a Invitation,
+    pub token: &'a TokenHash,
+    pub event: &'a Event,
 }
 
 /// A page of pending invitations, newest first.
@@ -104,11 +113,11 @@ impl InvitationStore<'_> {
         scope: &TenantScope,
         caller: &Caller,
         quota: InvitationQuota,
-        invitation: &Invitation,
-        token: &TokenHash,
-        event: &Event,
+        new: NewInvitation<'_>,
+        answer: Option<(&IdempotencyClaim, &StoredAnswer)>,
     ) -> Result<(), StoreError> {
         debug_assert!(caller.needs_admin, "inviting is an admin's write");
+        let NewInvitation { invitation, token, event } = new;
         let expires_at = invitation.expires_at.timestamp();
         let item = InvitationItem {
             pk: tenant_pk(scope),
@@ -143,8 +152,13 @@ impl InvitationStore<'_> {
         ] {
             items.push(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
         }
+        // Last, so that the positions above stay: the answer to an Idempotency-Key.
+        if let Some((claim, answer)) = answer.filter(|(claim, _)| claim.is_for(scope)) {
+            items.push(claim.record(self.store, answer)?);
+        }
         match self.store.transact(items).await {
             Ok(_) => Ok(()),
+            Err(e) if cancelled_at(&e, 6) => Err(StoreError::VersionConflict),
             Err(e) if cancelled_at(&e, 0) => Err(caller.refusal_of_verified(self.store, scope).await),
             Err(e) if cancelled_at(&e, 1) => Err(StoreError::Taken(Unique::Email)),
             Err(e) if cancelled_at(&e, 2) => {

@@ -38,7 +38,7 @@ pub(crate) use error::is_transient;
 pub use error::{StoreError, Unique};
 pub use exports::{Completed, ExportPage, ExportRequested, ExportStore};
 pub use idempotency::{Begun, CLAIM_LEASE, IDEMPOTENCY_LIFETIME, IdempotencyClaim, IdempotencyStore, StoredAnswer};
-pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken};
+pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken, NewInvitation};
 pub use organizations::{DeletionRequest, NewAdmin, OrganizationStore, Registration, StaleRegistration};
 pub use outbox::OutboxStore;
 pub use scope::TenantScope;
