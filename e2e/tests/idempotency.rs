@@ -87,7 +87,15 @@ async fn an_answer_lost_after_the_write_is_given_again_and_a_retry_meanwhile_wai
     };
     let reached = eventually(30, || async { held.hits().await == 1 }).await;
     assert!(reached, "the first request never reached its write");
-    let (status, _, problem) = post(&api, "/api/v1/tasks", &tenant.admin.token, &key, &body).await;
+    let response = api
+        .request(Method::POST, "/api/v1/tasks", Some(&tenant.admin.token))
+        .header("Idempotency-Key", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()).as_deref(), Some("2"));
+    let (status, problem) = e2e::read(response).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     let (status, _, created) = first.await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{created}");

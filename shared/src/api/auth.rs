@@ -176,7 +176,7 @@ pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Resul
     summary = "End this session",
     description = "Its refresh token stops working; the access token itself expires on its own within minutes.",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 204, description = "Logged out."),
         IdempotencyErrors,
@@ -196,7 +196,7 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     post, path = "/api/v1/auth/logout-all", tag = "auth", operation_id = "logoutAll",
     summary = "End every session of the caller",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 204, description = "Every refresh token of the caller stopped working."),
         IdempotencyErrors,
@@ -417,7 +417,7 @@ pub async fn verify_email(store: &Store, req: Request) -> Result<Response<Body>,
     summary = "Mail a new verification token to the caller",
     description = "Earlier tokens keep working until they expire. An address already verified answers 409. Limited like password resets, per email and per source address (429 with `Retry-After`).",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 202, description = "A verification mail is on its way.", body = VerificationResent),
         (status = 409, response = Conflict),

@@ -64,11 +64,7 @@ where
     {
         Begun::Run(claim) => claim,
         Begun::Replay(answer) => return Ok(replay(answer)),
-        Begun::Running => {
-            return Err(ApiError::Conflict(
-                "a request with this Idempotency-Key is still being processed; retry it in a few seconds".into(),
-            ));
-        }
+        Begun::Running => return Err(ApiError::InProgress),
         Begun::Mismatch => {
             return Err(ApiError::validation("Idempotency-Key", "was used before with a different request"));
         }

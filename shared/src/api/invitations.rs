@@ -35,7 +35,7 @@ const INVITATIONS_QUERY: &str = "invitations";
     description = "Admins only, checked against the caller's stored role. The invitee is mailed a one-time token, valid for 7 days, to accept with `POST /api/v1/auth/accept-invitation`; it works only while the inviting admin still is one. An email that already has an account anywhere in TaskFlow answers 409. Each organization may send a limited number of invitations per day (UTC; 50 unless configured): beyond it, 429 with `Retry-After`.",
     security(("bearer" = [])),
     request_body = InvitationDraft,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 201, description = "The pending invitation.", body = Invitation),
         (status = 403, response = Forbidden),

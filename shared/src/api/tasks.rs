@@ -53,7 +53,7 @@ async fn check_assignee(app: &App, scope: &TenantScope, assignee: Option<UserId>
     description = "Creates a task in the caller's organization. Its assignee (or, unassigned, its creator) is mailed.",
     security(("bearer" = [])),
     request_body = TaskDraft,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe: the same key and request within 24 hours get the first answer again (see the README, Idempotency-Key).")),
     responses(
         (status = 201, description = "The new task.", body = Task, headers(
             ("ETag" = String, description = "The task's version, quoted, for `If-Match`."),

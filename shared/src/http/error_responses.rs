@@ -163,6 +163,7 @@ mod tests {
             ApiError::Forbidden(""),
             ApiError::NotFound(""),
             ApiError::Conflict(String::new()),
+            ApiError::InProgress,
             ApiError::PreconditionFailed(String::new()),
             ApiError::PayloadTooLarge(1),
             ApiError::UnsupportedMediaType,

@@ -30,6 +30,12 @@ pub enum ApiError {
     Unreadable,
     #[error("{0}")]
     Conflict(String),
+    /// An earlier request with the same `Idempotency-Key` is still running: 409 with
+    /// `Retry-After`.
+    #[error(
+        "a request with this Idempotency-Key is still being processed; retry after {RETRY_AFTER_IN_PROGRESS} seconds"
+    )]
+    InProgress,
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("the request body is larger than {0} bytes")]
@@ -50,6 +56,9 @@ pub enum ApiError {
 
 /// What a 503 asks the client to wait: DynamoDB's and SQS's throttling clears within seconds.
 pub const RETRY_AFTER_UNAVAILABLE: u64 = 2;
+/// What a 409 for a request still running under the same `Idempotency-Key` asks the client
+/// to wait: a request takes a second or two.
+pub const RETRY_AFTER_IN_PROGRESS: u64 = 2;
 
 /// An RFC 9457 problem: the body of every error TaskFlow answers, as
 /// `application/problem+json`.
@@ -84,7 +93,7 @@ impl ApiError {
             }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::Unreadable => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InProgress => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -123,6 +132,9 @@ impl ApiError {
         }
         match self {
             ApiError::TooManyRequests(seconds) => response = response.header(header::RETRY_AFTER, seconds.to_string()),
+            ApiError::InProgress => {
+                response = response.header(header::RETRY_AFTER, RETRY_AFTER_IN_PROGRESS.to_string())
+            }
             ApiError::Unavailable => {
                 response = response.header(header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE.to_string())
             }
