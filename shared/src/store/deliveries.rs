@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem}
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::{cancelled_at, is_condition_failure};
+use super::error::{cancelled_at, is_condition_failure, unless_condition_failed};
 use super::keys::{DELIVERY_SK_PREFIX, ORGANIZATION_SK, PK, SK, delivery_sk, tenant_pk};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::events::EventId;
@@ -160,11 +160,7 @@ impl DeliveryStore<'_> {
             .expression_attribute_values(":sent", serde_dynamo::to_attribute_value(state)?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::dynamo(e)),
-        }
+        unless_condition_failed(result)
     }
 
     /// Gives a claim back after a send that certainly failed, so a retry may send.

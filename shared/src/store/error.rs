@@ -129,6 +129,19 @@ where
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
+/// The result of a conditional write whose failed condition means "nothing to do" (the item
+/// moved on, or is gone): success either way; any other failure is the store's error.
+pub(crate) fn unless_condition_failed<T, E>(result: Result<T, SdkError<E, HttpResponse>>) -> Result<(), StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_condition_failure(&e) => Ok(()),
+        Err(e) => Err(StoreError::dynamo(e)),
+    }
+}
+
 /// True when a transaction was cancelled because the condition of item `index` failed.
 pub(crate) fn cancelled_at<R>(err: &SdkError<TransactWriteItemsError, R>, index: usize) -> bool {
     match err.as_service_error() {

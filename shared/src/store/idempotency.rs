@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::is_condition_failure;
+use super::error::{is_condition_failure, unless_condition_failed};
 use super::keys::{PK, SK, idempotency_sk, tenant_pk};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::{IdempotencyKey, UserId};
@@ -146,11 +146,7 @@ impl IdempotencyStore<'_> {
             .set_expression_attribute_values(update.expression_attribute_values().cloned())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::dynamo(e)),
-        }
+        unless_condition_failed(result)
     }
 
     /// Gives the claim up without an answer (the request failed in a way a retry may mend):
@@ -168,11 +164,7 @@ impl IdempotencyStore<'_> {
             .expression_attribute_values(":owner", AttributeValue::S(claim.owner.clone()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::dynamo(e)),
-        }
+        unless_condition_failed(result)
     }
 }
 
