@@ -20,6 +20,7 @@ tests' mail included. They also hold every object's body for good.
 """
 
 import copy
+import functools
 import sys
 import threading
 
@@ -77,6 +78,29 @@ def transact_write_items(self, transact_items):
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+
+
+# And DynamoDB runs one operation at a time. A transaction's copy of a table iterates its
+# items while other threads run; a write changes them, and so does a read: a table keeps its
+# items in a defaultdict by partition key, so a GetItem or Query of a key it does not hold
+# adds an empty entry ("dictionary changed size during iteration", an HTML 500). The bigger
+# the table, the longer the copy and the likelier the clash: an export test's ten thousand
+# tasks made it a matter of minutes. DynamoDB itself never fails so.
+_DYNAMODB = threading.RLock()
+
+
+def _one_at_a_time(method):
+    @functools.wraps(method)
+    def run(*args, **kwargs):
+        with _DYNAMODB:
+            return method(*args, **kwargs)
+
+    return run
+
+
+for _name, _method in list(vars(DynamoDBBackend).items()):
+    if callable(_method) and not _name.startswith("_"):
+        setattr(DynamoDBBackend, _name, _one_at_a_time(_method))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import urllib.request
@@ -76,6 +77,48 @@ class PatchedMoto(unittest.TestCase):
         self.assertEqual(state["dynamodb"].get("Table", []), [])
         count = self.db.scan(TableName="t", Select="COUNT")["Count"]
         self.assertGreaterEqual(count, 120)
+
+    def test_reads_of_missing_keys_during_transactions_never_fail_them(self):
+        # As the real table: a sort key, so a read of a missing partition key touches moto's
+        # defaultdict; big enough that a transaction's copy of it takes a while. No retries,
+        # so that a failure shows.
+        from botocore.config import Config
+        client = boto3.client("dynamodb", endpoint_url=self.url, region_name="us-east-1",
+                              aws_access_key_id="test", aws_secret_access_key="test",
+                              config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        client.create_table(TableName="tr", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        for start in range(0, 3000, 25):
+            client.batch_write_item(RequestItems={"tr": [
+                {"PutRequest": {"Item": {"pk": {"S": f"big-{n}"}, "sk": {"S": "s"}, "v": {"S": "x" * 200}}}}
+                for n in range(start, start + 25)
+            ]})
+        stop, errors = threading.Event(), []
+
+        def read_missing_keys():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                try:
+                    client.get_item(TableName="tr", Key={"pk": {"S": f"missing-{n}"}, "sk": {"S": "s"}})
+                except ClientError as e:
+                    errors.append(e)
+
+        thread = threading.Thread(target=read_missing_keys)
+        thread.start()
+        try:
+            for n in range(15):
+                try:
+                    client.transact_write_items(TransactItems=[
+                        {"Put": {"TableName": "tr", "Item": {"pk": {"S": f"tx-{n}-{i}"}, "sk": {"S": "s"}}}} for i in range(2)
+                    ])
+                except ClientError as e:
+                    errors.append(e)
+        finally:
+            stop.set()
+            thread.join(30)
+        self.assertEqual(errors, [])
 
     def test_the_dashboard_state_survives_deleted_s3_objects(self):
         s3 = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
