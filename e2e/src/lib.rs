@@ -203,6 +203,12 @@ impl Api {
         Caller { user_id: user.id.to_string(), email, token }
     }
 
+    /// `DELETE /api/v1/organizations/me` by the tenant's admin, confirming with `confirm`.
+    pub async fn delete_organization(&self, tenant: &Tenant, confirm: &str) -> (StatusCode, Value) {
+        let body = json!({"confirm_slug": confirm});
+        self.call(Method::DELETE, "/api/v1/organizations/me", Some(&tenant.admin.token), Some(body)).await
+    }
+
     pub async fn create_task(&self, token: &str, body: Value) -> Value {
         let (status, task) = self.call(Method::POST, "/api/v1/tasks", Some(token), Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "create task: {task}");

@@ -97,13 +97,7 @@ async fn populated(api: &Api, db: &aws_sdk_dynamodb::Client, bulk: usize) -> (Te
 }
 
 async fn delete(api: &Api, tenant: &Tenant, confirm: &str) -> (StatusCode, Value) {
-    api.call(
-        Method::DELETE,
-        "/api/v1/organizations/me",
-        Some(&tenant.admin.token),
-        Some(json!({"confirm_slug": confirm})),
-    )
-    .await
+    api.delete_organization(tenant, confirm).await
 }
 
 #[tokio::test]

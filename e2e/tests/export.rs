@@ -163,14 +163,7 @@ async fn an_export_of_ten_thousand_tasks_is_one_checked_document_without_secrets
 
     // Gone again: ten thousand items make every later transaction's copy of the table in the
     // emulator slow (moto copies the whole table per transaction), for the rest of the suite.
-    let (status, body) = api
-        .call(
-            Method::DELETE,
-            "/api/v1/organizations/me",
-            Some(&tenant.admin.token),
-            Some(json!({"confirm_slug": tenant.slug})),
-        )
-        .await;
+    let (status, body) = api.delete_organization(&tenant, &tenant.slug).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
 
@@ -232,14 +225,7 @@ async fn a_refused_upload_is_tried_again_keeps_one_document_and_the_deletion_tak
     assert_eq!(neighbours["status"], "ready", "{neighbours}");
 
     // Deleting the organization deletes its exports, and only its own.
-    let (status, body) = api
-        .call(
-            Method::DELETE,
-            "/api/v1/organizations/me",
-            Some(&tenant.admin.token),
-            Some(json!({"confirm_slug": tenant.slug})),
-        )
-        .await;
+    let (status, body) = api.delete_organization(&tenant, &tenant.slug).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let deleted = eventually(MAIL_DEADLINE * 2, || async {
         mails_about(&tenant.admin.email, "Your organization has been deleted").await == 1

@@ -94,9 +94,10 @@ where
     Ok(response)
 }
 
-/// The claim a request runs under, for a handler that records its answer in its own write.
-pub fn claim_of(req: &Request) -> Option<&IdempotencyClaim> {
-    req.extensions().get::<IdempotencyClaim>()
+/// For a handler that records its answer in its own write: the claim the request runs under
+/// and `response` as the record keeps it, if the request has a key and the answer is kept.
+pub fn answer_to_record(req: &Request, response: &Response<Body>) -> Option<(IdempotencyClaim, StoredAnswer)> {
+    req.extensions().get::<IdempotencyClaim>().cloned().zip(keepable(response))
 }
 
 /// The answer as a record keeps it, if it is one to keep.

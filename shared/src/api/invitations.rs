@@ -62,8 +62,8 @@ pub async fn create(
     let event = Event::invitation_created(&invitation, nonce);
     let response = http::json(StatusCode::CREATED, &invitation)?;
     // Under an Idempotency-Key, the answer is recorded with the invitation itself.
-    let answer = idempotency::claim_of(&req).zip(idempotency::keepable(&response));
-    let answer = answer.as_ref().map(|(claim, answer)| (*claim, answer));
+    let answer = idempotency::answer_to_record(&req, &response);
+    let answer = answer.as_ref().map(|(claim, answer)| (claim, answer));
     let new = NewInvitation { invitation: &invitation, token: &hash, event: &event };
     app.store.invitations().create(&scope, &caller, inviter.quota, new, answer).await?;
     notifications::dispatch(&app.store, publisher, &scope, &event).await;

@@ -75,8 +75,8 @@ pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Re
         response.headers_mut().insert(header::LOCATION, location);
     }
     // Under an Idempotency-Key, the answer is recorded with the task itself.
-    let answer = idempotency::claim_of(&req).zip(idempotency::keepable(&response));
-    let answer = answer.as_ref().map(|(claim, answer)| (*claim, answer));
+    let answer = idempotency::answer_to_record(&req, &response);
+    let answer = answer.as_ref().map(|(claim, answer)| (claim, answer));
     let event = app.store.tasks().create_recorded(&scope, &principal.as_member(), &task, answer).await?;
     tracing::info!(task_id = %task.id, "task created");
     notifications::dispatch(&app.store, publisher, &scope, &event).await;
