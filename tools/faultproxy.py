@@ -51,12 +51,17 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 NOT_FORWARDED = HOP_BY_HOP | {"expect"}
 
 
-def operation(method, path, headers):
+def operation(method, path, headers, body=b""):
     target = headers.get("X-Amz-Target")
     if target:
         return target
     if method == "POST" and path.startswith("/v2/email/outbound-emails"):
         return "SESv2.SendEmail"
+    # SNS speaks the query protocol: the operation is the form's Action (`SNS.Publish`).
+    if method == "POST" and "x-www-form-urlencoded" in (headers.get("Content-Type") or ""):
+        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return f"SNS.{action[0]}"
     return f"{method} {path.split('?')[0]}"
 
 
@@ -82,6 +87,10 @@ def error_answer(op, fault, body):
     if op.startswith("SESv2."):
         kind = {"throttle": (429, "TooManyRequestsException"), "error": (500, "InternalFailure")}[fault]
         return kind[0], {"Content-Type": "application/json", "x-amzn-ErrorType": kind[1]}, {"message": f"injected {fault}"}
+    if op.startswith("SNS."):
+        status, code = {"throttle": (400, "Throttling"), "error": (500, "InternalError")}[fault]
+        xml = f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code><Message>injected {fault}</Message></Error></ErrorResponse>"
+        return status, {"Content-Type": "text/xml"}, xml
     content = {"Content-Type": "application/x-amz-json-1.0"}
     if fault == "throttle":
         return 400, content, {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "injected throttling"}
@@ -110,7 +119,7 @@ class Proxy(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _answer(self, status, headers, payload):
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        data = payload if isinstance(payload, bytes) else payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -156,7 +165,7 @@ class Proxy(BaseHTTPRequestHandler):
         body = self._body()
         if self.path.startswith("/__faults"):
             return self._control(method, body)
-        op = operation(method, self.path, self.headers)
+        op = operation(method, self.path, self.headers, body)
         rule = take_rule(op, body)
         fault = rule["fault"] if rule else None
         if fault in ("throttle", "error", "conflict"):

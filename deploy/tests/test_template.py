@@ -34,6 +34,8 @@ RESOURCES = {
     "queue": {"Fn::GetAtt": ["NotificationQueue", "Arn"]},
     "deletion-queue": {"Fn::GetAtt": ["DeletionQueue", "Arn"]},
     "export-queue": {"Fn::GetAtt": ["ExportQueue", "Arn"]},
+    "audit-queue": {"Fn::GetAtt": ["AuditQueue", "Arn"]},
+    "topic": {"Ref": "EventTopic"},
     "export-bucket": {"Fn::GetAtt": ["ExportBucket", "Arn"]},
     "export-objects": {"Fn::Sub": "${ExportBucket.Arn}/exports/*"},
     "signing-key": {"Ref": "SigningKeySecret"},

@@ -335,7 +335,8 @@ impl Api {
             &invitation.id,
             &nonce,
         );
-        let event = taskflow::domain::events::Event::invitation_created(&invitation, nonce);
+        let by = taskflow::domain::events::Provenance::user(admin.user_id(), Default::default());
+        let event = taskflow::domain::events::Event::invitation_created(&invitation, nonce, &by);
         let store = taskflow::config::store(&sdk);
         let quota = taskflow::config::invitation_quota().expect("quota");
         let caller = admin.as_admin().expect("an admin");
@@ -479,4 +480,57 @@ pub async fn bulk_tasks(
         assert!(pending.is_empty(), "the emulator left writes unprocessed");
     }
     ids
+}
+
+/// A topic and a queue of the test's own, the queue subscribed to the topic as the stack's
+/// consumers are (raw delivery): a [`Publisher`](taskflow::notifications::Publisher) onto
+/// the topic, and what it published read back from the queue, without the stack's own
+/// consumers taking it first.
+pub struct ProbeTopic {
+    pub publisher: taskflow::notifications::Publisher,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+impl ProbeTopic {
+    pub async fn new() -> Self {
+        let sdk = taskflow::config::sdk_config().await.expect("SDK configuration");
+        let (sns, sqs) = (aws_sdk_sns::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
+        let name = format!("probe-{}", unique());
+        let topic_arn = sns.create_topic().name(&name).send().await.unwrap().topic_arn.unwrap();
+        let queue_url = sqs.create_queue().queue_name(&name).send().await.unwrap().queue_url.unwrap();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        Self { publisher: taskflow::notifications::Publisher::new(sns, topic_arn), sqs, queue_url }
+    }
+
+    /// The bodies of the messages waiting (at most 10), waiting up to five seconds for one.
+    pub async fn received(&self) -> Vec<String> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(5)
+            .send()
+            .await
+            .unwrap();
+        out.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect()
+    }
 }

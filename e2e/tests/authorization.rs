@@ -307,8 +307,8 @@ async fn pending_invitations_page_with_a_signed_cursor() {
     assert_eq!(seen, invited);
 }
 
-/// The real handler, in-process, publishing to a queue of the test's own (the stack's queue is
-/// drained by the mailer), so the message it queued can be read as it was sent.
+/// The real handler, in-process, publishing to a topic of the test's own (the stack's queues
+/// are drained by their consumers), so the message it queued can be read as it was sent.
 #[tokio::test]
 async fn no_invitation_token_is_stored_or_queued_in_clear() {
     use lambda_http::Body;
@@ -317,11 +317,9 @@ async fn no_invitation_token_is_stored_or_queued_in_clear() {
     let api = Api::from_env();
     let tenant = api.tenant().await;
     let sdk = taskflow::config::sdk_config().await.unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue = sqs.create_queue().queue_name(format!("probe-{}", unique())).send().await.unwrap();
-    let queue_url = queue.queue_url.unwrap();
+    let probe = e2e::ProbeTopic::new().await;
     let app = taskflow::app::App::from_env(&sdk).unwrap();
-    let publisher = taskflow::notifications::Publisher::new(sqs.clone(), &queue_url);
+    let publisher = &probe.publisher;
     let key = taskflow::config::mail_token_key(&sdk).await.unwrap();
     let inviter = taskflow::api::invitations::Inviter { key, quota: taskflow::config::invitation_quota().unwrap() };
     let email = format!("secret-{}@example.com", unique());
@@ -332,11 +330,10 @@ async fn no_invitation_token_is_stored_or_queued_in_clear() {
         .header("Content-Type", "application/json")
         .body(Body::Text(json!({"email": email, "role": "member"}).to_string()))
         .unwrap();
-    let response = taskflow::api::invitations::create(&app, &publisher, &inviter, request).await.unwrap();
+    let response = taskflow::api::invitations::create(&app, publisher, &inviter, request).await.unwrap();
     assert_eq!(response.status(), 201);
 
-    let received = sqs.receive_message().queue_url(&queue_url).wait_time_seconds(5).send().await.unwrap();
-    let bodies: Vec<String> = received.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
+    let bodies = probe.received().await;
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let event = Event::parse(&bodies[0]).unwrap();
     let EventKind::InvitationCreated { invitation_id, nonce } = &event.kind else { panic!("{event:?}") };

@@ -194,10 +194,13 @@ async fn a_deletion_stopped_half_way_resumes_removes_every_item_and_leaves_the_n
 
 /// A deletion request message for `tenant`, as the queue carries it.
 fn deletion_message(tenant: &Tenant) -> String {
-    taskflow::domain::events::Event::organization_deletion_requested(
+    use taskflow::domain::events::{Event, EventKind, Provenance};
+    let admin = taskflow::domain::UserId::parse(&tenant.admin.user_id).unwrap();
+    Event::new(
         taskflow::domain::OrgId::parse(&tenant.org_id).unwrap(),
-        taskflow::domain::UserId::parse(&tenant.admin.user_id).unwrap(),
         chrono::Utc::now(),
+        &Provenance::user(admin, Default::default()),
+        EventKind::OrganizationDeletionRequested { requested_by: admin },
     )
     .to_json()
 }

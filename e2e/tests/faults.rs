@@ -11,7 +11,7 @@ use taskflow::store::DeliveryState;
 
 const TRANSACT: &str = "DynamoDB_20120810.TransactWriteItems";
 const UPDATE: &str = "DynamoDB_20120810.UpdateItem";
-const SEND_MESSAGE: &str = "AmazonSQS.SendMessage";
+const PUBLISH: &str = "SNS.Publish";
 const SEND_EMAIL: &str = "SESv2.SendEmail";
 
 /// The SDK's attempts per call (config::retry_policy): a fault on this many calls outlasts them.
@@ -138,7 +138,7 @@ async fn a_queue_answer_lost_after_the_send_still_mails_once() {
     let api = Api::from_env();
     let tenant = api.tenant().await;
     let title = format!("lost queue answer {}", unique());
-    let lost = Fault::inject(SEND_MESSAGE, &tenant.org_id, "lose", 1).await;
+    let lost = Fault::inject(PUBLISH, &tenant.org_id, "lose", 1).await;
     assert_eq!(create(&api, &tenant, &title).await.status(), StatusCode::CREATED);
     assert_eq!(lost.hits().await, 1);
     // The SDK sent it again: two messages of one event, one mail.
@@ -209,7 +209,7 @@ async fn an_invitation_under_queue_and_mail_faults_mails_once() {
     let api = Api::from_env();
     let tenant = api.tenant().await;
     let email = format!("faulty-invitee-{}@example.com", unique());
-    let _lost = Fault::inject(SEND_MESSAGE, &tenant.org_id, "lose", 1).await;
+    let _lost = Fault::inject(PUBLISH, &tenant.org_id, "lose", 1).await;
     let _refused = Fault::inject(SEND_EMAIL, &email, "throttle", 1).await;
     let _conflict = Fault::inject(TRANSACT, &tenant.org_id, "conflict", 1).await;
     let invitation: Value = api.invite(&tenant, &email, "member").await;

@@ -107,7 +107,7 @@ async fn an_answer_lost_after_the_write_is_given_again_and_a_retry_meanwhile_wai
     let key = uuid::Uuid::new_v4().to_string();
     // Every attempt of the publish is held (the publisher gives up after 3 s, then leaves the
     // event to the outbox), longer than this client waits.
-    let _slow_queue = Fault::delay("AmazonSQS.SendMessage", &tenant.org_id, 5000, 3).await;
+    let _slow_queue = Fault::delay("SNS.Publish", &tenant.org_id, 5000, 3).await;
     let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
     let lost = impatient
         .post(api.url("/api/v1/tasks"))

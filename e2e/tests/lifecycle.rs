@@ -174,8 +174,12 @@ async fn a_reset_of_an_unverified_account_verifies_it_and_an_expired_token_does_
     let email = Email::parse(&tenant.admin.email).unwrap();
     let then = chrono::Utc::now() - chrono::Duration::minutes(31);
     let expired = OpaqueToken::generate();
-    let event =
-        taskflow::domain::events::Event::password_reset_requested(scope.org_id(), admin, MailNonce::generate(), then);
+    let event = taskflow::domain::events::Event::new(
+        scope.org_id(),
+        then,
+        &taskflow::domain::events::Provenance::anonymous(Default::default()),
+        taskflow::domain::events::EventKind::PasswordResetRequested { user_id: admin, nonce: MailNonce::generate() },
+    );
     store.account_tokens().request_reset(&scope, &email, admin, &expired.hash(), &event, then).await.unwrap();
     assert_eq!(confirm_reset(&api, expired.expose(), "a-new-password-1").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(api.login(&tenant.admin.email, PASSWORD).await.0, StatusCode::OK, "the password is unchanged");
@@ -226,10 +230,14 @@ async fn one_address_is_throttled_for_reset_requests_and_for_wrong_reset_tokens(
     let address = own_address();
     for i in 0..3 {
         let email = Email::parse(&format!("spray-{i}-{}@example.com", unique())).unwrap();
-        taskflow::auth::request_password_reset(&store, &key, &limits, &email, Some(&address), now).await.unwrap();
+        taskflow::auth::request_password_reset(&store, &key, &limits, &email, Some(&address), now, Default::default())
+            .await
+            .unwrap();
     }
     let email = Email::parse(&format!("spray-{}@example.com", unique())).unwrap();
-    let refused = taskflow::auth::request_password_reset(&store, &key, &limits, &email, Some(&address), now).await;
+    let refused =
+        taskflow::auth::request_password_reset(&store, &key, &limits, &email, Some(&address), now, Default::default())
+            .await;
     assert!(matches!(refused, Err(AuthError::Throttled { .. })), "{refused:?}");
 
     // Wrong reset tokens count as failed password attempts of the address.

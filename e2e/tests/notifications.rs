@@ -6,7 +6,7 @@ use chrono::Utc;
 use e2e::{Api, MAIL_DEADLINE, Tenant, eventually, mails_to, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use taskflow::domain::events::{Event, EventId, EventKind, SCHEMA_VERSION};
+use taskflow::domain::events::{Actor, Event, EventId, EventKind, SCHEMA_VERSION};
 use taskflow::domain::{OrgId, TaskId, UserId};
 use taskflow::notifications::Mailer;
 use taskflow::store::DeliveryState;
@@ -29,6 +29,8 @@ fn assigned_event(tenant: &Tenant, task: &Value, recipient: &str) -> Event {
         event_id: EventId::generate(),
         organization_id: OrgId::parse(&tenant.org_id).unwrap(),
         occurred_at: Utc::now(),
+        actor: Some(Actor::System),
+        origin: Default::default(),
         kind: EventKind::TaskAssigned {
             task_id: TaskId::parse(task["id"].as_str().unwrap()).unwrap(),
             recipient_id: UserId::parse(recipient).unwrap(),
@@ -243,11 +245,13 @@ async fn a_queue_outage_during_create_still_answers_201_and_the_mail_arrives_lat
     let tenant = api.tenant().await;
     let sdk = sdk().await;
     let app = taskflow::app::App::from_env(&sdk).unwrap();
-    let unreachable_sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk).endpoint_url(closed_endpoint()).build(),
+    let unreachable_sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&sdk).endpoint_url(closed_endpoint()).build(),
     );
-    let publisher =
-        taskflow::notifications::Publisher::new(unreachable_sqs, std::env::var("TASKFLOW_QUEUE_URL").unwrap());
+    let publisher = taskflow::notifications::Publisher::new(
+        unreachable_sns,
+        std::env::var(taskflow::config::EVENT_TOPIC_ARN).expect("the stack exports the topic"),
+    );
 
     let title = format!("Outage {}", unique());
     let request = lambda_http::http::Request::builder()

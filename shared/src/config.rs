@@ -12,9 +12,8 @@ use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{MailRequestLimits, MailTokenKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
-use crate::domain::events::Queue;
-use crate::lifecycle::{Archive, DEFAULT_BATCH_SIZE, Deleter, Exporter};
-use crate::notifications::{Mailer, Postman, Publisher};
+use crate::lifecycle::{Archive, AuditWriter, DEFAULT_BATCH_SIZE, Deleter, Exporter};
+use crate::notifications::{JobQueue, Mailer, Postman, Publisher};
 use crate::store::{CursorKey, InvitationQuota, Store};
 
 pub const TABLE_NAME: &str = "TASKFLOW_TABLE_NAME";
@@ -34,13 +33,13 @@ pub const MAIL_REQUESTS_PER_ADDRESS: &str = "TASKFLOW_MAIL_REQUESTS_PER_ADDRESS"
 pub const INVITATIONS_PER_DAY: &str = "TASKFLOW_INVITATIONS_PER_DAY";
 pub const MAIL_TOKEN_SECRET: &str = "TASKFLOW_MAIL_TOKEN_SECRET";
 pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
-pub const QUEUE_URL: &str = "TASKFLOW_QUEUE_URL";
+pub const EVENT_TOPIC_ARN: &str = "TASKFLOW_EVENT_TOPIC_ARN";
 pub const DELETION_QUEUE_URL: &str = "TASKFLOW_DELETION_QUEUE_URL";
 pub const DELETION_BATCH_SIZE: &str = "TASKFLOW_DELETION_BATCH_SIZE";
-pub const EXPORT_QUEUE_URL: &str = "TASKFLOW_EXPORT_QUEUE_URL";
 pub const EXPORT_BUCKET: &str = "TASKFLOW_EXPORT_BUCKET";
 pub const EXPORT_LINK_TTL_SECONDS: &str = "TASKFLOW_EXPORT_LINK_TTL_SECONDS";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
+pub const AUDIT_RETENTION_DAYS: &str = "TASKFLOW_AUDIT_RETENTION_DAYS";
 pub const OUTBOX_MIN_AGE_SECONDS: &str = "TASKFLOW_OUTBOX_MIN_AGE_SECONDS";
 pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 pub const AWS_ATTEMPT_TIMEOUT_MS: &str = "TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS";
@@ -131,7 +130,7 @@ pub fn retry_policy() -> RetryConfig {
 /// Lambda timeout. The queue publisher is bounded tighter (see [`publisher`]). The test stack
 /// allows more, for an emulator that shares two cores with the whole suite.
 pub fn timeouts() -> Result<TimeoutConfig, ConfigError> {
-    let attempt = Duration::from_millis(seconds(AWS_ATTEMPT_TIMEOUT_MS, 2_000, 100..=60_000)?);
+    let attempt = Duration::from_millis(whole_number(AWS_ATTEMPT_TIMEOUT_MS, 2_000, 100..=60_000)?);
     Ok(TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(attempt)
@@ -190,8 +189,9 @@ pub fn table_name() -> String {
     optional(TABLE_NAME, DEFAULT_TABLE_NAME)
 }
 
-/// A whole number of seconds from the variable `name`, within `range`, or `default`.
-fn seconds(name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+/// A whole number (seconds, milliseconds, days: as `name` says) from the variable `name`,
+/// within `range`, or `default`.
+fn whole_number(name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
     match std::env::var(name) {
         Err(_) => Ok(default),
         Ok(raw) => raw.parse::<u64>().ok().filter(|s| range.contains(s)).ok_or_else(|| ConfigError::Invalid {
@@ -202,8 +202,8 @@ fn seconds(name: &'static str, default: u64, range: std::ops::RangeInclusive<u64
 }
 
 pub fn token_settings() -> Result<TokenSettings, ConfigError> {
-    let access = seconds(ACCESS_TOKEN_TTL_SECONDS, DEFAULT_ACCESS_TOKEN_TTL.as_secs(), 60..=24 * 3600)?;
-    let refresh = seconds(REFRESH_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL.as_secs(), 3600..=365 * 24 * 3600)?;
+    let access = whole_number(ACCESS_TOKEN_TTL_SECONDS, DEFAULT_ACCESS_TOKEN_TTL.as_secs(), 60..=24 * 3600)?;
+    let refresh = whole_number(REFRESH_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL.as_secs(), 3600..=365 * 24 * 3600)?;
     Ok(TokenSettings {
         issuer: optional(JWT_ISSUER, "taskflow"),
         audience: optional(JWT_AUDIENCE, "taskflow-api"),
@@ -214,7 +214,7 @@ pub fn token_settings() -> Result<TokenSettings, ConfigError> {
 
 /// A whole number from the variable `name`, within `range`, or `default`.
 fn count(name: &'static str, default: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32, ConfigError> {
-    let value = seconds(name, default.into(), (*range.start()).into()..=(*range.end()).into())?;
+    let value = whole_number(name, default.into(), (*range.start()).into()..=(*range.end()).into())?;
     Ok(u32::try_from(value).unwrap_or(default))
 }
 
@@ -222,7 +222,7 @@ fn count(name: &'static str, default: u32, range: std::ops::RangeInclusive<u32>)
 /// and source address, per email, and per address.
 pub fn password_limits() -> Result<PasswordLimits, ConfigError> {
     Ok(PasswordLimits {
-        window_seconds: seconds(PASSWORD_WINDOW_SECONDS, 15 * 60, 1..=24 * 3600)?,
+        window_seconds: whole_number(PASSWORD_WINDOW_SECONDS, 15 * 60, 1..=24 * 3600)?,
         max_failures_per_email_and_address: count(PASSWORD_MAX_FAILURES, 10, 1..=10_000)?,
         max_failures_per_email: count(PASSWORD_MAX_FAILURES_PER_EMAIL, 100, 1..=1_000_000)?,
         max_failures_per_address: count(PASSWORD_MAX_FAILURES_PER_ADDRESS, 100, 1..=1_000_000)?,
@@ -233,7 +233,7 @@ pub fn password_limits() -> Result<PasswordLimits, ConfigError> {
 /// source address may make per window: 5 per email and 30 per address an hour by default.
 pub fn mail_request_limits() -> Result<MailRequestLimits, ConfigError> {
     Ok(MailRequestLimits {
-        window_seconds: seconds(MAIL_REQUEST_WINDOW_SECONDS, 3600, 1..=24 * 3600)?,
+        window_seconds: whole_number(MAIL_REQUEST_WINDOW_SECONDS, 3600, 1..=24 * 3600)?,
         per_email: count(MAIL_REQUESTS_PER_EMAIL, 5, 1..=10_000)?,
         per_address: count(MAIL_REQUESTS_PER_ADDRESS, 30, 1..=1_000_000)?,
     })
@@ -302,24 +302,19 @@ pub async fn cursor_key(sdk: &SdkConfig) -> Result<CursorKey, ConfigError> {
     Ok(CursorKey::new(secret.as_bytes()))
 }
 
-/// The queue publisher. Its calls are bounded tightly: on a request path a slow queue must
+/// The event publisher. Its calls are bounded tightly: on a request path a slow topic must
 /// not hold the answer, since the outbox delivers what was not accepted in time.
 pub fn publisher(sdk: &SdkConfig) -> Result<Publisher, ConfigError> {
-    let timeouts = TimeoutConfig::builder()
+    let config = aws_sdk_sns::config::Builder::from(sdk).timeout_config(request_path_timeouts()).build();
+    Ok(Publisher::new(aws_sdk_sns::Client::from_conf(config), required(EVENT_TOPIC_ARN)?))
+}
+
+fn request_path_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_millis(500))
         .operation_attempt_timeout(std::time::Duration::from_secs(1))
         .operation_timeout(std::time::Duration::from_secs(3))
-        .build();
-    let config = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(timeouts).build();
-    let queues: Vec<(Queue, String)> =
-        [(Queue::Notifications, QUEUE_URL), (Queue::Deletions, DELETION_QUEUE_URL), (Queue::Exports, EXPORT_QUEUE_URL)]
-            .into_iter()
-            .filter_map(|(queue, name)| std::env::var(name).ok().map(|url| (queue, url)))
-            .collect();
-    if queues.is_empty() {
-        return Err(ConfigError::Missing(QUEUE_URL));
-    }
-    Ok(Publisher::with_queues(aws_sdk_sqs::Client::from_conf(config), queues))
+        .build()
 }
 
 /// The mailer. Its SES client makes one attempt per send and no retry of its own: a retried
@@ -329,8 +324,8 @@ pub async fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
     Ok(Mailer::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?, mail_token_key(sdk).await?))
 }
 
-/// The deleter: the store, a postman for its done mail (SES as the mailer's), and a
-/// publisher onto the deletion queue for its next batch.
+/// The deleter: the store, a postman for its done mail (SES as the mailer's), and its own
+/// queue for its next batch.
 pub fn deleter(sdk: &SdkConfig) -> Result<Deleter, ConfigError> {
     let postman = Postman::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?);
     let batch_size = match std::env::var(DELETION_BATCH_SIZE) {
@@ -340,8 +335,18 @@ pub fn deleter(sdk: &SdkConfig) -> Result<Deleter, ConfigError> {
             reason: "must be a whole number from 1 to 10000".into(),
         })?,
     };
-    required(DELETION_QUEUE_URL)?;
-    Ok(Deleter::new(store(sdk), archive(sdk)?, postman, publisher(sdk)?, batch_size))
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(sdk).timeout_config(request_path_timeouts()).build(),
+    );
+    let requeue = JobQueue::new(sqs, required(DELETION_QUEUE_URL)?);
+    Ok(Deleter::new(store(sdk), archive(sdk)?, postman, requeue, batch_size))
+}
+
+/// The audit writer, keeping entries `TASKFLOW_AUDIT_RETENTION_DAYS` (a year by default, a
+/// day to ten years).
+pub fn audit_writer(sdk: &SdkConfig) -> Result<AuditWriter, ConfigError> {
+    let days = whole_number(AUDIT_RETENTION_DAYS, crate::domain::DEFAULT_AUDIT_RETENTION_DAYS.into(), 1..=3650)?;
+    Ok(AuditWriter::new(store(sdk), chrono::Duration::days(i64::try_from(days).unwrap_or(365))))
 }
 
 /// The exporter: the store to read, the export bucket to write.
@@ -371,7 +376,7 @@ pub fn archive(sdk: &SdkConfig) -> Result<Archive, ConfigError> {
 /// How long an export's download link works: 15 minutes by default, at most an hour. (A
 /// link signed with a Lambda role's session also ends with that session.)
 pub fn export_link_ttl() -> Result<Duration, ConfigError> {
-    Ok(Duration::from_secs(seconds(EXPORT_LINK_TTL_SECONDS, 15 * 60, 60..=3600)?))
+    Ok(Duration::from_secs(whole_number(EXPORT_LINK_TTL_SECONDS, 15 * 60, 60..=3600)?))
 }
 
 /// An SES client that never resends on its own.

@@ -5,7 +5,8 @@
 //! - [`api`]: one handler per route, and [`app`], what every handler is given;
 //! - [`http`]: parsing requests, answering, and the one place errors become problem+json;
 //! - [`config`]: the environment and the clients, built once per cold start;
-//! - [`lifecycle`]: the jobs of an organization's lifecycle (its deletion), off their queues;
+//! - [`lifecycle`]: the jobs off their queues: an organization's deletion and export, its
+//!   audit log;
 //! - [`notifications`]: publishing events and mailing them;
 //! - [`auth`]: who is calling, and the [`store::TenantScope`] that proves it;
 //! - [`store`]: the tenant-keyed DynamoDB table;

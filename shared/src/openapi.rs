@@ -55,6 +55,7 @@ use crate::http::error_responses::{
         api::organizations::delete,
         api::organizations::export,
         api::organizations::export_status,
+        api::audit::list,
     ),
     components(
         // Answered by no route: the export's download link gives it.

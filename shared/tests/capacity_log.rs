@@ -60,7 +60,11 @@ async fn every_call_logs_the_capacity_it_consumed_and_a_query_what_it_read() {
     let creator = member(&store, &scope).await;
     let _logging = tracing::subscriber::set_default(subscriber); // this test's thread only
 
-    let (task, _) = store.tasks().create(&scope, &creator, draft("t"), Utc::now()).await.unwrap();
+    let (task, _) = store
+        .tasks()
+        .create(&scope, &creator, draft("t"), Utc::now(), &taskflow::domain::events::Provenance::system())
+        .await
+        .unwrap();
     store.tasks().get(&scope, task.id).await.unwrap().expect("found");
     store.tasks().list_page(&scope, &TaskFilter::default(), 20, None).await.unwrap();
 

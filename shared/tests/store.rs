@@ -34,6 +34,11 @@ fn registration(email: &str, slug: &str) -> Registration {
     }
 }
 
+/// Who the fixtures act as: the service itself.
+fn by() -> taskflow::domain::events::Provenance {
+    taskflow::domain::events::Provenance::system()
+}
+
 /// Registers as the register function does, then redeems the admin's verification token.
 async fn register(
     store: &Store,
@@ -41,11 +46,14 @@ async fn register(
     registration: Registration,
 ) -> Result<(taskflow::domain::Organization, taskflow::domain::User), StoreError> {
     let (admin, now) = (taskflow::domain::UserId::generate(), Utc::now());
-    let event = taskflow::domain::events::Event::email_verification_requested(
+    let event = taskflow::domain::events::Event::new(
         scope.org_id(),
-        admin,
-        taskflow::domain::MailNonce::generate(),
         now,
+        &by(),
+        taskflow::domain::events::EventKind::EmailVerificationRequested {
+            user_id: admin,
+            nonce: taskflow::domain::MailNonce::generate(),
+        },
     );
     let token = taskflow::domain::OpaqueToken::generate().hash();
     let new_admin = taskflow::store::NewAdmin { id: admin, verification: &token, event: &event };
@@ -97,14 +105,14 @@ async fn a_filtered_page_reads_only_matching_items_however_many_others_exist() {
     let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
     let (creator, their_creator) = (member(&store, &mine).await, member(&store, &theirs).await);
     for i in 0..30 {
-        tasks.create(&mine, &creator, draft(&format!("todo {i}"), TaskStatus::Todo), Utc::now()).await.unwrap();
+        tasks.create(&mine, &creator, draft(&format!("todo {i}"), TaskStatus::Todo), Utc::now(), &by()).await.unwrap();
     }
     for i in 0..5 {
-        tasks.create(&mine, &creator, draft(&format!("done {i}"), TaskStatus::Done), Utc::now()).await.unwrap();
+        tasks.create(&mine, &creator, draft(&format!("done {i}"), TaskStatus::Done), Utc::now(), &by()).await.unwrap();
     }
     for i in 0..20 {
         let done = draft(&format!("theirs {i}"), TaskStatus::Done);
-        tasks.create(&theirs, &their_creator, done, Utc::now()).await.unwrap();
+        tasks.create(&theirs, &their_creator, done, Utc::now(), &by()).await.unwrap();
     }
 
     let done = TaskFilter::new(Some(TaskStatus::Done), None);
@@ -132,11 +140,12 @@ async fn a_replace_based_on_a_stale_version_is_refused() {
     let store = fresh_store().await;
     let scope = TenantScope::for_new_organization();
     let caller = member(&store, &scope).await;
-    let (task, _) = store.tasks().create(&scope, &caller, draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
+    let (task, _) =
+        store.tasks().create(&scope, &caller, draft("t", TaskStatus::Todo), Utc::now(), &by()).await.unwrap();
     let first = task.patched(serde_json::from_value(json!({"title": "one"})).unwrap(), Utc::now());
     let second = task.patched(serde_json::from_value(json!({"title": "two"})).unwrap(), Utc::now());
-    store.tasks().replace(&scope, &first, task.version, None, Some(&caller)).await.unwrap();
-    let lost = store.tasks().replace(&scope, &second, task.version, None, Some(&caller)).await;
+    store.tasks().replace(&scope, &first, task.version, &[], Some(&caller)).await.unwrap();
+    let lost = store.tasks().replace(&scope, &second, task.version, &[], Some(&caller)).await;
     assert!(matches!(lost, Err(StoreError::VersionConflict)), "{lost:?}");
     let stored = store.tasks().get(&scope, task.id).await.unwrap().unwrap();
     assert_eq!(stored.title.as_str(), "one");
@@ -147,16 +156,17 @@ async fn another_scope_can_neither_see_nor_delete_a_task() {
     let store = fresh_store().await;
     let (mine, theirs) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
     let creator = member(&store, &mine).await;
-    let (task, _) = store.tasks().create(&mine, &creator, draft("t", TaskStatus::Todo), Utc::now()).await.unwrap();
+    let (task, _) =
+        store.tasks().create(&mine, &creator, draft("t", TaskStatus::Todo), Utc::now(), &by()).await.unwrap();
     assert!(store.tasks().get(&theirs, task.id).await.unwrap().is_none());
     let their_admin = Caller { needs_admin: true, ..member(&store, &theirs).await };
-    let refused = store.tasks().delete(&theirs, task.id, &their_admin).await;
+    let refused = store.tasks().delete(&theirs, task.id, &their_admin, &by()).await;
     assert!(
         matches!(refused, Err(StoreError::CallerNotAdmin)),
         "their caller is checked in their partition: {refused:?}"
     );
     let their_member = member(&store, &theirs).await;
-    let refused = store.tasks().delete(&theirs, task.id, &their_member).await.unwrap();
+    let refused = store.tasks().delete(&theirs, task.id, &their_member, &by()).await.unwrap();
     assert_eq!(refused, Err(DeleteRefused::NotFound));
     assert!(store.tasks().get(&mine, task.id).await.unwrap().is_some());
 }
@@ -173,31 +183,32 @@ async fn an_invitation_does_not_outlive_its_senders_admin_role() {
     let (_, first) = register(&store, &scope, registration(&email, &slug)).await.unwrap();
     let first = Caller { user_id: first.id, needs_admin: true };
     let second = member(&store, &scope).await;
-    store.users().set_role(&scope, &first, second.user_id, Role::Admin).await.unwrap();
+    store.users().set_role(&scope, &first, second.user_id, Role::Admin, &by()).await.unwrap();
     let second = Caller { needs_admin: true, ..second };
 
     let quota = InvitationQuota { per_day: 5 };
     let invite = |to: &str| {
         let draft: InvitationDraft = serde_json::from_value(json!({"email": to, "role": "admin"})).unwrap();
         let invitation = Invitation::new(draft, scope.org_id(), second.user_id, Utc::now());
-        let event = Event::invitation_created(&invitation, MailNonce::generate());
+        let event = Event::invitation_created(&invitation, MailNonce::generate(), &by());
         (invitation, OpaqueToken::generate(), event)
     };
     let (invitation, token, event) = invite(&format!("{}@example.com", unique("c")));
     store.invitations().create(&scope, &second, quota, new(&invitation, &token.hash(), &event), None).await.unwrap();
     // Demoted through the store alone: no sweep of their invitations runs.
-    store.users().set_role(&scope, &first, second.user_id, Role::Member).await.unwrap();
+    store.users().set_role(&scope, &first, second.user_id, Role::Member, &by()).await.unwrap();
 
     let hash = hash_password(&Password::parse("invitee123").unwrap()).unwrap();
-    let accepted = store.invitations().accept(&scope, invitation.id, &token.hash(), hash, Utc::now()).await;
+    let accepted =
+        store.invitations().accept(&scope, invitation.id, &token.hash(), hash, Utc::now(), Default::default()).await;
     assert!(matches!(accepted, Err(StoreError::InvalidInvitation)), "{accepted:?}");
     let (invitation, token, event) = invite(&format!("{}@example.com", unique("d")));
     let refused =
         store.invitations().create(&scope, &second, quota, new(&invitation, &token.hash(), &event), None).await;
     assert!(matches!(refused, Err(StoreError::CallerNotAdmin)), "{refused:?}");
-    let demote_first = store.users().set_role(&scope, &second, first.user_id, Role::Member).await;
+    let demote_first = store.users().set_role(&scope, &second, first.user_id, Role::Member, &by()).await;
     assert!(matches!(demote_first, Err(StoreError::CallerNotAdmin)), "{demote_first:?}");
-    let promote_self = store.users().set_role(&scope, &second, second.user_id, Role::Admin).await;
+    let promote_self = store.users().set_role(&scope, &second, second.user_id, Role::Admin, &by()).await;
     assert!(matches!(promote_self, Err(StoreError::CallerNotAdmin)), "{promote_self:?}");
 }
 

@@ -8,5 +8,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     // A token issuer: one of the few functions that may read the signing key.
     let issuer = &taskflow::config::Deferred::load(|| taskflow::config::token_issuer(&sdk)).await?;
     let store = &taskflow::config::store(&sdk);
-    http::serve(move |req| async move { api::auth::accept_invitation(store, issuer.get().await?, req).await }).await
+    let publisher = &taskflow::config::publisher(&sdk)?;
+    http::serve(
+        move |req| async move { api::auth::accept_invitation(store, issuer.get().await?, publisher, req).await },
+    )
+    .await
 }

@@ -6,5 +6,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     taskflow::app::init_tracing();
     let sdk = taskflow::config::sdk_config().await?;
     let app = taskflow::app::App::from_env(&sdk)?;
-    http::serve(|req| api::users::delete(&app, req)).await
+    let publisher = taskflow::config::publisher(&sdk)?;
+    http::serve(|req| api::users::delete(&app, &publisher, req)).await
 }

@@ -22,6 +22,27 @@ queue_with_dead_letters() {
 queue_with_dead_letters taskflow-notifications
 queue_with_dead_letters taskflow-deletions
 queue_with_dead_letters taskflow-exports
+queue_with_dead_letters taskflow-audit
+
+# The event topic, each consumer's queue subscribed to the types it wants (as `Consumer` in
+# shared/src/domain/events.rs says, and the template and devstack bootstrap subscribe them).
+topic_arn=$(awslocal sns create-topic --name taskflow-events --output text --query TopicArn)
+subscribe() {
+  local queue=$1 policy=${2:-} queue_arn attributes
+  queue_arn=$(awslocal sqs get-queue-attributes --attribute-names QueueArn \
+    --queue-url "$(awslocal sqs get-queue-url --queue-name "$queue" --output text --query QueueUrl)" \
+    --output text --query Attributes.QueueArn)
+  attributes='{"RawMessageDelivery":"true"}'
+  if [ -n "$policy" ]; then
+    attributes="{\"RawMessageDelivery\":\"true\",\"FilterPolicy\":$(jq -Rn --arg p "$policy" '$p')}"
+  fi
+  awslocal sns subscribe --topic-arn "$topic_arn" --protocol sqs --notification-endpoint "$queue_arn" \
+    --attributes "$attributes"
+}
+subscribe taskflow-notifications '{"type":["task.created","task.assigned","invitation.created","password_reset.requested","email_verification.requested"]}'
+subscribe taskflow-deletions '{"type":["organization.deletion_requested"]}'
+subscribe taskflow-exports '{"type":["organization.export_requested"]}'
+subscribe taskflow-audit
 
 # The export bucket, encrypted, its documents gone after a day (as the template makes it).
 awslocal s3api create-bucket --bucket taskflow-exports

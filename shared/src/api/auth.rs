@@ -3,7 +3,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
-use super::authenticate;
+use super::{authenticate, provenance};
 use crate::app::App;
 use crate::auth::{self, AccessToken, MailRequestLimits, MailTokenKey, PasswordLimits, Principal, TokenIssuer};
 use crate::domain::{Email, OpaqueToken, OrgName, OrgSlug, Organization, Password, User};
@@ -74,7 +74,7 @@ pub async fn register(
         admin_password_hash: password_hash,
     };
     let (organization, user, principal, events) =
-        auth::register_organization(store, key, registration, Utc::now()).await?;
+        auth::register_organization(store, key, registration, Utc::now(), http::origin(&req)).await?;
     tracing::info!(org_id = %organization.id, user_id = %user.id, "organization registered");
     for (event, scope) in &events {
         notifications::dispatch(store, publisher, scope, event).await;
@@ -286,12 +286,19 @@ pub struct Accepted {
         JsonBodyErrors,
     )
 )]
-pub async fn accept_invitation(store: &Store, issuer: &TokenIssuer, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn accept_invitation(
+    store: &Store,
+    issuer: &TokenIssuer,
+    publisher: &Publisher,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     let body: AcceptInvitation = http::json_body(&req)?;
     let invalid = crate::store::StoreError::InvalidInvitation;
     let token = OpaqueToken::parse(&body.token).ok_or(invalid)?;
-    let principal = auth::accept_invitation(store, &token, &body.password, Utc::now()).await?;
+    let (principal, joined) =
+        auth::accept_invitation(store, &token, &body.password, Utc::now(), http::origin(&req)).await?;
     http::record_principal(&principal);
+    notifications::dispatch(store, publisher, &principal.scope(), &joined).await;
     let user = store.users().get(&principal.scope(), principal.user_id()).await?.ok_or(ApiError::Internal)?;
     let tokens = session_tokens(store, issuer, principal).await?;
     http::json(StatusCode::CREATED, &Accepted { user, tokens })
@@ -344,7 +351,16 @@ pub async fn password_reset(store: &Store, mail: &AccountMail, req: Request) -> 
     // A string that can be no account's email has no account: the same answer.
     if let Ok(email) = Email::parse(&body.email) {
         let source_ip = http::source_ip(&req);
-        auth::request_password_reset(store, &mail.key, &mail.limits, &email, source_ip.as_deref(), Utc::now()).await?;
+        auth::request_password_reset(
+            store,
+            &mail.key,
+            &mail.limits,
+            &email,
+            source_ip.as_deref(),
+            Utc::now(),
+            http::origin(&req),
+        )
+        .await?;
     }
     http::json(StatusCode::ACCEPTED, &RESET_REQUESTED)
 }
@@ -434,9 +450,17 @@ pub async fn verify_email_resend(
 ) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let source_ip = http::source_ip(&req);
-    let event =
-        auth::resend_verification(&app.store, &mail.key, &mail.limits, &principal, source_ip.as_deref(), Utc::now())
-            .await?;
+    let by = provenance(&principal, &req);
+    let event = auth::resend_verification(
+        &app.store,
+        &mail.key,
+        &mail.limits,
+        &principal,
+        source_ip.as_deref(),
+        Utc::now(),
+        &by,
+    )
+    .await?;
     notifications::dispatch(&app.store, publisher, &principal.scope(), &event).await;
     http::json(StatusCode::ACCEPTED, &VerificationResent { detail: "A new verification token is on its way." })
 }

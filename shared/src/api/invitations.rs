@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, idempotency, page_limit};
+use super::{authenticate, idempotency, page_limit, provenance};
 use crate::app::App;
 use crate::auth::{MailTokenKey, MailTokenPurpose};
 use crate::domain::events::Event;
@@ -59,7 +59,7 @@ pub async fn create(
     let invitation = Invitation::new(draft, scope.org_id(), principal.user_id(), Utc::now());
     let nonce = MailNonce::generate();
     let hash = inviter.key.token(MailTokenPurpose::Invitation, &invitation.id, &nonce).hash();
-    let event = Event::invitation_created(&invitation, nonce);
+    let event = Event::invitation_created(&invitation, nonce, &provenance(&principal, &req));
     let response = http::json(StatusCode::CREATED, &invitation)?;
     // Under an Idempotency-Key, the answer is recorded with the invitation itself.
     let answer = idempotency::answer_to_record(&req, &response);
@@ -126,13 +126,16 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
         AuthenticatedErrors,
     )
 )]
-pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let caller = principal.as_admin()?;
     let id = http::path_id(&req, "id", InvitationId::parse)?;
-    app.store.invitations().revoke(&principal.scope(), &caller, id).await.map_err(|e| match e {
+    let scope = principal.scope();
+    let by = provenance(&principal, &req);
+    let event = app.store.invitations().revoke(&scope, &caller, id, &by).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::NotFound("invitation"),
         other => other.into(),
     })?;
+    notifications::dispatch(&app.store, publisher, &scope, &event).await;
     http::no_content()
 }

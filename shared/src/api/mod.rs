@@ -1,6 +1,7 @@
 //! The handlers, one per route. Each parses its request with [`crate::http`], asks
 //! [`crate::auth`] who is calling, and calls the store with the caller's tenant scope.
 
+pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod idempotency;
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::auth::Principal;
+use crate::domain::events::Provenance;
 use crate::http::{self, ApiError};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -40,6 +42,11 @@ fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
     let principal = app.tokens.verify(token)?;
     http::record_principal(&principal);
     Ok(principal)
+}
+
+/// Who is asking, and from where: what the events their request causes record.
+fn provenance(principal: &Principal, req: &Request) -> Provenance {
+    Provenance::user(principal.user_id(), http::origin(req))
 }
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;

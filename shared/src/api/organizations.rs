@@ -3,9 +3,9 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
-use super::authenticate;
+use super::{authenticate, provenance};
 use crate::app::App;
-use crate::domain::events::Event;
+use crate::domain::events::{Event, EventKind};
 use crate::domain::{Export, ExportId, ExportState, ExportStatus, OrgName, OrgSlug, Organization};
 use crate::http::error_responses::{AuthenticatedErrors, BadRequest, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
@@ -54,11 +54,14 @@ pub struct OrganizationPatch {
         AuthenticatedErrors,
     )
 )]
-pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let caller = principal.as_admin()?;
     let patch: OrganizationPatch = http::json_body(&req)?;
-    let organization = app.store.organizations().rename(&principal.scope(), &caller, &patch.name, Utc::now()).await?;
+    let scope = principal.scope();
+    let by = provenance(&principal, &req);
+    let (organization, event) = app.store.organizations().rename(&scope, &caller, &patch.name, Utc::now(), &by).await?;
+    notifications::dispatch(&app.store, publisher, &scope, &event).await;
     http::json(StatusCode::OK, &organization)
 }
 
@@ -110,7 +113,12 @@ pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     // The done mail's address, read now: the users are the first thing the job deletes.
     let requester = app.store.users().get(&scope, principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
     let now = Utc::now();
-    let event = Event::organization_deletion_requested(scope.org_id(), requester.id, now);
+    let event = Event::new(
+        scope.org_id(),
+        now,
+        &provenance(&principal, &req),
+        EventKind::OrganizationDeletionRequested { requested_by: requester.id },
+    );
     let request = DeletionRequest {
         requested_by: requester.id,
         notify: Some(requester.email),
@@ -213,7 +221,7 @@ pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     let scope = principal.scope();
     let now = Utc::now();
     let export = Export::new(principal.user_id(), now);
-    let event = Event::organization_export_requested(scope.org_id(), &export);
+    let event = Event::organization_export_requested(scope.org_id(), &export, &provenance(&principal, &req));
     let export = match app.store.exports().request(&scope, &caller, &export, &event).await? {
         ExportRequested::Started => {
             tracing::info!(export_id = %export.id, "export requested");

@@ -3,7 +3,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, idempotency, page_limit};
+use super::{authenticate, idempotency, page_limit, provenance};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::domain::events::Event;
@@ -77,7 +77,8 @@ pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     // Under an Idempotency-Key, the answer is recorded with the task itself.
     let answer = idempotency::answer_to_record(&req, &response);
     let answer = answer.as_ref().map(|(claim, answer)| (claim, answer));
-    let event = app.store.tasks().create_recorded(&scope, &principal.as_member(), &task, answer).await?;
+    let by = provenance(&principal, &req);
+    let event = app.store.tasks().create_recorded(&scope, &principal.as_member(), &task, &by, answer).await?;
     tracing::info!(task_id = %task.id, "task created");
     notifications::dispatch(&app.store, publisher, &scope, &event).await;
     Ok(response)
@@ -197,17 +198,10 @@ pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Re
             return Err(stale(expected, current.version));
         }
         let next = current.patched(patch.clone(), Utc::now());
-        let event = Event::task_assigned(&current, &next);
-        match app
-            .store
-            .tasks()
-            .replace(&scope, &next, current.version, event.as_ref(), Some(&principal.as_member()))
-            .await
-        {
+        let events = Event::task_changed(&current, &next, &provenance(&principal, &req));
+        match app.store.tasks().replace(&scope, &next, current.version, &events, Some(&principal.as_member())).await {
             Ok(()) => {
-                if let Some(event) = &event {
-                    notifications::dispatch(&app.store, publisher, &scope, event).await;
-                }
+                notifications::dispatch_all(&app.store, publisher, &scope, &events).await;
                 return task_response(StatusCode::OK, &next);
             }
             Err(StoreError::VersionConflict) if expected.is_some() => {
@@ -240,17 +234,21 @@ fn stale(expected: u64, current: u64) -> ApiError {
         AuthenticatedErrors,
     )
 )]
-pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal: Principal = authenticate(app, &req)?;
     let id = task_id(&req)?;
     let scope = principal.scope();
-    let deleted = match app.store.tasks().delete(&scope, id, &principal.as_role_holder()).await {
+    let by = provenance(&principal, &req);
+    let deleted = match app.store.tasks().delete(&scope, id, &principal.as_role_holder(), &by).await {
         // An admin's token whose holder was demoted since: a member may still delete their own.
-        Err(StoreError::CallerNotAdmin) => app.store.tasks().delete(&scope, id, &principal.as_member()).await,
+        Err(StoreError::CallerNotAdmin) => app.store.tasks().delete(&scope, id, &principal.as_member(), &by).await,
         other => other,
     };
     match deleted? {
-        Ok(()) => http::no_content(),
+        Ok(event) => {
+            notifications::dispatch(&app.store, publisher, &scope, &event).await;
+            http::no_content()
+        }
         Err(DeleteRefused::NotFound) => Err(ApiError::NotFound("task")),
         Err(DeleteRefused::NotCreator) => Err(ApiError::Forbidden("only an admin or the task's creator may delete it")),
     }

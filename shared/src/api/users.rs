@@ -5,11 +5,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, page_limit};
+use super::{authenticate, page_limit, provenance};
 use crate::app::App;
+use crate::domain::events::Event;
 use crate::domain::{Role, RoleChange, User, UserId};
 use crate::http::error_responses::{AuthenticatedErrors, BadRequest, Conflict, Forbidden, JsonBodyErrors, NotFound};
 use crate::http::{self, ApiError};
+use crate::notifications::{self, Publisher};
 use crate::store::{CursorKey, StoreError};
 
 /// The cursor namespace of the members list (task lists use their filter's fingerprint).
@@ -101,20 +103,22 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         AuthenticatedErrors,
     )
 )]
-pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let caller = principal.as_admin()?;
     let id = user_id(&req)?;
     let change: RoleChange = http::json_body(&req)?;
     let scope = principal.scope();
-    let user = app.store.users().set_role(&scope, &caller, id, change.role).await.map_err(not_found)?;
+    let by = provenance(&principal, &req);
+    let (user, changed) = app.store.users().set_role(&scope, &caller, id, change.role, &by).await.map_err(not_found)?;
+    let mut events: Vec<Event> = changed.into_iter().collect();
     // A demoted admin's pending invitations cannot be accepted any more (acceptance checks
     // the inviter); revoking them keeps the organization's list true.
-    let revoked = match user.role {
-        Role::Member => app.store.invitations().revoke_sent_by(&scope, id).await?,
-        Role::Admin => 0,
-    };
-    tracing::info!(member = %id, role = ?user.role, revoked, "role changed");
+    if user.role == Role::Member {
+        events.extend(app.store.invitations().revoke_sent_by(&scope, id, &by).await?);
+    }
+    notifications::dispatch_all(&app.store, publisher, &scope, &events).await;
+    tracing::info!(member = %id, role = ?user.role, events = events.len(), "role changed");
     http::json(StatusCode::OK, &user)
 }
 
@@ -135,15 +139,19 @@ pub async fn update(app: &App, req: Request) -> Result<Response<Body>, ApiError>
         AuthenticatedErrors,
     )
 )]
-pub async fn delete(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req)?;
     let caller = principal.as_admin()?;
     let id = user_id(&req)?;
     let scope = principal.scope();
-    app.store.users().remove(&scope, &caller, id).await.map_err(not_found)?;
+    let by = provenance(&principal, &req);
+    let (_, removed) = app.store.users().remove(&scope, &caller, id, &by).await.map_err(not_found)?;
+    notifications::dispatch(&app.store, publisher, &scope, &removed).await;
     let revoked = app.store.sessions().revoke_all(&scope, id).await?;
-    let unassigned = app.store.tasks().unassign_all(&scope, id).await?;
-    let invitations = app.store.invitations().revoke_sent_by(&scope, id).await?;
-    tracing::info!(member = %id, revoked, unassigned, invitations, "member removed");
+    let unassigned = app.store.tasks().unassign_all(&scope, id, &by).await?;
+    let invitations = app.store.invitations().revoke_sent_by(&scope, id, &by).await?;
+    notifications::dispatch_all(&app.store, publisher, &scope, &unassigned).await;
+    notifications::dispatch_all(&app.store, publisher, &scope, &invitations).await;
+    tracing::info!(member = %id, revoked, unassigned = unassigned.len(), invitations = invitations.len(), "member removed");
     http::no_content()
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::mail_token::{MailTokenKey, MailTokenPurpose};
 use super::throttle::{self, PasswordLimits};
 use super::{AuthError, Principal};
-use crate::domain::events::Event;
+use crate::domain::events::{Event, EventKind, Origin, Provenance};
 use crate::domain::{Email, MailNonce, OpaqueToken, Organization, Password, User, UserId};
 use crate::store::{
     DeletionRequest, NewAdmin, Registration, StaleRegistration, Store, StoreError, TaskFilter, TenantScope, Unique,
@@ -61,12 +61,18 @@ pub async fn register_organization(
     key: &MailTokenKey,
     registration: Registration,
     now: DateTime<Utc>,
+    origin: Origin,
 ) -> Result<(Organization, User, Principal, Vec<(Event, TenantScope)>), AuthError> {
     let scope = TenantScope::for_new_organization();
     let admin_id = UserId::generate();
     let nonce = MailNonce::generate();
     let token = key.token(MailTokenPurpose::EmailVerification, &admin_id, &nonce).hash();
-    let event = Event::email_verification_requested(scope.org_id(), admin_id, nonce, now);
+    let event = Event::new(
+        scope.org_id(),
+        now,
+        &Provenance::user(admin_id, origin),
+        EventKind::EmailVerificationRequested { user_id: admin_id, nonce },
+    );
     let organizations = store.organizations();
     let new_admin = || NewAdmin { id: admin_id, verification: &token, event: &event };
     let email = registration.admin_email.clone();
@@ -114,7 +120,12 @@ async fn stale_registration(
     {
         return Ok(None);
     }
-    let event = Event::organization_deletion_requested(scope.org_id(), user.id, now);
+    let event = Event::new(
+        scope.org_id(),
+        now,
+        &Provenance::system(),
+        EventKind::OrganizationDeletionRequested { requested_by: user.id },
+    );
     let deletion = DeletionRequest { requested_by: user.id, notify: None, requested_at: now, event_id: event.event_id };
     Ok(Some(StaleRegistration { scope, user_id: user.id, registered_before, deletion, event }))
 }
@@ -128,6 +139,7 @@ pub async fn resend_verification(
     principal: &Principal,
     source: Option<&str>,
     now: DateTime<Utc>,
+    by: &Provenance,
 ) -> Result<Event, AuthError> {
     let scope = principal.scope();
     let user = store.users().get(&scope, principal.user_id()).await?.ok_or(AuthError::InvalidToken)?;
@@ -137,7 +149,8 @@ pub async fn resend_verification(
     count_mail_request(store, limits, &user.email, source, now).await?;
     let nonce = MailNonce::generate();
     let token = key.token(MailTokenPurpose::EmailVerification, &user.id, &nonce).hash();
-    let event = Event::email_verification_requested(user.organization_id, user.id, nonce, now);
+    let event =
+        Event::new(user.organization_id, now, by, EventKind::EmailVerificationRequested { user_id: user.id, nonce });
     store.account_tokens().request_verification(&scope, &user, &token, &event, now).await?;
     Ok(event)
 }
@@ -163,6 +176,7 @@ pub async fn request_password_reset(
     email: &Email,
     source: Option<&str>,
     now: DateTime<Utc>,
+    origin: Origin,
 ) -> Result<(), AuthError> {
     count_mail_request(store, limits, email, source, now).await?;
     let account = store.credentials().find(email).await?;
@@ -174,7 +188,12 @@ pub async fn request_password_reset(
     };
     let nonce = MailNonce::generate();
     let token = key.token(MailTokenPurpose::PasswordReset, &user, &nonce).hash();
-    let event = Event::password_reset_requested(scope.org_id(), user, nonce, now);
+    let event = Event::new(
+        scope.org_id(),
+        now,
+        &Provenance::anonymous(origin),
+        EventKind::PasswordResetRequested { user_id: user, nonce },
+    );
     store.account_tokens().request_reset(&scope, email, user, &token, &event, now).await?;
     Ok(())
 }

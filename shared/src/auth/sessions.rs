@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{AuthError, Principal, TokenSettings};
+use crate::domain::events::{Event, Origin};
 use crate::domain::{OpaqueToken, Password};
 use crate::store::{Store, StoreError, TenantScope};
 
@@ -66,13 +67,15 @@ pub async fn refresh(
     Ok((principal, next))
 }
 
-/// Accepts an invitation: creates the user with the invited role, once.
+/// Accepts an invitation: creates the user with the invited role, once; answers them as the
+/// caller, and the `member.joined` event to dispatch.
 pub async fn accept_invitation(
     store: &Store,
     token: &OpaqueToken,
     password: &Password,
     now: DateTime<Utc>,
-) -> Result<Principal, AuthError> {
+    origin: Origin,
+) -> Result<(Principal, Event), AuthError> {
     let hash = token.hash();
     let found = store.invitations().find_token(&hash).await?.ok_or(StoreError::InvalidInvitation)?;
     if found.expires_at <= now.timestamp() {
@@ -80,6 +83,7 @@ pub async fn accept_invitation(
     }
     let scope = TenantScope::verified(found.organization_id);
     let password_hash = super::hash_password(password)?;
-    let user = store.invitations().accept(&scope, found.invitation_id, &hash, password_hash, now).await?;
-    Ok(Principal::new(user.id, user.organization_id, user.role))
+    let (user, joined) =
+        store.invitations().accept(&scope, found.invitation_id, &hash, password_hash, now, origin).await?;
+    Ok((Principal::new(user.id, user.organization_id, user.role), joined))
 }

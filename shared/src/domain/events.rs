@@ -1,20 +1,24 @@
-//! The messages TaskFlow puts on its notification queue, shared by the producers (the task
-//! and invitation functions, the re-publisher) and the consumer (the mailer).
+//! The event stream: every state change TaskFlow makes, recorded in the outbox with the
+//! write that made it and published to one topic, from which each consumer (the mailer, the
+//! audit writer, the deletion and export jobs) gets its own queue of the types it wants
+//! ([`Consumer`]). A producer names no consumer, so adding one touches no producer.
 //!
-//! A message names things by id: the mailer reads the task, organization and recipient
-//! when it sends, so no personal data waits in a queue, and no secret either: an
-//! invitation's message carries a nonce from which only the mailer, with the invitation
-//! secret, computes the token it mails (see [`crate::auth::MailTokenKey`]).
+//! An event names things by id: the mailer reads the task, organization and recipient
+//! when it sends, so no personal data waits in a queue beyond who acted and from where
+//! ([`Origin`], for the audit log), and no secret either: an invitation's event carries a
+//! nonce from which only the mailer, with the invitation secret, computes the token it
+//! mails (see [`crate::auth::MailTokenKey`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{ExportId, Invitation, InvitationId, MailNonce, OrgId, Task, TaskId, UserId};
+use crate::domain::{ExportId, Invitation, InvitationId, MailNonce, OrgId, Role, Task, TaskId, UserId};
 
 /// The message format's version. A consumer refuses versions it does not know instead of
-/// guessing at their meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+/// guessing at their meaning; version 1 (before events named their actor) still reads.
+pub const SCHEMA_VERSION: u32 = 2;
+const READABLE_VERSIONS: [u64; 2] = [1, 2];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -24,6 +28,10 @@ impl EventId {
     pub fn generate() -> Self {
         Self(Uuid::now_v7())
     }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Uuid::parse_str(raw).ok().map(Self)
+    }
 }
 
 impl std::fmt::Display for EventId {
@@ -32,19 +40,95 @@ impl std::fmt::Display for EventId {
     }
 }
 
-/// What happened, with the ids the mailer needs; `type` on the wire.
+/// Who made a change: a user; someone who showed no credentials (asking for a password
+/// reset needs none); or TaskFlow itself (releasing a stale registration, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Actor {
+    User { id: UserId },
+    Anonymous,
+    System,
+}
+
+/// The longest user agent kept: enough to tell clients apart, too short to carry a payload.
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Where a change was asked from, as API Gateway saw the request; empty for the service's
+/// own changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<std::net::IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+impl Origin {
+    /// An origin from what a request carried: an address that does not parse is left out,
+    /// a user agent is cut to [`MAX_USER_AGENT_CHARS`] with its control characters dropped.
+    pub fn new(source_ip: Option<&str>, user_agent: Option<&str>) -> Self {
+        let user_agent = user_agent
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect::<String>())
+            .filter(|ua| !ua.trim().is_empty());
+        Self { source_ip: source_ip.and_then(|ip| ip.parse().ok()), user_agent }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.source_ip.is_none() && self.user_agent.is_none()
+    }
+}
+
+/// Who caused an event and from where: what every event carries besides what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub actor: Actor,
+    pub origin: Origin,
+}
+
+impl Provenance {
+    pub fn user(id: UserId, origin: Origin) -> Self {
+        Self { actor: Actor::User { id }, origin }
+    }
+
+    pub fn anonymous(origin: Origin) -> Self {
+        Self { actor: Actor::Anonymous, origin }
+    }
+
+    pub fn system() -> Self {
+        Self { actor: Actor::System, origin: Origin::default() }
+    }
+}
+
+/// What happened, with ids only; `type` on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum EventKind {
     /// A task was created: mail its assignee, or its creator.
     #[serde(rename = "task.created")]
     TaskCreated { task_id: TaskId, recipient_id: UserId },
+    /// A task changed; `changed` names the fields whose values changed.
+    #[serde(rename = "task.updated")]
+    TaskUpdated { task_id: TaskId, changed: Vec<String> },
     /// A task got a new assignee: mail them.
     #[serde(rename = "task.assigned")]
     TaskAssigned { task_id: TaskId, recipient_id: UserId },
+    #[serde(rename = "task.deleted")]
+    TaskDeleted { task_id: TaskId },
+    /// Someone accepted an invitation and is now a user of the organization.
+    #[serde(rename = "member.joined")]
+    MemberJoined { user_id: UserId, role: Role },
+    #[serde(rename = "member.role_changed")]
+    MemberRoleChanged { user_id: UserId, from: Role, to: Role },
+    #[serde(rename = "member.removed")]
+    MemberRemoved { user_id: UserId },
     /// Someone was invited: mail them the one-time token computed from this nonce.
     #[serde(rename = "invitation.created")]
     InvitationCreated { invitation_id: InvitationId, nonce: MailNonce },
+    #[serde(rename = "invitation.revoked")]
+    InvitationRevoked { invitation_id: InvitationId },
+    /// The organization changed; `changed` names the fields.
+    #[serde(rename = "organization.updated")]
+    OrganizationUpdated { changed: Vec<String> },
     /// A user asked to reset their password: mail them the one-time token of this nonce.
     #[serde(rename = "password_reset.requested")]
     PasswordResetRequested { user_id: UserId, nonce: MailNonce },
@@ -52,8 +136,9 @@ pub enum EventKind {
     #[serde(rename = "email_verification.requested")]
     EmailVerificationRequested { user_id: UserId, nonce: MailNonce },
     /// An admin asked for the organization to be deleted: the deleter removes its items, in
-    /// batches, and mails `requested_by` when it is done. The same event is put back on the
-    /// deletion queue after each batch, so the job is this one message, however long it runs.
+    /// batches, and mails `requested_by` when it is done. The deleter puts the same event
+    /// back on its own queue after each batch, so the job is this one message, however long
+    /// it runs.
     #[serde(rename = "organization.deletion_requested")]
     OrganizationDeletionRequested { requested_by: UserId },
     /// An admin asked for the organization's data: the exporter writes the document and
@@ -62,24 +147,98 @@ pub enum EventKind {
     OrganizationExportRequested { export_id: ExportId, requested_by: UserId },
 }
 
-/// The queues events travel on: each has one consumer, with only the rights its work needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queue {
-    /// Mail: the mailer.
-    Notifications,
-    /// Organization deletions: the deleter.
-    Deletions,
-    /// Organization exports: the exporter.
-    Exports,
-}
+/// Every event type, as on the wire.
+pub const EVENT_TYPES: [&str; 14] = [
+    "task.created",
+    "task.updated",
+    "task.assigned",
+    "task.deleted",
+    "member.joined",
+    "member.role_changed",
+    "member.removed",
+    "invitation.created",
+    "invitation.revoked",
+    "organization.updated",
+    "password_reset.requested",
+    "email_verification.requested",
+    "organization.deletion_requested",
+    "organization.export_requested",
+];
 
 impl EventKind {
-    pub fn queue(&self) -> Queue {
+    /// The event's `type`, which the topic's subscriptions filter on (a message attribute).
+    pub fn type_name(&self) -> &'static str {
         match self {
-            EventKind::OrganizationDeletionRequested { .. } => Queue::Deletions,
-            EventKind::OrganizationExportRequested { .. } => Queue::Exports,
-            _ => Queue::Notifications,
+            EventKind::TaskCreated { .. } => "task.created",
+            EventKind::TaskUpdated { .. } => "task.updated",
+            EventKind::TaskAssigned { .. } => "task.assigned",
+            EventKind::TaskDeleted { .. } => "task.deleted",
+            EventKind::MemberJoined { .. } => "member.joined",
+            EventKind::MemberRoleChanged { .. } => "member.role_changed",
+            EventKind::MemberRemoved { .. } => "member.removed",
+            EventKind::InvitationCreated { .. } => "invitation.created",
+            EventKind::InvitationRevoked { .. } => "invitation.revoked",
+            EventKind::OrganizationUpdated { .. } => "organization.updated",
+            EventKind::PasswordResetRequested { .. } => "password_reset.requested",
+            EventKind::EmailVerificationRequested { .. } => "email_verification.requested",
+            EventKind::OrganizationDeletionRequested { .. } => "organization.deletion_requested",
+            EventKind::OrganizationExportRequested { .. } => "organization.export_requested",
         }
+    }
+}
+
+/// The consumers of the event topic, each with a queue of its own (and its dead-letter
+/// queue). The local stack's bootstrap subscribes them from this table and the deployment
+/// tests hold template.yaml's subscriptions to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    Mailer,
+    Deleter,
+    Exporter,
+    AuditWriter,
+}
+
+impl Consumer {
+    pub const ALL: [Consumer; 4] = [Consumer::Mailer, Consumer::Deleter, Consumer::Exporter, Consumer::AuditWriter];
+
+    /// The event types its queue receives; `None`: every type.
+    pub fn event_types(self) -> Option<&'static [&'static str]> {
+        match self {
+            Consumer::Mailer => Some(&[
+                "task.created",
+                "task.assigned",
+                "invitation.created",
+                "password_reset.requested",
+                "email_verification.requested",
+            ]),
+            Consumer::Deleter => Some(&["organization.deletion_requested"]),
+            Consumer::Exporter => Some(&["organization.export_requested"]),
+            Consumer::AuditWriter => None,
+        }
+    }
+
+    /// Its queue's name in the local stack.
+    pub fn local_queue(self) -> &'static str {
+        match self {
+            Consumer::Mailer => "taskflow-notifications",
+            Consumer::Deleter => "taskflow-deletions",
+            Consumer::Exporter => "taskflow-exports",
+            Consumer::AuditWriter => "taskflow-audit",
+        }
+    }
+
+    /// Its queue's logical id in template.yaml.
+    pub fn template_queue(self) -> &'static str {
+        match self {
+            Consumer::Mailer => "NotificationQueue",
+            Consumer::Deleter => "DeletionQueue",
+            Consumer::Exporter => "ExportQueue",
+            Consumer::AuditWriter => "AuditQueue",
+        }
+    }
+
+    pub fn wants(self, kind: &EventKind) -> bool {
+        self.event_types().is_none_or(|types| types.contains(&kind.type_name()))
     }
 }
 
@@ -89,6 +248,11 @@ pub struct Event {
     pub event_id: EventId,
     pub organization_id: OrgId,
     pub occurred_at: DateTime<Utc>,
+    /// Who made the change; absent only in version 1 events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+    #[serde(default, skip_serializing_if = "Origin::is_empty")]
+    pub origin: Origin,
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -101,67 +265,80 @@ pub enum EventError {
     UnknownVersion(u64),
 }
 
+/// The fields of a task whose values differ between two versions of it, by their API names.
+fn changed_task_fields(previous: &Task, task: &Task) -> Vec<String> {
+    let fields = [
+        ("title", previous.title != task.title),
+        ("description", previous.description != task.description),
+        ("status", previous.status != task.status),
+        ("priority", previous.priority != task.priority),
+        ("assignee_id", previous.assignee_id != task.assignee_id),
+        ("due_date", previous.due_date != task.due_date),
+    ];
+    fields.into_iter().filter(|(_, changed)| *changed).map(|(name, _)| name.to_owned()).collect()
+}
+
 impl Event {
-    fn new(organization_id: OrgId, occurred_at: DateTime<Utc>, kind: EventKind) -> Self {
-        Self { schema_version: SCHEMA_VERSION, event_id: EventId::generate(), organization_id, occurred_at, kind }
+    pub fn new(organization_id: OrgId, occurred_at: DateTime<Utc>, by: &Provenance, kind: EventKind) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            event_id: EventId::generate(),
+            organization_id,
+            occurred_at,
+            actor: Some(by.actor),
+            origin: by.origin.clone(),
+            kind,
+        }
     }
 
     /// The event of a task just created: the mail goes to its assignee, or to its creator.
-    pub fn task_created(task: &Task) -> Self {
+    pub fn task_created(task: &Task, by: &Provenance) -> Self {
         let recipient_id = task.assignee_id.unwrap_or(task.created_by);
-        Self::new(task.organization_id, task.updated_at, EventKind::TaskCreated { task_id: task.id, recipient_id })
+        Self::new(task.organization_id, task.updated_at, by, EventKind::TaskCreated { task_id: task.id, recipient_id })
     }
 
-    /// The event of `task` getting a new assignee, if `previous` had another one.
-    pub fn task_assigned(previous: &Task, task: &Task) -> Option<Self> {
-        let assignee = task.assignee_id?;
-        (previous.assignee_id != Some(assignee)).then(|| {
-            Self::new(
+    /// The events of `previous` becoming `task`: `task.updated` naming the fields whose
+    /// values changed (none when nothing did), and `task.assigned` when it got a new assignee.
+    pub fn task_changed(previous: &Task, task: &Task, by: &Provenance) -> Vec<Self> {
+        let changed = changed_task_fields(previous, task);
+        if changed.is_empty() {
+            return Vec::new();
+        }
+        let mut events = vec![Self::new(
+            task.organization_id,
+            task.updated_at,
+            by,
+            EventKind::TaskUpdated { task_id: task.id, changed },
+        )];
+        if let Some(assignee) = task.assignee_id.filter(|a| previous.assignee_id != Some(*a)) {
+            events.push(Self::new(
                 task.organization_id,
                 task.updated_at,
+                by,
                 EventKind::TaskAssigned { task_id: task.id, recipient_id: assignee },
-            )
-        })
+            ));
+        }
+        events
     }
 
-    pub fn invitation_created(invitation: &Invitation, nonce: MailNonce) -> Self {
+    pub fn invitation_created(invitation: &Invitation, nonce: MailNonce, by: &Provenance) -> Self {
         Self::new(
             invitation.organization_id,
             invitation.created_at,
+            by,
             EventKind::InvitationCreated { invitation_id: invitation.id, nonce },
         )
     }
 
-    pub fn password_reset_requested(
+    pub fn organization_export_requested(
         organization_id: OrgId,
-        user_id: UserId,
-        nonce: MailNonce,
-        occurred_at: DateTime<Utc>,
+        export: &crate::domain::Export,
+        by: &Provenance,
     ) -> Self {
-        Self::new(organization_id, occurred_at, EventKind::PasswordResetRequested { user_id, nonce })
-    }
-
-    pub fn email_verification_requested(
-        organization_id: OrgId,
-        user_id: UserId,
-        nonce: MailNonce,
-        occurred_at: DateTime<Utc>,
-    ) -> Self {
-        Self::new(organization_id, occurred_at, EventKind::EmailVerificationRequested { user_id, nonce })
-    }
-
-    pub fn organization_deletion_requested(
-        organization_id: OrgId,
-        requested_by: UserId,
-        occurred_at: DateTime<Utc>,
-    ) -> Self {
-        Self::new(organization_id, occurred_at, EventKind::OrganizationDeletionRequested { requested_by })
-    }
-
-    pub fn organization_export_requested(organization_id: OrgId, export: &crate::domain::Export) -> Self {
         Self::new(
             organization_id,
             export.requested_at,
+            by,
             EventKind::OrganizationExportRequested { export_id: export.id, requested_by: export.requested_by },
         )
     }
@@ -177,7 +354,7 @@ impl Event {
             schema_version: u64,
         }
         let envelope: Envelope = serde_json::from_str(body).map_err(|e| EventError::Malformed(e.to_string()))?;
-        if envelope.schema_version != u64::from(SCHEMA_VERSION) {
+        if !READABLE_VERSIONS.contains(&envelope.schema_version) {
             return Err(EventError::UnknownVersion(envelope.schema_version));
         }
         serde_json::from_str(body).map_err(|e| EventError::Malformed(e.to_string()))
@@ -188,6 +365,10 @@ impl Event {
 mod tests {
     use super::*;
     use crate::domain::TaskDraft;
+
+    fn by() -> Provenance {
+        Provenance::user(UserId::generate(), Origin::new(Some("203.0.113.9"), Some("curl/8.5")))
+    }
 
     fn task(assignee: Option<UserId>) -> Task {
         let draft: TaskDraft =
@@ -202,87 +383,157 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_created_event_goes_to_the_assignee_or_else_the_creator() {
-        let unassigned = task(None);
-        assert_eq!(recipient(&Event::task_created(&unassigned)), unassigned.created_by);
-        let assignee = UserId::generate();
-        let event = Event::task_created(&task(Some(assignee)));
-        assert!(matches!(event.kind, EventKind::TaskCreated { .. }));
-        assert_eq!(recipient(&event), assignee);
+    fn sample_kinds() -> Vec<EventKind> {
+        let (task_id, user_id, invitation_id) = (TaskId::generate(), UserId::generate(), InvitationId::generate());
+        let nonce = MailNonce::generate();
+        vec![
+            EventKind::TaskCreated { task_id, recipient_id: user_id },
+            EventKind::TaskUpdated { task_id, changed: vec!["title".into()] },
+            EventKind::TaskAssigned { task_id, recipient_id: user_id },
+            EventKind::TaskDeleted { task_id },
+            EventKind::MemberJoined { user_id, role: Role::Member },
+            EventKind::MemberRoleChanged { user_id, from: Role::Member, to: Role::Admin },
+            EventKind::MemberRemoved { user_id },
+            EventKind::InvitationCreated { invitation_id, nonce: nonce.clone() },
+            EventKind::InvitationRevoked { invitation_id },
+            EventKind::OrganizationUpdated { changed: vec!["name".into()] },
+            EventKind::PasswordResetRequested { user_id, nonce: nonce.clone() },
+            EventKind::EmailVerificationRequested { user_id, nonce },
+            EventKind::OrganizationDeletionRequested { requested_by: user_id },
+            EventKind::OrganizationExportRequested { export_id: ExportId::generate(), requested_by: user_id },
+        ]
     }
 
     #[test]
-    fn only_a_change_of_assignee_is_an_assigned_event() {
-        let before = task(None);
-        let mut after = before.clone();
-        assert!(Event::task_assigned(&before, &after).is_none(), "nothing changed");
-        let assignee = UserId::generate();
-        after.assignee_id = Some(assignee);
-        let event = Event::task_assigned(&before, &after).unwrap();
-        assert!(matches!(event.kind, EventKind::TaskAssigned { .. }));
-        assert_eq!(recipient(&event), assignee);
-        assert!(Event::task_assigned(&after, &after).is_none(), "same assignee again");
-        assert!(Event::task_assigned(&after, &before).is_none(), "unassigning mails nobody");
-    }
-
-    #[test]
-    fn the_wire_format_is_versioned_json_with_ids_only() {
-        let event = Event::task_created(&task(None));
-        let json: serde_json::Value = serde_json::from_str(&event.to_json()).unwrap();
-        assert_eq!(json["schema_version"], 1);
-        assert_eq!(json["type"], "task.created");
-        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
-        keys.sort();
-        assert_eq!(
-            keys,
-            ["event_id", "occurred_at", "organization_id", "recipient_id", "schema_version", "task_id", "type"]
-        );
-        assert_eq!(Event::parse(&event.to_json()).unwrap(), event);
-    }
-
-    #[test]
-    fn unknown_versions_types_and_garbage_are_refused() {
-        let mut json: serde_json::Value = serde_json::from_str(&Event::task_created(&task(None)).to_json()).unwrap();
-        json["schema_version"] = 2.into();
-        assert_eq!(Event::parse(&json.to_string()), Err(EventError::UnknownVersion(2)));
-        json["schema_version"] = 1.into();
-        json["type"] = "task.exploded".into();
-        assert!(matches!(Event::parse(&json.to_string()), Err(EventError::Malformed(_))));
-        assert!(matches!(Event::parse("not json"), Err(EventError::Malformed(_))));
-        assert!(matches!(Event::parse(r#"{"schema_version":1}"#), Err(EventError::Malformed(_))));
-    }
-
-    #[test]
-    fn account_events_carry_ids_and_a_nonce_only() {
-        let (org, user, nonce) = (OrgId::generate(), UserId::generate(), MailNonce::generate());
-        for event in [
-            Event::password_reset_requested(org, user, nonce.clone(), Utc::now()),
-            Event::email_verification_requested(org, user, nonce.clone(), Utc::now()),
-        ] {
+    fn every_kind_round_trips_under_its_listed_type_name() {
+        let kinds = sample_kinds();
+        assert_eq!(kinds.len(), EVENT_TYPES.len(), "a sample of every kind");
+        for kind in kinds {
+            let event = Event::new(OrgId::generate(), Utc::now(), &by(), kind);
             let json: serde_json::Value = serde_json::from_str(&event.to_json()).unwrap();
-            let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
-            keys.sort();
-            assert_eq!(
-                keys,
-                ["event_id", "nonce", "occurred_at", "organization_id", "schema_version", "type", "user_id"]
-            );
+            assert_eq!(json["type"], event.kind.type_name());
+            assert!(EVENT_TYPES.contains(&event.kind.type_name()));
             assert_eq!(Event::parse(&event.to_json()).unwrap(), event);
         }
     }
 
     #[test]
-    fn deletion_requests_travel_on_their_own_queue_and_everything_else_on_the_mail_queue() {
-        let (org, user) = (OrgId::generate(), UserId::generate());
-        let deletion = Event::organization_deletion_requested(org, user, Utc::now());
-        assert_eq!(deletion.kind.queue(), Queue::Deletions);
-        let json: serde_json::Value = serde_json::from_str(&deletion.to_json()).unwrap();
-        assert_eq!(json["type"], "organization.deletion_requested");
-        assert_eq!(Event::parse(&deletion.to_json()).unwrap(), deletion);
-        assert_eq!(Event::task_created(&task(None)).kind.queue(), Queue::Notifications);
+    fn a_created_event_goes_to_the_assignee_or_else_the_creator() {
+        let unassigned = task(None);
+        assert_eq!(recipient(&Event::task_created(&unassigned, &by())), unassigned.created_by);
+        let assignee = UserId::generate();
+        let event = Event::task_created(&task(Some(assignee)), &by());
+        assert!(matches!(event.kind, EventKind::TaskCreated { .. }));
+        assert_eq!(recipient(&event), assignee);
+    }
+
+    #[test]
+    fn a_change_names_its_fields_and_only_a_new_assignee_is_an_assigned_event() {
+        let before = task(None);
+        let mut after = before.clone();
+        assert!(Event::task_changed(&before, &after, &by()).is_empty(), "nothing changed");
+        let assignee = UserId::generate();
+        after.assignee_id = Some(assignee);
+        after.title = crate::domain::TaskTitle::parse("new").unwrap();
+        let events = Event::task_changed(&before, &after, &by());
+        assert_eq!(events.len(), 2);
         assert_eq!(
-            Event::password_reset_requested(org, user, MailNonce::generate(), Utc::now()).kind.queue(),
-            Queue::Notifications
+            events[0].kind,
+            EventKind::TaskUpdated { task_id: after.id, changed: vec!["title".into(), "assignee_id".into()] }
         );
+        assert_eq!(recipient(&events[1]), assignee);
+        let unassigned = Event::task_changed(&after, &before, &by());
+        assert_eq!(unassigned.len(), 1, "unassigning mails nobody");
+        assert!(
+            matches!(&unassigned[0].kind, EventKind::TaskUpdated { changed, .. } if changed.contains(&"assignee_id".to_owned()))
+        );
+    }
+
+    #[test]
+    fn the_wire_format_is_versioned_json_with_ids_the_actor_and_the_origin() {
+        let by = by();
+        let event = Event::task_created(&task(None), &by);
+        let json: serde_json::Value = serde_json::from_str(&event.to_json()).unwrap();
+        assert_eq!(json["schema_version"], 2);
+        assert_eq!(json["type"], "task.created");
+        let Actor::User { id } = by.actor else { unreachable!() };
+        assert_eq!(json["actor"], serde_json::json!({"type": "user", "id": id}));
+        assert_eq!(json["origin"], serde_json::json!({"source_ip": "203.0.113.9", "user_agent": "curl/8.5"}));
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "actor",
+                "event_id",
+                "occurred_at",
+                "organization_id",
+                "origin",
+                "recipient_id",
+                "schema_version",
+                "task_id",
+                "type"
+            ]
+        );
+        let system = Event::new(
+            OrgId::generate(),
+            Utc::now(),
+            &Provenance::system(),
+            EventKind::TaskDeleted { task_id: TaskId::generate() },
+        );
+        let json: serde_json::Value = serde_json::from_str(&system.to_json()).unwrap();
+        assert_eq!(json["actor"], serde_json::json!({"type": "system"}));
+        assert!(json.get("origin").is_none(), "no origin is written as none");
+    }
+
+    #[test]
+    fn version_one_events_still_read_without_an_actor() {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&Event::task_created(&task(None), &by()).to_json()).unwrap();
+        json["schema_version"] = 1.into();
+        json.as_object_mut().unwrap().remove("actor");
+        json.as_object_mut().unwrap().remove("origin");
+        let event = Event::parse(&json.to_string()).unwrap();
+        assert_eq!((event.actor, event.origin), (None, Origin::default()));
+    }
+
+    #[test]
+    fn unknown_versions_types_and_garbage_are_refused() {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&Event::task_created(&task(None), &by()).to_json()).unwrap();
+        json["schema_version"] = 3.into();
+        assert_eq!(Event::parse(&json.to_string()), Err(EventError::UnknownVersion(3)));
+        json["schema_version"] = 2.into();
+        json["type"] = "task.exploded".into();
+        assert!(matches!(Event::parse(&json.to_string()), Err(EventError::Malformed(_))));
+        assert!(matches!(Event::parse("not json"), Err(EventError::Malformed(_))));
+        assert!(matches!(Event::parse(r#"{"schema_version":2}"#), Err(EventError::Malformed(_))));
+    }
+
+    #[test]
+    fn an_origin_keeps_a_parsed_address_and_a_short_clean_user_agent() {
+        let origin = Origin::new(Some("not an address"), Some(&format!("a\u{0}b\n{}", "x".repeat(1000))));
+        assert_eq!(origin.source_ip, None);
+        let ua = origin.user_agent.unwrap();
+        assert!(ua.starts_with("ab") && ua.chars().count() == MAX_USER_AGENT_CHARS);
+        assert_eq!(Origin::new(Some("2001:db8::1"), Some("  ")).user_agent, None);
+        assert_eq!(Origin::new(Some("2001:db8::1"), None).source_ip, Some("2001:db8::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn each_consumer_gets_the_types_it_handles_and_the_audit_writer_all() {
+        let kinds = sample_kinds();
+        for kind in &kinds {
+            assert!(Consumer::AuditWriter.wants(kind));
+        }
+        let wanted = |c: Consumer| kinds.iter().filter(|k| c.wants(k)).map(|k| k.type_name()).collect::<Vec<_>>();
+        assert_eq!(wanted(Consumer::Deleter), ["organization.deletion_requested"]);
+        assert_eq!(wanted(Consumer::Exporter), ["organization.export_requested"]);
+        assert_eq!(wanted(Consumer::Mailer).len(), 5);
+        for consumer in Consumer::ALL {
+            for t in consumer.event_types().unwrap_or(&[]) {
+                assert!(EVENT_TYPES.contains(t), "{consumer:?} names an unknown type {t}");
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Types and rules with no AWS in them. Every value here is built by parsing, so an invalid
 //! one cannot exist past the edge of the system.
 
+mod audit;
 mod email;
 pub mod events;
 mod export;
@@ -12,6 +13,7 @@ mod secrets;
 mod task;
 mod user;
 
+pub use audit::{AuditEntry, AuditTarget, DEFAULT_AUDIT_RETENTION_DAYS};
 pub use email::Email;
 pub use export::{
     EXPORT_FORMAT, EXPORT_LIFETIME, EXPORT_TIME_LIMIT, Export, ExportDocument, ExportState, ExportStatus, ExportSummary,

@@ -4,6 +4,7 @@ use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
 use super::ApiError;
+use crate::domain::events::Origin;
 
 /// Bodies above 64 KiB are refused before parsing (no task or organization needs more).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -67,6 +68,13 @@ pub fn source_ip(req: &Request) -> Option<String> {
         lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
         _ => None,
     }
+}
+
+/// Where the request came from, for the events it causes: the address API Gateway saw and
+/// the `User-Agent` the client sent (cut short, see [`Origin::new`]).
+pub fn origin(req: &Request) -> Origin {
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    Origin::new(source_ip(req).as_deref(), user_agent)
 }
 
 /// The bearer token of the `Authorization` header, if there is one.

@@ -11,7 +11,7 @@ use super::archive::Archive;
 use super::{JobError, Step, each_message, receives};
 use crate::auth;
 use crate::domain::events::{Event, EventKind};
-use crate::notifications::{Composed, Delivered, DeliveryError, Mail, Postman, Publisher};
+use crate::notifications::{Composed, Delivered, DeliveryError, JobQueue, Mail, Postman};
 use crate::store::{ClaimRule, Progress, Store, TenantScope};
 
 /// How many items one invocation deletes by default (`TASKFLOW_DELETION_BATCH_SIZE`): a few
@@ -28,14 +28,14 @@ pub struct Deleter {
     /// The export bucket: the organization's exports go with it.
     archive: Archive,
     postman: Postman,
-    /// Onto the deletion queue, for the next batch.
-    publisher: Publisher,
+    /// The deletion queue itself, for the next batch.
+    requeue: JobQueue,
     batch_size: usize,
 }
 
 impl Deleter {
-    pub fn new(store: Store, archive: Archive, postman: Postman, publisher: Publisher, batch_size: usize) -> Self {
-        Self { store, archive, postman, publisher, batch_size }
+    pub fn new(store: Store, archive: Archive, postman: Postman, requeue: JobQueue, batch_size: usize) -> Self {
+        Self { store, archive, postman, requeue, batch_size }
     }
 
     pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
@@ -59,7 +59,7 @@ impl Deleter {
             return Ok(Step::AlreadyDone);
         };
         if deletions.delete_batch(scope, &request, self.batch_size).await? == Progress::More {
-            self.publisher.publish(event).await?;
+            self.requeue.send(event).await?;
             return Ok(Step::Continued);
         }
         // Before the done mail: an export finished since the last batch is gone too. (One

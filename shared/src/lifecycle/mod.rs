@@ -1,12 +1,15 @@
 //! An organization's lifecycle beyond requests: the jobs that run off their queues. The
 //! [`Deleter`] removes an organization that asked to be deleted, batch by batch; the
-//! [`Exporter`] writes an organization's data to the export [`Archive`].
+//! [`Exporter`] writes an organization's data to the export [`Archive`]; the
+//! [`AuditWriter`] keeps its audit log.
 
 mod archive;
+mod audit;
 mod deleter;
 mod exporter;
 
 pub use archive::{Archive, ArchiveError, DocumentWriter, DownloadLink, PART_SIZE, Written};
+pub use audit::AuditWriter;
 pub use deleter::{DEFAULT_BATCH_SIZE, DONE_MAIL_FAILED_METRIC, Deleter};
 pub use exporter::Exporter;
 
@@ -51,11 +54,11 @@ pub enum Step {
     /// A deletion's batch was deleted and the message put back for the next one.
     Continued,
     /// The job is done: the organization is gone and its admin was mailed (or the mail was
-    /// given up on), or the export's document is written and recorded.
+    /// given up on), or the export's document is written and recorded, or the audit entry.
     Finished,
     /// Nothing to do: the job finished already (a redelivered message).
     AlreadyDone,
-    /// The organization is being deleted: its export was dropped.
+    /// The organization is gone or being deleted: its export, or audit entry, was dropped.
     Abandoned,
 }
 

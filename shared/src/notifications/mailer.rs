@@ -14,7 +14,7 @@ use chrono::Utc;
 use super::Mail;
 use crate::auth::{self, MailTokenKey, MailTokenPurpose};
 use crate::domain::Organization;
-use crate::domain::events::{Event, EventId, EventKind, Queue};
+use crate::domain::events::{Consumer, Event, EventId, EventKind};
 use crate::store::{Claim, ClaimRule, DeliveryState, Store, StoreError, TenantScope};
 
 /// Why a message was not delivered. Both kinds are reported as batch item failures: SQS
@@ -96,8 +96,11 @@ impl Mailer {
 
     async fn deliver_message(&self, record: &SqsMessage) -> Result<Delivered, DeliveryError> {
         let (event, scope) = auth::queued_event(record).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
-        if event.kind.queue() != Queue::Notifications {
-            return Err(DeliveryError::Permanent(format!("{:?} is not a notification", event.kind)));
+        if !Consumer::Mailer.wants(&event.kind) {
+            return Err(DeliveryError::Permanent(format!(
+                "{} is not an event the mailer sends",
+                event.kind.type_name()
+            )));
         }
         // Read before claiming: an organization deleted (or being deleted) since the event
         // was queued gets no mail, and no delivery record written into its partition.
@@ -247,9 +250,7 @@ impl Mailer {
                 let expires_at = event.occurred_at + crate::store::RESET_LIFETIME;
                 Ok(Composed::Mail(Mail::password_reset(&user, &token, organization, expires_at)))
             }
-            EventKind::OrganizationDeletionRequested { .. } | EventKind::OrganizationExportRequested { .. } => {
-                Err(DeliveryError::Permanent("a lifecycle job is not a notification".into()))
-            }
+            other => Err(DeliveryError::Permanent(format!("{} is not an event the mailer sends", other.type_name()))),
         }
     }
 }

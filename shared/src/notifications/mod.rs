@@ -1,6 +1,7 @@
 //! Notifications, from the outbox to the mailbox: the [`Publisher`] hands each recorded event
-//! to SQS ([`republish`] the ones left behind, on a schedule); the [`Mailer`] consumes the
-//! queue and sends each event's [`Mail`] with SES v2, at most once per event.
+//! to the event topic ([`republish`] the ones left behind, on a schedule); the [`Mailer`]
+//! consumes its queue of the mail events and sends each event's [`Mail`] with SES v2, at
+//! most once per event.
 
 mod mail;
 mod mailer;
@@ -8,4 +9,7 @@ mod publisher;
 
 pub use mail::Mail;
 pub use mailer::{Composed, Delivered, DeliveryError, Mailer, Postman, STALE_CLAIM_METRIC, UNCONFIRMED_METRIC};
-pub use publisher::{DEFAULT_MIN_AGE, PublishError, Publisher, RepublishReport, dispatch, republish};
+pub use publisher::{
+    DEFAULT_MIN_AGE, JobQueue, PublishError, Publisher, RepublishReport, TYPE_ATTRIBUTE, dispatch, dispatch_all,
+    republish,
+};

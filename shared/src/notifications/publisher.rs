@@ -1,45 +1,67 @@
-//! Producing notifications: hand an event to SQS and clear its outbox marker, and the
+//! Producing events: hand an event to the event topic and clear its outbox marker, and the
 //! scheduled re-publishing of markers that stayed behind.
 
+use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::{Duration, Utc};
 
-use crate::domain::events::{Event, Queue};
+use crate::domain::events::Event;
 use crate::store::{Store, StoreError, TenantScope};
 
 #[derive(Debug, thiserror::Error)]
-#[error("SQS did not accept the message: {0}")]
+#[error("the event was not accepted: {0}")]
 pub struct PublishError(String);
 
-/// Puts each event on its queue ([`EventKind::queue`](crate::domain::events::EventKind::queue)),
-/// of those it was given: a function has the URLs (and the rights) of the queues it sends
-/// to, and nothing else.
+/// The message attribute the topic's subscriptions filter on (`FilterPolicy`).
+pub const TYPE_ATTRIBUTE: &str = "type";
+
+/// Publishes events to the event topic, with their type as a message attribute: each
+/// consumer's subscription takes the types it wants (see
+/// [`Consumer`](crate::domain::events::Consumer)).
 pub struct Publisher {
-    client: aws_sdk_sqs::Client,
-    queues: Vec<(Queue, String)>,
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
 }
 
 impl Publisher {
-    /// A publisher onto the notification queue.
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        Self::with_queues(client, vec![(Queue::Notifications, queue_url.into())])
-    }
-
-    pub fn with_queues(client: aws_sdk_sqs::Client, queues: Vec<(Queue, String)>) -> Self {
-        Self { client, queues }
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        Self { client, topic_arn: topic_arn.into() }
     }
 
     pub async fn publish(&self, event: &Event) -> Result<(), PublishError> {
-        let queue = event.kind.queue();
-        let url = self
-            .queues
-            .iter()
-            .find(|(q, _)| *q == queue)
-            .map(|(_, url)| url)
-            .ok_or_else(|| PublishError(format!("this function has no URL of the {queue:?} queue")))?;
+        let event_type = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(event.kind.type_name())
+            .build()
+            .map_err(|e| PublishError(e.to_string()))?;
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message(event.to_json())
+            .message_attributes(TYPE_ATTRIBUTE, event_type)
+            .send()
+            .await
+            .map_err(|e| PublishError(DisplayErrorContext(&e).to_string()))?;
+        Ok(())
+    }
+}
+
+/// One queue, written to directly: a job that goes on in steps (an organization's deletion)
+/// puts its own event back on its own queue, which no other consumer needs to see again.
+pub struct JobQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl JobQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self { client, url: url.into() }
+    }
+
+    pub async fn send(&self, event: &Event) -> Result<(), PublishError> {
         self.client
             .send_message()
-            .queue_url(url)
+            .queue_url(&self.url)
             .message_body(event.to_json())
             .send()
             .await
@@ -48,17 +70,24 @@ impl Publisher {
     }
 }
 
-/// Sends an event that the store recorded in the outbox, and clears the marker once SQS
+/// Sends an event that the store recorded in the outbox, and clears the marker once SNS
 /// has it. A failure is logged and left to the re-publisher: the API call that caused the
 /// event has already succeeded and must not fail because the queue is down.
 pub async fn dispatch(store: &Store, publisher: &Publisher, scope: &TenantScope, event: &Event) {
     if let Err(e) = publisher.publish(event).await {
-        tracing::warn!(event_id = %event.event_id, error = %e, "notification left in the outbox for the re-publisher");
+        tracing::warn!(event_id = %event.event_id, error = %e, "event left in the outbox for the re-publisher");
         return;
     }
     if let Err(e) = store.outbox().clear(scope, event.event_id).await {
-        // Harmless: the re-publisher sends it again and the mailer's idempotency drops it.
+        // Harmless: the re-publisher sends it again and every consumer drops a repeated id.
         tracing::warn!(event_id = %event.event_id, error = %e, "outbox marker not cleared");
+    }
+}
+
+/// [`dispatch`] of each of the events one write recorded, in order.
+pub async fn dispatch_all(store: &Store, publisher: &Publisher, scope: &TenantScope, events: &[Event]) {
+    for event in events {
+        dispatch(store, publisher, scope, event).await;
     }
 }
 

@@ -11,9 +11,9 @@ use super::keys::{
     GUARD_SK, INVITATION_SK_PREFIX, PK, SK, email_pk, invitation_quota_sk, invitation_sk, invitation_token_pk,
     tenant_pk,
 };
-use super::outbox::OutboxItem;
+use super::outbox::{self, OutboxItem};
 use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope, Unique, readable_items};
-use crate::domain::events::Event;
+use crate::domain::events::{Event, EventKind, Origin, Provenance};
 use crate::domain::{Invitation, InvitationId, OrgId, PasswordHash, TokenHash, User, UserId};
 
 #[derive(Serialize, Deserialize)]
@@ -197,24 +197,39 @@ impl InvitationStore<'_> {
         Ok(InvitationPage { items, last })
     }
 
-    /// Revokes a pending invitation, if the caller is still an admin.
-    pub async fn revoke(&self, scope: &TenantScope, caller: &Caller, id: InvitationId) -> Result<(), StoreError> {
+    /// Revokes a pending invitation, if the caller is still an admin, recording
+    /// `invitation.revoked` with it.
+    pub async fn revoke(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        id: InvitationId,
+        by: &Provenance,
+    ) -> Result<Event, StoreError> {
         debug_assert!(caller.needs_admin, "revoking is an admin's write");
         let item = self.item(scope, id).await?.ok_or(StoreError::NotFound)?;
-        match self.delete_both(scope, &item, Some(caller)).await {
+        match self.delete_both(scope, &item, Some(caller), by).await {
             Err(StoreError::CallerNotAdmin) => Err(caller.refusal(self.store, scope).await),
             other => other,
         }
     }
 
-    /// Deletes an invitation and its token lookup together; with a caller, only if they are
-    /// still an admin (a refusal is reported as `CallerNotAdmin`, for `revoke` to explain).
+    /// Deletes an invitation and its token lookup together, with its `invitation.revoked`
+    /// event; with a caller, only if they are still an admin (a refusal is reported as
+    /// `CallerNotAdmin`, for `revoke` to explain).
     async fn delete_both(
         &self,
         scope: &TenantScope,
         item: &InvitationItem,
         caller: Option<&Caller>,
-    ) -> Result<(), StoreError> {
+        by: &Provenance,
+    ) -> Result<Event, StoreError> {
+        let event = Event::new(
+            scope.org_id(),
+            Utc::now(),
+            by,
+            EventKind::InvitationRevoked { invitation_id: item.invitation.id },
+        );
         let mut items = vec![
             TransactWriteItem::builder()
                 .delete(self.delete(tenant_pk(scope), invitation_sk(item.invitation.id))?)
@@ -222,13 +237,14 @@ impl InvitationStore<'_> {
             TransactWriteItem::builder()
                 .delete(self.delete(invitation_token_pk(&item.token_hash), GUARD_SK.into())?)
                 .build(),
+            outbox::record(self.store, scope, &event)?,
         ];
         if let Some(caller) = caller {
             items.push(caller.check(self.store, scope)?);
         }
         match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if caller.is_some() && cancelled_at(&e, 2) => Err(StoreError::CallerNotAdmin),
+            Ok(_) => Ok(event),
+            Err(e) if caller.is_some() && cancelled_at(&e, 3) => Err(StoreError::CallerNotAdmin),
             Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::dynamo(e)),
         }
@@ -236,9 +252,14 @@ impl InvitationStore<'_> {
 
     /// Revokes every pending invitation `inviter` sent: run when an admin is demoted or
     /// removed, so that the organization's list shows no invitation that can no longer be
-    /// accepted (acceptance itself re-checks the inviter). Answers how many were revoked.
-    pub async fn revoke_sent_by(&self, scope: &TenantScope, inviter: UserId) -> Result<usize, StoreError> {
-        let mut revoked = 0;
+    /// accepted (acceptance itself re-checks the inviter). Answers the revocations' events.
+    pub async fn revoke_sent_by(
+        &self,
+        scope: &TenantScope,
+        inviter: UserId,
+        by: &Provenance,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut revoked = Vec::new();
         let mut after = None;
         loop {
             let mut query = self.store.query_partition(scope, INVITATION_SK_PREFIX.into());
@@ -248,8 +269,8 @@ impl InvitationStore<'_> {
             let out = query.send().await.map_err(StoreError::dynamo)?;
             let items: Vec<InvitationItem> = readable_items(out.items.unwrap_or_default());
             for item in items.iter().filter(|i| i.invitation.invited_by == inviter) {
-                match self.delete_both(scope, item, None).await {
-                    Ok(()) => revoked += 1,
+                match self.delete_both(scope, item, None, by).await {
+                    Ok(event) => revoked.push(event),
                     // Accepted or revoked meanwhile.
                     Err(StoreError::NotFound) => {}
                     Err(e) => return Err(e),
@@ -278,7 +299,8 @@ impl InvitationStore<'_> {
         token: &TokenHash,
         password_hash: PasswordHash,
         now: DateTime<Utc>,
-    ) -> Result<User, StoreError> {
+        origin: Origin,
+    ) -> Result<(User, Event), StoreError> {
         let item = self.item(scope, id).await?.ok_or(StoreError::InvalidInvitation)?;
         if item.invitation.is_expired(now) || &item.token_hash != token {
             return Err(StoreError::InvalidInvitation);
@@ -302,8 +324,16 @@ impl InvitationStore<'_> {
             TransactWriteItem::builder().delete(self.delete(invitation_token_pk(token), GUARD_SK.into())?).build(),
         );
         items.push(inviter.check(self.store, scope)?);
+        // The new member is who acted: they accepted.
+        let event = Event::new(
+            scope.org_id(),
+            now,
+            &Provenance::user(user.id, origin),
+            EventKind::MemberJoined { user_id: user.id, role: user.role },
+        );
+        items.push(outbox::record(self.store, scope, &event)?);
         match self.store.transact(items).await {
-            Ok(_) => Ok(user),
+            Ok(_) => Ok((user, event)),
             Err(e) if cancelled_at(&e, 0) => Err(StoreError::Taken(Unique::Email)),
             Err(e) if (consumed..=consumed + 2).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidInvitation),
             Err(e) => Err(StoreError::dynamo(e)),

@@ -68,6 +68,19 @@ pub fn outbox_sk(event: EventId) -> String {
     format!("OUTBOX#{event}")
 }
 
+pub const AUDIT_SK_PREFIX: &str = "AUDIT#";
+
+/// An audit log entry, in the partition of its organization: by time, then event id, so
+/// entries sort by when they happened and one event has one entry.
+pub fn audit_sk(at: chrono::DateTime<chrono::Utc>, event: EventId) -> String {
+    format!("{AUDIT_SK_PREFIX}{}#{event}", sortable_time(at))
+}
+
+/// RFC 3339 in UTC with fixed precision, so text order is time order.
+pub fn sortable_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 pub const DELIVERY_SK_PREFIX: &str = "DELIVERY#";
 
 /// The mailer's idempotency record of one event, in the partition of the organization the

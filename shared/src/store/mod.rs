@@ -7,6 +7,7 @@
 
 mod account_tokens;
 mod admin_count;
+mod audit;
 mod caller;
 mod capacity;
 mod credentials;
@@ -29,6 +30,7 @@ mod user_item;
 mod users;
 
 pub use account_tokens::{AccountTokenStore, PendingVerification, RESET_LIFETIME, VERIFICATION_LIFETIME};
+pub use audit::{AuditFilter, AuditPage, AuditPosition, AuditStore, Entered};
 pub use caller::Caller;
 pub use credentials::{CredentialStore, Credentials};
 pub use cursor::{CursorError, CursorKey};
@@ -80,6 +82,10 @@ impl Store {
 
     pub fn account_tokens(&self) -> AccountTokenStore<'_> {
         AccountTokenStore { store: self }
+    }
+
+    pub fn audit(&self) -> AuditStore<'_> {
+        AuditStore { store: self }
     }
 
     pub fn credentials(&self) -> CredentialStore<'_> {

@@ -6,10 +6,10 @@ use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk, user_sk};
-use super::outbox::OutboxItem;
+use super::outbox::{self, OutboxItem};
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope, Unique};
-use crate::domain::events::{Event, EventId};
+use crate::domain::events::{Event, EventId, EventKind, Provenance};
 use crate::domain::{
     Email, ExportId, OrgId, OrgName, OrgSlug, Organization, PasswordHash, Role, TokenHash, User, UserId,
 };
@@ -231,15 +231,17 @@ impl OrganizationStore<'_> {
         Ok(item.filter(|i| i.deletion.is_none()).map(|i| i.organization))
     }
 
-    /// Renames the organization, if the caller is still an admin. A transaction cannot
-    /// answer the item it wrote, so the renamed organization is read back (consistently).
+    /// Renames the organization, if the caller is still an admin, recording
+    /// `organization.updated`. A transaction cannot answer the item it wrote, so the renamed
+    /// organization is read back (consistently).
     pub async fn rename(
         &self,
         scope: &TenantScope,
         caller: &Caller,
         name: &OrgName,
         now: DateTime<Utc>,
-    ) -> Result<Organization, StoreError> {
+        by: &Provenance,
+    ) -> Result<(Organization, Event), StoreError> {
         debug_assert!(caller.needs_admin, "renaming is an admin's write");
         let update = Update::builder()
             .table_name(&self.store.table)
@@ -252,12 +254,18 @@ impl OrganizationStore<'_> {
             .expression_attribute_values(":now", serde_dynamo::to_attribute_value(now)?)
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let event =
+            Event::new(scope.org_id(), now, by, EventKind::OrganizationUpdated { changed: vec!["name".into()] });
         let result = self
             .store
-            .transact(vec![caller.check(self.store, scope)?, TransactWriteItem::builder().update(update).build()])
+            .transact(vec![
+                caller.check(self.store, scope)?,
+                TransactWriteItem::builder().update(update).build(),
+                outbox::record(self.store, scope, &event)?,
+            ])
             .await;
         match result {
-            Ok(_) => self.get(scope).await?.ok_or(StoreError::NotFound),
+            Ok(_) => Ok((self.get(scope).await?.ok_or(StoreError::NotFound)?, event)),
             Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
             Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::dynamo(e)),

@@ -2,11 +2,11 @@
 //! change that causes it, and cleared once SQS accepted the message; the scheduled
 //! re-publisher sends whatever stayed behind. So a queue outage delays mail, never loses it.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::keys::{PK, SK, outbox_sk, tenant_pk};
+use super::keys::{PK, SK, outbox_sk, sortable_time, tenant_pk};
 use super::schema::{OUTBOX_AT, OUTBOX_BY_AGE, OUTBOX_PK};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::events::{Event, EventId};
@@ -32,14 +32,15 @@ impl OutboxItem {
             pk: tenant_pk(scope),
             sk: outbox_sk(event.event_id),
             outbox_pk: OUTBOX_PARTITION.into(),
-            outbox_at: sortable(event.occurred_at),
+            outbox_at: sortable_time(event.occurred_at),
             event: event.to_json(),
         }
     }
 }
 
-fn sortable(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+/// The transaction item that records `event` in the outbox, for a write to carry along.
+pub(super) fn record(store: &Store, scope: &TenantScope, event: &Event) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder().put(store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?).build())
 }
 
 pub struct OutboxStore<'a> {
@@ -74,7 +75,7 @@ impl OutboxStore<'_> {
             .expression_attribute_names("#pk", OUTBOX_PK)
             .expression_attribute_names("#at", OUTBOX_AT)
             .expression_attribute_values(":pk", AttributeValue::S(OUTBOX_PARTITION.into()))
-            .expression_attribute_values(":cutoff", AttributeValue::S(sortable(cutoff)))
+            .expression_attribute_values(":cutoff", AttributeValue::S(sortable_time(cutoff)))
             .limit(limit)
             .send()
             .await

@@ -9,12 +9,12 @@ use super::error::cancelled_at;
 use super::keys::{
     PK, SK, TASK_SK_PREFIX, assignee_pk, assignee_status_pk, status_pk, task_id_from_sk, task_sk, tenant_pk,
 };
-use super::outbox::OutboxItem;
+use super::outbox;
 use super::schema::{
     ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS, TASKS_BY_STATUS,
 };
 use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope, page_of};
-use crate::domain::events::Event;
+use crate::domain::events::{Event, EventKind, Provenance};
 use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 
 /// A task as stored: its keys, the keys of the sparse indexes it belongs to, and the task.
@@ -110,9 +110,10 @@ impl TaskStore<'_> {
         caller: &Caller,
         draft: TaskDraft,
         now: DateTime<Utc>,
+        by: &Provenance,
     ) -> Result<(Task, Event), StoreError> {
         let task = Task::create(draft, scope.org_id(), caller.user_id, now);
-        let event = self.create_recorded(scope, caller, &task, None).await?;
+        let event = self.create_recorded(scope, caller, &task, by, None).await?;
         Ok((task, event))
     }
 
@@ -124,16 +125,16 @@ impl TaskStore<'_> {
         scope: &TenantScope,
         caller: &Caller,
         task: &Task,
+        by: &Provenance,
         answer: Option<(&IdempotencyClaim, &StoredAnswer)>,
     ) -> Result<Event, StoreError> {
         debug_assert_eq!((task.organization_id, task.created_by), (scope.org_id(), caller.user_id));
-        let event = Event::task_created(task);
+        let event = Event::task_created(task, by);
         let task_put = self.store.put_new(serde_dynamo::to_item(TaskItem::new(scope, task.clone()))?)?;
-        let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, &event))?)?;
         let mut items = vec![
             caller.check(self.store, scope)?,
             TransactWriteItem::builder().put(task_put).build(),
-            TransactWriteItem::builder().put(outbox_put).build(),
+            outbox::record(self.store, scope, &event)?,
         ];
         if let Some((claim, answer)) = answer.filter(|(claim, _)| claim.is_for(scope)) {
             items.push(claim.record(self.store, answer)?);
@@ -192,16 +193,16 @@ impl TaskStore<'_> {
     }
 
     /// Writes `next` in place of the stored task, only if the stored one is still at
-    /// `expected_version`: two writers that read the same version cannot both win. An
-    /// event the change causes is recorded in the outbox in the same transaction. A change a
-    /// user asked for checks that they are still a member (`caller`); one the service makes
+    /// `expected_version`: two writers that read the same version cannot both win. The
+    /// events the change causes are recorded in the outbox in the same transaction. A change
+    /// a user asked for checks that they are still a member (`caller`); one the service makes
     /// on its own (unassigning a removed member's tasks) has no caller.
     pub async fn replace(
         &self,
         scope: &TenantScope,
         next: &Task,
         expected_version: u64,
-        event: Option<&Event>,
+        events: &[Event],
         caller: Option<&Caller>,
     ) -> Result<(), StoreError> {
         let task_put = Put::builder()
@@ -212,12 +213,11 @@ impl TaskStore<'_> {
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().put(task_put).build()];
-        if let Some(event) = event {
-            let outbox_put = self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?;
-            items.push(TransactWriteItem::builder().put(outbox_put).build());
+        for event in events {
+            items.push(outbox::record(self.store, scope, event)?);
         }
         // Last, so that the task is item 0 whatever else the transaction holds.
-        let caller_index = if event.is_some() { 2 } else { 1 };
+        let caller_index = 1 + events.len();
         if let Some(caller) = caller {
             items.push(caller.check(self.store, scope)?);
         }
@@ -232,10 +232,16 @@ impl TaskStore<'_> {
     }
 
     /// Unassigns every task assigned to `user` (who is being removed), each change
-    /// conditional on the version it read, like any update. Answers how many changed.
-    pub async fn unassign_all(&self, scope: &TenantScope, user: UserId) -> Result<usize, StoreError> {
+    /// conditional on the version it read, like any update, and recorded as a
+    /// `task.updated` by whoever removed them. Answers the events, to dispatch.
+    pub async fn unassign_all(
+        &self,
+        scope: &TenantScope,
+        user: UserId,
+        by: &Provenance,
+    ) -> Result<Vec<Event>, StoreError> {
         let filter = TaskFilter::new(None, Some(user));
-        let mut changed = 0;
+        let mut recorded = Vec::new();
         let mut after = None;
         loop {
             let page = self.list_page(scope, &filter, 25, after).await?;
@@ -247,9 +253,11 @@ impl TaskStore<'_> {
                         break;
                     }
                     let patch = TaskPatch { assignee_id: Some(None), ..TaskPatch::default() };
-                    match self.replace(scope, &task.patched(patch, Utc::now()), task.version, None, None).await {
+                    let next = task.patched(patch, Utc::now());
+                    let events = Event::task_changed(&task, &next, by);
+                    match self.replace(scope, &next, task.version, &events, None).await {
                         Ok(()) => {
-                            changed += 1;
+                            recorded.extend(events);
                             break;
                         }
                         Err(StoreError::VersionConflict) => continue,
@@ -259,20 +267,22 @@ impl TaskStore<'_> {
             }
             match page.last {
                 Some(last) => after = Some(last),
-                None => return Ok(changed),
+                None => return Ok(recorded),
             }
         }
     }
 
     /// Deletes the task, if the caller may: an admin any task, a member only the tasks they
-    /// created. Both are checked against the stored caller in the same transaction. A refusal
-    /// says whether the task was missing or someone else's, which needs a second read only then.
+    /// created. Both are checked against the stored caller in the same transaction, which
+    /// records the `task.deleted` event. A refusal says whether the task was missing or
+    /// someone else's, which needs a second read only then.
     pub async fn delete(
         &self,
         scope: &TenantScope,
         id: TaskId,
         caller: &Caller,
-    ) -> Result<Result<(), DeleteRefused>, StoreError> {
+        by: &Provenance,
+    ) -> Result<Result<Event, DeleteRefused>, StoreError> {
         let mut delete = Delete::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
@@ -285,12 +295,17 @@ impl TaskStore<'_> {
                 .expression_attribute_values(":user", AttributeValue::S(caller.user_id.to_string()))
         };
         let delete = delete.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let event = Event::new(scope.org_id(), Utc::now(), by, EventKind::TaskDeleted { task_id: id });
         let result = self
             .store
-            .transact(vec![caller.check(self.store, scope)?, TransactWriteItem::builder().delete(delete).build()])
+            .transact(vec![
+                caller.check(self.store, scope)?,
+                TransactWriteItem::builder().delete(delete).build(),
+                outbox::record(self.store, scope, &event)?,
+            ])
             .await;
         match result {
-            Ok(_) => Ok(Ok(())),
+            Ok(_) => Ok(Ok(event)),
             Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
             Err(e) if cancelled_at(&e, 1) => match self.get(scope, id).await? {
                 None => Ok(Err(DeleteRefused::NotFound)),

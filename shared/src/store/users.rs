@@ -6,8 +6,10 @@ use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, PK, SK, USER_SK_PREFIX, email_pk, tenant_pk, user_sk};
+use super::outbox;
 use super::user_item::UserItem;
 use super::{Page, Store, StoreError, TenantScope, Unique};
+use crate::domain::events::{Event, EventKind, Provenance};
 use crate::domain::{Email, PasswordHash, Role, User, UserId};
 
 #[derive(Debug)]
@@ -90,16 +92,18 @@ impl UserStore<'_> {
         Ok(UserPage { items: page.items.into_iter().map(|i| i.user).collect(), last })
     }
 
-    /// Changes a member's role, if the caller is still an admin. Demoting the last admin
-    /// fails with `LastAdmin`. Setting the role a member already has writes too, so that a
-    /// caller who is no longer an admin is refused even then.
+    /// Changes a member's role, if the caller is still an admin, recording
+    /// `member.role_changed` when it changed. Demoting the last admin fails with
+    /// `LastAdmin`. Setting the role a member already has writes too, so that a caller who
+    /// is no longer an admin is refused even then.
     pub async fn set_role(
         &self,
         scope: &TenantScope,
         caller: &Caller,
         id: UserId,
         role: Role,
-    ) -> Result<User, StoreError> {
+        by: &Provenance,
+    ) -> Result<(User, Option<Event>), StoreError> {
         debug_assert!(caller.needs_admin, "changing a role is an admin's write");
         let mut user = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
         let mut update = Update::builder()
@@ -133,10 +137,22 @@ impl UserStore<'_> {
         if delta != 0 {
             items.push(TransactWriteItem::builder().update(admin_count_change(self.store, scope, delta)?).build());
         }
+        // Last, so that the positions above stay.
+        let event = (user.role != role).then(|| {
+            Event::new(
+                scope.org_id(),
+                Utc::now(),
+                by,
+                EventKind::MemberRoleChanged { user_id: id, from: user.role, to: role },
+            )
+        });
+        if let Some(event) = &event {
+            items.push(outbox::record(self.store, scope, event)?);
+        }
         match self.store.transact(items).await {
             Ok(_) => {
                 user.role = role;
-                Ok(user)
+                Ok((user, event))
             }
             Err(e) if !on_self && cancelled_at(&e, 1) => Err(caller.refusal(self.store, scope).await),
             // On oneself, item 0 carries the caller's condition too: the refusal tells why.
@@ -148,9 +164,15 @@ impl UserStore<'_> {
     }
 
     /// Removes a member and their credentials (so they can no longer log in), if the caller
-    /// is still an admin; removing the last admin fails with `LastAdmin`. Their tasks and
-    /// sessions are the caller's to settle.
-    pub async fn remove(&self, scope: &TenantScope, caller: &Caller, id: UserId) -> Result<User, StoreError> {
+    /// is still an admin, recording `member.removed`; removing the last admin fails with
+    /// `LastAdmin`. Their tasks and sessions are the caller's to settle.
+    pub async fn remove(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        id: UserId,
+        by: &Provenance,
+    ) -> Result<(User, Event), StoreError> {
         debug_assert!(caller.needs_admin, "removing a member is an admin's write");
         let user = self.get(scope, id).await?.ok_or(StoreError::NotFound)?;
         let on_self = caller.user_id == id;
@@ -189,8 +211,10 @@ impl UserStore<'_> {
         if !on_self {
             items.push(caller.check(self.store, scope)?);
         }
+        let event = Event::new(scope.org_id(), Utc::now(), by, EventKind::MemberRemoved { user_id: id });
+        items.push(outbox::record(self.store, scope, &event)?);
         match self.store.transact(items).await {
-            Ok(_) => Ok(user),
+            Ok(_) => Ok((user, event)),
             Err(e) if !on_self && cancelled_at(&e, check_index) => Err(caller.refusal(self.store, scope).await),
             Err(e) if on_self && cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
             Err(e) if user.role == Role::Admin && cancelled_at(&e, 2) => Err(StoreError::LastAdmin),

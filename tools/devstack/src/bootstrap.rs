@@ -2,16 +2,12 @@ use std::path::Path;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use taskflow::config;
+use taskflow::domain::events::Consumer;
 use taskflow::store::schema::TABLE;
 
 use crate::Error;
 
-pub const QUEUE: &str = "taskflow-notifications";
-pub const DEAD_LETTER_QUEUE: &str = "taskflow-notifications-dlq";
-pub const DELETION_QUEUE: &str = "taskflow-deletions";
-pub const DELETION_DEAD_LETTER_QUEUE: &str = "taskflow-deletions-dlq";
-pub const EXPORT_QUEUE: &str = "taskflow-exports";
-pub const EXPORT_DEAD_LETTER_QUEUE: &str = "taskflow-exports-dlq";
+pub const EVENT_TOPIC: &str = "taskflow-events";
 pub const EXPORT_BUCKET: &str = "taskflow-exports";
 
 /// Local settings: a short visibility timeout so that a failed message comes back within
@@ -35,11 +31,20 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     eprintln!("table {table} ready");
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (queue_url, dlq_url) = queue_with_dead_letters(&sqs, QUEUE, DEAD_LETTER_QUEUE).await?;
-    let (deletion_queue_url, deletion_dlq_url) =
-        queue_with_dead_letters(&sqs, DELETION_QUEUE, DELETION_DEAD_LETTER_QUEUE).await?;
-    let (export_queue_url, export_dlq_url) =
-        queue_with_dead_letters(&sqs, EXPORT_QUEUE, EXPORT_DEAD_LETTER_QUEUE).await?;
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topic_arn = sns.create_topic().name(EVENT_TOPIC).send().await?.topic_arn.ok_or("the topic has no ARN")?;
+    // Each consumer's queue, subscribed to the topic for the types it wants, as the template
+    // subscribes them; `TASKFLOW_<CONSUMER>_QUEUE_URL` and `..._DLQ_URL` for the poller and tests.
+    let mut queue_exports = Vec::new();
+    for consumer in Consumer::ALL {
+        let name = consumer.local_queue();
+        let (queue_url, dlq_url) = queue_with_dead_letters(&sqs, name, &format!("{name}-dlq")).await?;
+        subscribe(&sns, &sqs, &topic_arn, consumer, &queue_url).await?;
+        let variable = local_queue_variable(consumer);
+        queue_exports.push(format!("export {variable}_URL='{queue_url}'"));
+        queue_exports.push(format!("export {}_DLQ_URL='{dlq_url}'", variable.trim_end_matches("_QUEUE")));
+    }
+    eprintln!("topic {EVENT_TOPIC} ready, with a queue for each of its {} consumers", Consumer::ALL.len());
     export_bucket(&aws_sdk_s3::Client::new(&sdk)).await?;
 
     let sender = std::env::var(config::MAIL_FROM).map_err(|_| format!("{} is not set", config::MAIL_FROM))?;
@@ -65,13 +70,55 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     }
     eprintln!("secrets stored in Secrets Manager");
 
-    println!("export TASKFLOW_QUEUE_URL='{queue_url}'");
-    println!("export TASKFLOW_DELETION_QUEUE_URL='{deletion_queue_url}'");
-    println!("export TASKFLOW_DELETION_DLQ_URL='{deletion_dlq_url}'");
-    println!("export TASKFLOW_EXPORT_QUEUE_URL='{export_queue_url}'");
-    println!("export TASKFLOW_EXPORT_DLQ_URL='{export_dlq_url}'");
+    println!("export {}='{topic_arn}'", config::EVENT_TOPIC_ARN);
+    for line in queue_exports {
+        println!("{line}");
+    }
     println!("export TASKFLOW_EXPORT_BUCKET='{EXPORT_BUCKET}'");
-    println!("export TASKFLOW_DLQ_URL='{dlq_url}'");
+    Ok(())
+}
+
+/// The variable naming a consumer's queue URL in the local stack (the mailer's keeps its
+/// older name, `TASKFLOW_QUEUE_URL`, with its dead letters at `TASKFLOW_DLQ_URL`).
+fn local_queue_variable(consumer: Consumer) -> &'static str {
+    match consumer {
+        Consumer::Mailer => "TASKFLOW_QUEUE",
+        Consumer::Deleter => "TASKFLOW_DELETION_QUEUE",
+        Consumer::Exporter => "TASKFLOW_EXPORT_QUEUE",
+        Consumer::AuditWriter => "TASKFLOW_AUDIT_QUEUE",
+    }
+}
+
+/// Subscribes `consumer`'s queue to the topic: raw delivery (the message body is the
+/// event, as the consumers read it) and a filter on the `type` attribute, when it wants
+/// only some types. Subscribing again with the same attributes changes nothing.
+async fn subscribe(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    topic_arn: &str,
+    consumer: Consumer,
+    queue_url: &str,
+) -> Result<(), Error> {
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or("the queue has no ARN")?;
+    let mut subscription = sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .attributes("RawMessageDelivery", "true");
+    if let Some(types) = consumer.event_types() {
+        let policy = serde_json::json!({ taskflow::notifications::TYPE_ATTRIBUTE: types });
+        subscription = subscription.attributes("FilterPolicy", policy.to_string());
+    }
+    subscription.send().await?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! The local equivalent of Lambda's SQS event source mappings, plus the re-publisher's
 //! schedule. It long-polls each queue (notifications for the mailer, deletions for the
-//! deleter, exports for the exporter), invokes its function through `cargo lambda watch`'s
+//! deleter, exports for the exporter, audit for the audit writer), invokes its function through `cargo lambda watch`'s
 //! Invoke API with an SQS event, deletes the messages the mailer did not report as failed,
 //! and leaves the failed ones to come back after the visibility timeout, until the
 //! emulator's redrive policy moves them to the dead-letter queue — as Lambda does.
@@ -16,6 +16,7 @@ use crate::Error;
 const MAILER: &str = "notifications-mailer";
 const DELETER: &str = "organizations-deleter";
 const EXPORTER: &str = "organizations-exporter";
+const AUDIT_WRITER: &str = "audit-writer";
 const REPUBLISHER: &str = "notifications-republisher";
 
 /// A queue and the function its event source mapping invokes.
@@ -31,6 +32,7 @@ struct Settings {
     mail: Consumer,
     deletions: Consumer,
     exports: Consumer,
+    audit: Consumer,
     invoke_url: String,
     republish_every: Duration,
 }
@@ -44,7 +46,8 @@ fn settings() -> Result<Settings, Error> {
     let mail = Consumer { queue_url: var("TASKFLOW_QUEUE_URL")?, function: MAILER, batch_size: 10 };
     let deletions = Consumer { queue_url: var("TASKFLOW_DELETION_QUEUE_URL")?, function: DELETER, batch_size: 1 };
     let exports = Consumer { queue_url: var("TASKFLOW_EXPORT_QUEUE_URL")?, function: EXPORTER, batch_size: 1 };
-    Ok(Settings { mail, deletions, exports, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
+    let audit = Consumer { queue_url: var("TASKFLOW_AUDIT_QUEUE_URL")?, function: AUDIT_WRITER, batch_size: 10 };
+    Ok(Settings { mail, deletions, exports, audit, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
 }
 
 pub async fn run() -> Result<(), Error> {
@@ -81,6 +84,7 @@ pub async fn run() -> Result<(), Error> {
         () = consume(settings.mail.clone()) => Ok(()),
         () = consume(settings.deletions.clone()) => Ok(()),
         () = consume(settings.exports.clone()) => Ok(()),
+        () = consume(settings.audit.clone()) => Ok(()),
         () = republish => Ok(()),
     }
 }
