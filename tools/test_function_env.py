@@ -13,6 +13,7 @@ spec.loader.exec_module(function_env)
 STACK = {
     "TASKFLOW_TABLE_NAME": "taskflow",
     "TASKFLOW_JWT_PUBLIC_KEY": "pem",
+    "TASKFLOW_EVENT_TOPIC_ARN": "arn:aws:sns:us-east-1:000000000000:taskflow-events",
     "TASKFLOW_QUEUE_URL": "http://127.0.0.1:1/queue",
     "TASKFLOW_MAIL_FROM": "notifications@taskflow.example",
     "TASKFLOW_CURSOR_SECRET_SECRET_ARN": "arn:cursor",
@@ -30,12 +31,12 @@ STACK = {
 
 def test_a_function_gets_its_own_variables_and_not_another_ones():
     env = function_env.environment_for("tasks-create", STACK)
-    assert env["TASKFLOW_QUEUE_URL"] == STACK["TASKFLOW_QUEUE_URL"]
+    assert env["TASKFLOW_EVENT_TOPIC_ARN"] == STACK["TASKFLOW_EVENT_TOPIC_ARN"]
     assert env["TASKFLOW_TABLE_NAME"] == "taskflow"
     assert env["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:3"
     assert env["TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS"] == "20000"
     for foreign in ["TASKFLOW_MAIL_FROM", "TASKFLOW_CURSOR_SECRET_SECRET_ARN", "TASKFLOW_JWT_PRIVATE_KEY_SECRET_ARN",
-                    "TASKFLOW_INVITATIONS_PER_DAY", "TASKFLOW_API_URL", "HOME"]:
+                    "TASKFLOW_INVITATIONS_PER_DAY", "TASKFLOW_API_URL", "TASKFLOW_QUEUE_URL", "HOME"]:
         assert foreign not in env, foreign
 
 

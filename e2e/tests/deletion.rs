@@ -115,7 +115,9 @@ async fn a_deletion_stopped_half_way_resumes_removes_every_item_and_leaves_the_n
 
     // Only an admin, only with the slug typed out.
     let member = api.member(&tenant).await;
-    let items = partition_items(&db, &tenant.org_id).await;
+    // The audit writer may still be adding the member's join: refused requests may see the
+    // partition grow, never shrink.
+    let items = partition_keys(&db, &tenant.org_id).await;
     let (status, _) = api
         .call(
             Method::DELETE,
@@ -128,7 +130,8 @@ async fn a_deletion_stopped_half_way_resumes_removes_every_item_and_leaves_the_n
     let (status, problem) = delete(&api, &tenant, &neighbour.slug).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["field"], "confirm_slug");
-    assert_eq!(partition_items(&db, &tenant.org_id).await, items, "refused requests delete nothing");
+    let after_refusals = partition_keys(&db, &tenant.org_id).await;
+    assert!(items.is_subset(&after_refusals), "refused requests deleted {:?}", items.difference(&after_refusals));
 
     // The job is held in the middle (its owner-index read waits), then that invocation
     // fails outright, as one killed half-way would: its message comes back and the next
