@@ -54,6 +54,9 @@ async fn every_change_is_entered_once_with_its_actor_and_only_admins_of_its_orga
     let (_, none_yet) = audit_log(&api, token, "&until=2000-01-01T00:00:00Z").await;
     assert_eq!(none_yet["items"], json!([]));
     assert_eq!(audit_log(&api, token, "&event_type=task.exploded").await.0, StatusCode::BAD_REQUEST);
+    // An offset that pushes a time past the year 9999 is refused, not a broken key range.
+    let beyond = "&since=9999-12-31T23:59:59Z&until=9999-12-31T23:59:59-23:59";
+    assert_eq!(audit_log(&api, token, beyond).await.0, StatusCode::BAD_REQUEST);
 
     // A member may not read it; another organization's admin sees only their own.
     assert_eq!(audit_log(&api, &member.token, "").await.0, StatusCode::FORBIDDEN);

@@ -24,8 +24,15 @@ pub struct AuditLog {
     next_cursor: Option<String>,
 }
 
+/// An RFC 3339 time, in UTC within the years 0000 to 9999: the log's sort keys hold four-digit
+/// years, so a time an offset pushes beyond them would bound no range in time order.
 fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc)).map_err(|_| "must be an RFC 3339 time".into())
+    use chrono::Datelike;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .filter(|t| (0..=9999).contains(&t.year()))
+        .ok_or_else(|| "must be an RFC 3339 time within the years 0000 to 9999 (UTC)".into())
 }
 
 fn parse_event_type(raw: &str) -> Result<&'static str, String> {
@@ -77,4 +84,18 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     let page = app.store.audit().page(&scope, &filter, limit, after).await?;
     let next_cursor = page.last.map(|last| cursors.encode(&scope, &fingerprint, last));
     http::json(StatusCode::OK, &AuditLog { items: page.items, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_is_refused_when_its_offset_pushes_it_past_four_digit_years() {
+        assert!(parse_time("2026-12-03T08:00:00Z").is_ok());
+        assert!(parse_time("9999-12-31T23:59:59Z").is_ok());
+        assert!(parse_time("9999-12-31T23:59:59-23:59").is_err());
+        assert!(parse_time("0000-01-01T00:00:00+23:59").is_err());
+        assert!(parse_time("yesterday").is_err());
+    }
 }
