@@ -32,10 +32,11 @@ subscribe() {
   queue_arn=$(awslocal sqs get-queue-attributes --attribute-names QueueArn \
     --queue-url "$(awslocal sqs get-queue-url --queue-name "$queue" --output text --query QueueUrl)" \
     --output text --query Attributes.QueueArn)
-  attributes='{"RawMessageDelivery":"true"}'
-  if [ -n "$policy" ]; then
-    attributes="{\"RawMessageDelivery\":\"true\",\"FilterPolicy\":$(jq -Rn --arg p "$policy" '$p')}"
-  fi
+  attributes=$(python3 -c 'import json, sys
+attributes = {"RawMessageDelivery": "true"}
+if sys.argv[1]:
+    attributes["FilterPolicy"] = sys.argv[1]
+print(json.dumps(attributes))' "$policy")
   awslocal sns subscribe --topic-arn "$topic_arn" --protocol sqs --notification-endpoint "$queue_arn" \
     --attributes "$attributes"
 }
