@@ -1,13 +1,14 @@
 """The bench's own calls to the emulator (moto_server on loopback, $AWS_ENDPOINT_URL), in the
 AWS JSON protocol: to seed the scale case's items, to read an item's stored form, to give
-the measured tasks-create a queue of its own and hand its message to the mailer, and to
-read the mails moto kept. Never a request path of TaskFlow; never anything but loopback."""
+the measured publishers a topic of their own and hand tasks-create's message to the mailer,
+and to read the mails moto kept. Never a request path of TaskFlow; never anything but loopback."""
 
 import json
 import os
 import time
 import urllib.request
-from urllib.parse import urlparse
+import xml.etree.ElementTree as ElementTree
+from urllib.parse import urlencode, urlparse
 
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "")
 REGION = os.environ.get("AWS_REGION", "us-east-1")
@@ -39,6 +40,21 @@ def dynamodb(action, body):
 
 def sqs(action, body):
     return call("sqs", f"AmazonSQS.{action}", body)
+
+
+def sns(action, params):
+    """One SNS call, in its query protocol (form in, XML out): {tag: text} of the answer's leaves."""
+    _loopback()
+    body = urlencode({"Action": action, "Version": "2010-03-31", **params}).encode()
+    request = urllib.request.Request(ENDPOINT, method="POST", data=body)
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    request.add_header(
+        "Authorization",
+        f"AWS4-HMAC-SHA256 Credential=test/20261128/{REGION}/sns/aws4_request, SignedHeaders=host, Signature=0",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        root = ElementTree.fromstring(response.read())
+    return {element.tag.rsplit("}", 1)[-1]: element.text for element in root.iter() if len(element) == 0}
 
 
 def write_items(table, items):

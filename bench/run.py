@@ -219,11 +219,19 @@ def dynamodb_work(native, env, data):
     """One request of every function with the store's capacity log on: {name: summary}.
     Requests run in an order that lets later ones use what earlier ones made (an accepted
     invitation's member is promoted, then removed); what a request needs from elsewhere is
-    made through the running stack first. tasks-create publishes to a queue of its own, so
-    its message can be handed to the mailer here."""
+    made through the running stack first. The publishers publish to a topic of their own,
+    whose one queue takes task.created alone, so tasks-create's message can be handed to the
+    mailer here and no measured event reaches the stack's consumers."""
     t, task, email = data["token"], data["task_id"], data["email"]
     queue = emulator.sqs("CreateQueue", {"QueueName": unique("bench-work")})["QueueUrl"]
-    env = {**env, "RUST_LOG": work.LOG_DIRECTIVE, "TASKFLOW_QUEUE_URL": queue}
+    queue_arn = emulator.sqs("GetQueueAttributes", {"QueueUrl": queue, "AttributeNames": ["QueueArn"]})["Attributes"]["QueueArn"]
+    topic = emulator.sns("CreateTopic", {"Name": unique("bench-events")})["TopicArn"]
+    emulator.sns("Subscribe", {
+        "TopicArn": topic, "Protocol": "sqs", "Endpoint": queue_arn,
+        "Attributes.entry.1.key": "RawMessageDelivery", "Attributes.entry.1.value": "true",
+        "Attributes.entry.2.key": "FilterPolicy", "Attributes.entry.2.value": json.dumps({"type": ["task.created"]}),
+    })
+    env = {**env, "RUST_LOG": work.LOG_DIRECTIVE, "TASKFLOW_EVENT_TOPIC_ARN": topic}
     logs = ROOT / "target" / "bench" / "work"
     logs.mkdir(parents=True, exist_ok=True)
     found = {}
