@@ -31,6 +31,7 @@ PRICES = {
     "dynamodb_read_unit": 0.125 / 1e6,  # DynamoDB on-demand, per read request unit
     "dynamodb_write_unit": 0.625 / 1e6,  # DynamoDB on-demand, per write request unit
     "sqs_request": 0.40 / 1e6,  # SQS standard queue, per request
+    "sns_publish": 0.50 / 1e6,  # SNS standard topic, per published 64 KB (deliveries to SQS are free)
     "ses_mail": 0.10 / 1000,  # SES, per mail sent
     "s3_put_request": 0.005 / 1000,  # S3 Standard, per PUT, POST or LIST request
     "s3_get_request": 0.0004 / 1000,  # S3 Standard, per GET request
@@ -60,7 +61,9 @@ MIX = {
 # costs 1 more write unit (tasks: tasks-by-status always, the two assignee indexes when
 # assigned; outbox markers: outbox-by-age), also when the marker is deleted.
 #   read_units / write_units  DynamoDB units per request
-#   sqs                       SQS requests the function makes (SendMessage)
+#   sqs                       SQS requests the function makes itself (SendMessage of a job's next step)
+#   events                    events it records and publishes to the topic (Publish; each one costs
+#                             AUDIT_WRITER's part below as well, and reaches the mailer when it mails)
 #   mails                     mails it causes (each one costs MAILER's part below as well)
 #   aws_calls                 sequential AWS calls, for the duration estimate of an unmeasured function
 #   work_ms                   time spent besides those calls, for the same estimate
@@ -75,20 +78,21 @@ REQUESTS = {
     "tasks-get": dict(function="tasks-get", measured_as="tasks-get", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
                       read_units=1, write_units=0),  # GetItem
     # No assignee given: the creator is mailed. TransactWrite of the caller's check, the task
-    # and its outbox marker (3 x 2) + tasks-by-status + outbox-by-age; SendMessage; the marker's
-    # DeleteItem (1 + its outbox-by-age entry).
-    "tasks-create": dict(function="tasks-create", measured_as="tasks-create", aws_calls=3, work_ms=0.0, sqs=1, mails=1,
-                         read_units=0, write_units=3 * 2 + 2 + 2),
-    # GetItem of the task; TransactWrite of the conditional Put and the caller's check (2 x 2)
-    # + tasks-by-status.
-    "tasks-update": dict(function="tasks-update", measured_as="tasks-update", aws_calls=2, work_ms=0.0, sqs=0, mails=0,
-                         read_units=1, write_units=2 * 2 + 1),
-    # GetItem of the new assignee and of the task; TransactWrite of task, marker and the
-    # caller's check (3 x 2) + tasks-by-status and the two assignee indexes + outbox-by-age;
-    # SendMessage; the marker's DeleteItem (1 + 1). A previous assignee's index entries,
-    # deleted too, are not counted.
-    "tasks-update (new assignee)": dict(function="tasks-update", measured_as=None, aws_calls=5, work_ms=0.0, sqs=1, mails=1,
-                                       read_units=2, write_units=3 * 2 + 3 + 1 + 2),
+    # and its outbox marker (3 x 2) + tasks-by-status + outbox-by-age; Publish of task.created;
+    # the marker's DeleteItem (1 + its outbox-by-age entry).
+    "tasks-create": dict(function="tasks-create", measured_as="tasks-create", aws_calls=3, work_ms=0.0, sqs=0, events=1,
+                         mails=1, read_units=0, write_units=3 * 2 + 2 + 2),
+    # GetItem of the task; TransactWrite of the conditional Put, the caller's check and the
+    # task.updated marker (3 x 2) + tasks-by-status + outbox-by-age; Publish; the marker's
+    # DeleteItem (1 + 1).
+    "tasks-update": dict(function="tasks-update", measured_as="tasks-update", aws_calls=4, work_ms=0.0, sqs=0, events=1,
+                         mails=0, read_units=1, write_units=3 * 2 + 1 + 1 + 2),
+    # GetItem of the new assignee and of the task; TransactWrite of task, the task.updated and
+    # task.assigned markers and the caller's check (4 x 2) + tasks-by-status and the two
+    # assignee indexes + two outbox-by-age entries; two Publishes; the markers' DeleteItems
+    # (2 x (1 + 1)). A previous assignee's index entries, deleted too, are not counted.
+    "tasks-update (new assignee)": dict(function="tasks-update", measured_as=None, aws_calls=7, work_ms=0.0, sqs=0,
+                                       events=2, mails=1, read_units=2, write_units=4 * 2 + 3 + 2 + 2 * 2),
     # The password throttle's three conditional increments (pair, address, email), GetItem of
     # the credentials and of the user, the reservation given back (a DeleteItem and two
     # UpdateItems, concurrent); TransactWrite of the session and its refresh token (2 x 2).
@@ -106,15 +110,22 @@ REQUESTS = {
 MAILER = dict(function="notifications-mailer", measured_as="notifications-mailer", aws_calls=6, work_ms=0.0,
               read_units=3, write_units=2, sqs=2, mails_per_invocation=1)
 
+# Each event, in audit-writer (shared/src/lifecycle/audit.rs, shared/src/store/audit.rs): one
+# TransactWrite of the organization's ConditionCheck and the entry's conditional Put (2 x 2;
+# an entry is under 1 KB, no index projects it). The event source mapping receives and
+# deletes the message (1 + 1). One invocation per event, as for the mailer.
+AUDIT_WRITER = dict(function="audit-writer", measured_as=None, aws_calls=1, work_ms=0.0,
+                    read_units=0, write_units=2 * 2, sqs=2, events_per_invocation=1)
+
 # Account lifecycle requests: rare next to the mix above, so priced per 1,000 requests in a
 # section of their own (read from shared/src/auth/account.rs and shared/src/store/account_tokens.rs).
 LIFECYCLE = {
     # Two throttle counts (email, address: UpdateItem), GetItem of the credentials,
     # TransactWrite of the credentials' reset, the lookup and the outbox marker (3 x 2) +
-    # the lookup's lookups-by-owner entry + outbox-by-age. No SendMessage: the re-publisher
-    # sends it (its Query, SendMessage, the marker's DeleteItem + outbox-by-age), and the mailer.
-    "password reset request": dict(function="auth-password-reset", measured_as=None, aws_calls=4, work_ms=0.0, sqs=1,
-                                   mails=1, read_units=1, write_units=2 + 3 * 2 + 1 + 1 + 2),
+    # the lookup's lookups-by-owner entry + outbox-by-age. No Publish: the re-publisher
+    # publishes it (its Query, Publish, the marker's DeleteItem + outbox-by-age), and the mailer.
+    "password reset request": dict(function="auth-password-reset", measured_as=None, aws_calls=4, work_ms=0.0, sqs=0,
+                                   events=1, mails=1, read_units=1, write_units=2 + 3 * 2 + 1 + 1 + 2),
     # The address's password-throttle count, GetItem of the lookup and of the credentials,
     # argon2id, revoke_all (Query + an UpdateItem per session: one assumed), TransactWrite of
     # credentials, lookup delete (+ its index entry) and user (3 x 2 + 1).
@@ -124,17 +135,17 @@ LIFECYCLE = {
     "email verification": dict(function="auth-verify-email", measured_as=None, aws_calls=2, work_ms=0.0, sqs=0, mails=0,
                                read_units=1, write_units=2 * 2 + 1),
     # GetItem of the user, two throttle counts, TransactWrite of the check, lookup and marker
-    # (3 x 2) + two index entries; SendMessage; the marker's DeleteItem (1 + 1).
-    "verification resend": dict(function="auth-verify-email-resend", measured_as=None, aws_calls=5, work_ms=0.0, sqs=1,
-                                mails=1, read_units=1, write_units=2 + 3 * 2 + 2 + 2),
+    # (3 x 2) + two index entries; Publish; the marker's DeleteItem (1 + 1).
+    "verification resend": dict(function="auth-verify-email-resend", measured_as=None, aws_calls=5, work_ms=0.0, sqs=0,
+                                events=1, mails=1, read_units=1, write_units=2 + 3 * 2 + 2 + 2),
     # GetItem of the requester; TransactWrite of the caller's check, the organization's mark
-    # and the outbox marker (3 x 2) + outbox-by-age; SendMessage; the marker's DeleteItem.
+    # and the outbox marker (3 x 2) + outbox-by-age; Publish; the marker's DeleteItem.
     "organization deletion request": dict(function="organizations-delete", measured_as=None, aws_calls=4, work_ms=0.0,
-                                          sqs=1, mails=0, read_units=1, write_units=3 * 2 + 1 + 2),
+                                          sqs=0, events=1, mails=0, read_units=1, write_units=3 * 2 + 1 + 2),
     # TransactWrite of the caller's check, the organization's running slot, the export item
-    # and the outbox marker (4 x 2) + outbox-by-age; SendMessage; the marker's DeleteItem.
+    # and the outbox marker (4 x 2) + outbox-by-age; Publish; the marker's DeleteItem.
     "organization export request": dict(function="organizations-export", measured_as=None, aws_calls=3, work_ms=0.0,
-                                        sqs=1, mails=0, read_units=0, write_units=4 * 2 + 1 + 2),
+                                        sqs=0, events=1, mails=0, read_units=0, write_units=4 * 2 + 1 + 2),
     # One BatchGetItem of the export, the caller and the organization (strongly consistent,
     # under 4 KB each); the link is signed locally.
     "export poll": dict(function="organizations-export-status", measured_as=None, aws_calls=1, work_ms=0.0, sqs=0,
@@ -142,7 +153,7 @@ LIFECYCLE = {
     # tasks-create with an Idempotency-Key: the claim's conditional Put (1) before it, and the
     # answer's Update inside the task's transaction (1 x 2).
     "task create with Idempotency-Key": dict(function="tasks-create", measured_as=None, aws_calls=4, work_ms=0.0,
-                                             sqs=1, mails=1, read_units=0, write_units=3 * 2 + 2 + 2 + 1 + 2),
+                                             sqs=0, events=1, mails=1, read_units=0, write_units=3 * 2 + 2 + 2 + 1 + 2),
     # A retry of it: the claim's Put fails its condition (still 1 write unit), then a
     # strongly consistent GetItem of the record; nothing else runs.
     "replayed POST (Idempotency-Key)": dict(function="tasks-create", measured_as=None, aws_calls=2, work_ms=0.0, sqs=0,
@@ -250,12 +261,14 @@ def _units(spec, functions):
     return float(spec["read_units"]), float(spec["write_units"]), "code"
 
 
-def breakdown(results, memory_mb, mix=None, requests=None, mailer=None, prices=None, cold_start_share=COLD_START_SHARE):
+def breakdown(results, memory_mb, mix=None, requests=None, mailer=None, prices=None, cold_start_share=COLD_START_SHARE,
+              audit_writer=None):
     """The cost of one million requests of `mix`, per component and per request kind, in USD.
     `results` is bench/results.json's content, `memory_mb` maps a function to its MemorySize."""
     mix = MIX if mix is None else mix
     requests = REQUESTS if requests is None else requests
     mailer = MAILER if mailer is None else mailer
+    audit_writer = AUDIT_WRITER if audit_writer is None else audit_writer
     prices = PRICES if prices is None else prices
     if abs(sum(mix.values()) - 1) > 1e-9:
         raise ValueError(f"the workload's shares add up to {sum(mix.values())}, not 1")
@@ -271,16 +284,29 @@ def breakdown(results, memory_mb, mix=None, requests=None, mailer=None, prices=N
         read_units, write_units, units_source = _units(spec, functions)
         row.update({
             "share": share, "invocations": share, "read_units": read_units, "write_units": write_units,
-            "units_source": units_source, "sqs": spec["sqs"], "mails": spec["mails"], "http_api": share,
+            "units_source": units_source, "sqs": spec["sqs"], "events": spec.get("events", 0), "mails": spec["mails"],
+            "http_api": share,
         })
         rows.append(row)
+    events = sum(r["share"] * r["events"] for r in rows)
     mails = sum(r["share"] * r["mails"] for r in rows)
     if mails:
         row = _lambda_row("each mail (SQS-triggered)", mailer, functions, memory_mb, call_ms, call_source, cold_extra, cold_start_share)
         read_units, write_units, units_source = _units(mailer, functions)
         row.update({
             "share": mails, "invocations": mails / mailer["mails_per_invocation"], "read_units": read_units,
-            "write_units": write_units, "units_source": units_source, "sqs": mailer["sqs"], "mails": 0, "http_api": 0.0,
+            "write_units": write_units, "units_source": units_source, "sqs": mailer["sqs"], "events": 0, "mails": 0,
+            "http_api": 0.0,
+        })
+        rows.append(row)
+    if events:
+        row = _lambda_row("each event (audit writer)", audit_writer, functions, memory_mb, call_ms, call_source, cold_extra,
+                          cold_start_share)
+        read_units, write_units, units_source = _units(audit_writer, functions)
+        row.update({
+            "share": events, "invocations": events / audit_writer["events_per_invocation"], "read_units": read_units,
+            "write_units": write_units, "units_source": units_source, "sqs": audit_writer["sqs"], "events": 0, "mails": 0,
+            "http_api": 0.0,
         })
         rows.append(row)
 
@@ -293,6 +319,7 @@ def breakdown(results, memory_mb, mix=None, requests=None, mailer=None, prices=N
             "DynamoDB reads": r["share"] * r["read_units"] * prices["dynamodb_read_unit"] * million,
             "DynamoDB writes": r["share"] * r["write_units"] * prices["dynamodb_write_unit"] * million,
             "SQS": r["share"] * r["sqs"] * prices["sqs_request"] * million,
+            "SNS": r["share"] * r["events"] * prices["sns_publish"] * million,
             "SES": r["share"] * r["mails"] * prices["ses_mail"] * million,
         }
         r["usd_total"] = sum(r["usd"].values())
@@ -324,6 +351,13 @@ def lifecycle(results, memory_mb, prices=None, requests=None):
         + mailer_reads * prices["dynamodb_read_unit"] + mailer_writes * prices["dynamodb_write_unit"]
         + MAILER["sqs"] * prices["sqs_request"] + prices["ses_mail"]
     )
+    auditing = _lambda_row("event", AUDIT_WRITER, functions, memory_mb, call_ms, call_source, cold_extra, COLD_START_SHARE)
+    audit_reads, audit_writes, _ = _units(AUDIT_WRITER, functions)
+    event_usd = (
+        prices["sns_publish"] + auditing["gb_seconds"] * prices["lambda_gb_second"] + prices["lambda_request"]
+        + audit_reads * prices["dynamodb_read_unit"] + audit_writes * prices["dynamodb_write_unit"]
+        + AUDIT_WRITER["sqs"] * prices["sqs_request"]
+    )
     rows = []
     for kind, spec in requests.items():
         row = _lambda_row(kind, spec, functions, memory_mb, call_ms, call_source, cold_extra, COLD_START_SHARE)
@@ -331,7 +365,7 @@ def lifecycle(results, memory_mb, prices=None, requests=None):
         usd = (
             row["gb_seconds"] * prices["lambda_gb_second"] + prices["lambda_request"] + prices["http_api_request"]
             + reads * prices["dynamodb_read_unit"] + writes * prices["dynamodb_write_unit"]
-            + spec["sqs"] * prices["sqs_request"] + spec["mails"] * mail_usd
+            + spec["sqs"] * prices["sqs_request"] + spec.get("events", 0) * event_usd + spec["mails"] * mail_usd
         )
         rows.append({**row, "read_units": reads, "write_units": writes, "usd_per_1000": usd * 1000})
     return rows
@@ -433,10 +467,12 @@ def markdown(b):
         f"${p['lambda_gb_second']:.10f} per GB-s and ${p['lambda_request'] * 1e6:.2f} per million requests, HTTP API "
         f"${p['http_api_request'] * 1e6:.2f} per million, DynamoDB on-demand ${p['dynamodb_read_unit'] * 1e6:.3f} per million "
         f"read units and ${p['dynamodb_write_unit'] * 1e6:.3f} per million write units, SQS ${p['sqs_request'] * 1e6:.2f} "
-        f"per million requests, SES ${p['ses_mail'] * 1000:.2f} per 1,000 mails. First tier, no free tier.",
+        f"per million requests, SNS ${p['sns_publish'] * 1e6:.2f} per million publishes, SES ${p['ses_mail'] * 1000:.2f} per"
+        " 1,000 mails. First tier, no free tier.",
         "",
         "Workload: " + ", ".join(f"{kind} {share:.1%}" for kind, share in b["mix"].items()) + ".",
-        "Every figure below is USD per million API requests of that mix; the mails they cause are counted with them.",
+        "Every figure below is USD per million API requests of that mix; the events and mails they cause are counted with",
+        "them (each event: a Publish and the audit writer's entry).",
         "DynamoDB read units are the measured ones (the table above) where a request kind was measured; write units,",
         "SQS requests and mails are counted from the code (`REQUESTS` in `bench/cost.py`), as the measured writes leave",
         "out the index entries each write adds.",
@@ -458,16 +494,17 @@ def markdown(b):
         )
     lines += [
         "",
-        "### DynamoDB, SQS, SES, HTTP API",
+        "### DynamoDB, SQS, SNS, SES, HTTP API",
         "",
-        "| request | per request | read units | write units | units from | SQS requests | mails | $ DynamoDB | $ SQS | $ SES | $ HTTP API |",
-        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| request | per request | read units | write units | units from | SQS requests | events | mails | $ DynamoDB | $ SQS | $ SNS | $ SES | $ HTTP API |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in b["rows"]:
         ddb = r["usd"]["DynamoDB reads"] + r["usd"]["DynamoDB writes"]
         lines.append(
             f"| {r['kind']} | {r['share']:.3f} | {r['read_units']:g} | {r['write_units']:g} | {r['units_source']} | {r['sqs']:g} | "
-            f"{r['mails']:g} | {_usd(ddb)} | {_usd(r['usd']['SQS'])} | {_usd(r['usd']['SES'])} | {_usd(r['usd']['HTTP API'])} |"
+            f"{r['events']:g} | {r['mails']:g} | {_usd(ddb)} | {_usd(r['usd']['SQS'])} | {_usd(r['usd']['SNS'])} | "
+            f"{_usd(r['usd']['SES'])} | {_usd(r['usd']['HTTP API'])} |"
         )
     lines += [
         "",

@@ -87,7 +87,7 @@ class MemorySizes(unittest.TestCase):
 
 
 class Breakdown(unittest.TestCase):
-    memory = {"tasks-get": 256, "auth-login": 1024, "tasks-create": 256, "notifications-mailer": 256}
+    memory = {"tasks-get": 256, "auth-login": 1024, "tasks-create": 256, "notifications-mailer": 256, "audit-writer": 128}
 
     def test_one_measured_kind_by_hand(self):
         results = {"functions": {"tasks-get": measured(7.2, 20.0)}}
@@ -147,18 +147,25 @@ class Breakdown(unittest.TestCase):
             b = cost.breakdown(results, self.memory, mix={"tasks-create": 1.0}, cold_start_share=0.0)
             self.assertEqual(b["rows"][0]["write_units"], expected)
 
-    def test_a_create_pays_for_its_mail(self):
+    def test_a_create_pays_for_its_event_its_audit_entry_and_its_mail(self):
         b = cost.breakdown({}, self.memory, mix={"tasks-create": 1.0}, cold_start_share=0.0)
-        create, mail = b["rows"]
+        create, mail, audit = b["rows"]
         self.assertEqual(mail["function"], "notifications-mailer")
         self.assertEqual(mail["share"], 1.0)
+        self.assertEqual((audit["function"], audit["share"]), ("audit-writer", 1.0))
         self.assertAlmostEqual(b["components"]["SES"], 100.0)  # $0.10 per 1,000 mails
-        # SendMessage from tasks-create, then the event source mapping's receive and delete.
-        self.assertAlmostEqual(b["components"]["SQS"], 3 * 0.40)
-        self.assertAlmostEqual(b["components"]["HTTP API"], 1.00)  # the mailer is no API request
-        self.assertAlmostEqual(b["components"]["Lambda requests"], 2 * 0.20)
-        units = cost.REQUESTS["tasks-create"]["write_units"] + cost.MAILER["write_units"]
+        self.assertAlmostEqual(b["components"]["SNS"], 0.50)  # one Publish of task.created
+        # Each consumer's event source mapping receives and deletes its copy of the message.
+        self.assertAlmostEqual(b["components"]["SQS"], 2 * 2 * 0.40)
+        self.assertAlmostEqual(b["components"]["HTTP API"], 1.00)  # neither consumer is an API request
+        self.assertAlmostEqual(b["components"]["Lambda requests"], 3 * 0.20)
+        units = cost.REQUESTS["tasks-create"]["write_units"] + cost.MAILER["write_units"] + cost.AUDIT_WRITER["write_units"]
         self.assertAlmostEqual(b["components"]["DynamoDB writes"], units * 0.625)
+
+    def test_a_read_publishes_nothing(self):
+        b = cost.breakdown({}, self.memory, mix={"tasks-get": 1.0}, cold_start_share=0.0)
+        self.assertEqual([r["function"] for r in b["rows"]], ["tasks-get"])
+        self.assertEqual(b["components"]["SNS"], 0.0)
 
     def test_shares_must_add_up(self):
         with self.assertRaises(ValueError):
