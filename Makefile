@@ -81,13 +81,18 @@ deploy-tools: $(DEPLOY_STAMP) $(ACTIONLINT)
 build:
 	cargo build --workspace --bins --locked
 
+# `make dev API_PORT=8001` serves on another port; a port already served is refused. `exec`:
+# the SIGTERM make passes on to its recipe reaches stack.sh itself, which stops what it started.
+API_PORT ?= 8000
+
 dev: tools build
-	tools/stack.sh --api-port 8000
+	exec tools/stack.sh --api-port $(API_PORT)
 
 # Unit tests need nothing; store, end-to-end and docs tests and the contract fuzzer run
 # inside a stack on free ports; then the offline deployment checks.
 test: tools contract-tools build
-	$(VENV)/bin/python -m unittest tools/test_moto_server.py
+	$(PYTHON) tools/sample_events.py --check
+	$(VENV)/bin/python -m unittest tools/test_moto_server.py tools/test_dev_stack.py
 	cargo test --workspace --locked --no-run
 	tools/stack.sh --api-port 0 --faults -- tools/in-stack-tests.sh
 	$(MAKE) test-deploy
@@ -143,10 +148,11 @@ openapi:
 function:
 	@test -n "$(NAME)" -a -n "$(ROUTE)" || { echo 'usage: make function NAME=<group>-<action> ROUTE="<METHOD> /api/v1/..."' >&2; exit 2; }
 	$(PYTHON) tools/new_function.py "$(NAME)" "$(ROUTE)"
+	$(PYTHON) tools/sample_events.py
 	$(MAKE) openapi
 
 seed:
-	tools/seed.sh http://localhost:8000
+	tools/seed.sh http://localhost:$(API_PORT)
 
 # moto keeps sent mail at /moto-api/data.json; the running stack wrote its address.
 mail:

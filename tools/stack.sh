@@ -17,8 +17,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
-state="$root/.local"
-logs="$root/target/stack"
+# Key material and the emulator's address for `make mail`; the logs. A test of `make dev`
+# itself gives directories of its own, leaving a developer's running stack alone.
+state=${TASKFLOW_STACK_STATE:-$root/.local}
+logs=${TASKFLOW_STACK_LOGS:-$root/target/stack}
 api_port=8000
 faults=false
 command=()
@@ -30,6 +32,33 @@ while [ $# -gt 0 ]; do
     *) echo "stack.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+
+# A port something already serves would have the old server answer for this one (and `make
+# mail` point at the wrong emulator): refuse before starting anything. What connects on
+# 127.0.0.1 or ::1, or keeps 127.0.0.1 from being bound, holds the port.
+if [ "$api_port" != 0 ] && ! python3 - "$api_port" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    try:
+        with socket.socket(family) as probe:
+            probe.settimeout(1)
+            if probe.connect_ex((host, port)) == 0:
+                sys.exit(1)
+    except OSError:
+        pass  # no IPv6 on this machine
+with socket.socket() as probe:
+    # As the router binds: a closed connection's TIME_WAIT left on the port is no holder.
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError:
+        sys.exit(1)
+PY
+then
+  echo "stack.sh: port $api_port is already in use (another 'make dev'?); stop what serves it, or choose another port: make dev API_PORT=8001" >&2
+  exit 1
+fi
 
 for tool in "$venv/bin/moto_server" "$venv/bin/cargo-lambda"; do
   if [ ! -x "$tool" ]; then
@@ -56,17 +85,26 @@ wait_for() {
 
 # Each service runs in a session of its own (setsid, which does not fork here because a
 # background job of a non-interactive shell is no group leader), so killing the group
-# also ends what it started: the function processes of `cargo lambda watch`.
+# also ends what it started: the function processes of `cargo lambda watch`. Being in
+# sessions of their own, they get no signal of a terminal: this script stops them on
+# every way it can be stopped but SIGKILL (Ctrl-C, SIGTERM, which make passes on to its
+# recipe, and the SIGHUP of a closed terminal).
 pids=()
 stop_all() {
   local pid
+  trap '' HUP INT TERM
   for pid in "${pids[@]}"; do
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "${endpoint_written:-}" ] && [ "$(cat "$state/endpoint" 2>/dev/null)" = "$endpoint_written" ]; then
+    rm -f "$state/endpoint"
+  fi
 }
 trap stop_all EXIT
-trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 export AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_DEFAULT_REGION=$AWS_REGION
@@ -125,7 +163,6 @@ fi
 devstack="$root/target/debug/devstack"
 "$devstack" keys "$state"
 eval "$("$devstack" bootstrap "$state")"
-echo "$TASKFLOW_EMULATOR_URL" > "$state/endpoint"
 # The private key and the cursor secret stay in Secrets Manager (the bootstrap exported
 # their ARNs); the public key is configuration, as in the template.
 TASKFLOW_JWT_PUBLIC_KEY=$(cat "$state/jwt-public.pem")
@@ -150,6 +187,10 @@ env "$runner_variable=python3 $root/tools/function-env.py" \
 pids+=($!)
 export TASKFLOW_API_URL="http://127.0.0.1:$api_port"
 wait_for "$TASKFLOW_API_URL/health" 300 "cargo lambda watch"
+if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+  echo "stack.sh: cargo lambda watch exited, yet $TASKFLOW_API_URL answers: something else took the port; see $logs/watch.log" >&2
+  exit 1
+fi
 
 # The SQS event source mapping and the re-publisher's schedule, as Lambda would run them.
 TASKFLOW_INVOKE_URL=$TASKFLOW_API_URL setsid "$devstack" sqs-poller > "$logs/poller.log" 2>&1 &
@@ -158,6 +199,9 @@ pids+=($!)
 if [ ${#command[@]} -gt 0 ]; then
   "${command[@]}"
 else
+  # `make mail` and `make seed` find the emulator of the stack `make dev` serves.
+  endpoint_written=$TASKFLOW_EMULATOR_URL
+  echo "$endpoint_written" > "$state/endpoint"
   echo "TaskFlow API on http://localhost:$api_port (emulator $AWS_ENDPOINT_URL); logs in $logs; Ctrl-C stops."
   echo "Mail sent so far: make mail. Queue poller log: $logs/poller.log"
   tail -n 0 -f "$logs/watch.log" & pids+=($!)
