@@ -53,3 +53,12 @@ def table_schema() -> dict:
     if not devstack.exists():
         pytest.fail("target/debug/devstack is missing: run `make build`")
     return json.loads(subprocess.run([str(devstack), "schema"], check=True, capture_output=True, text=True).stdout)
+
+
+@pytest.fixture(scope="session")
+def event_consumers() -> dict:
+    """The event types and the topic's consumers as the code defines them (`Consumer`)."""
+    devstack = ROOT / "target" / "debug" / "devstack"
+    if not devstack.exists():
+        pytest.fail("target/debug/devstack is missing: run `make build`")
+    return json.loads(subprocess.run([str(devstack), "consumers"], check=True, capture_output=True, text=True).stdout)

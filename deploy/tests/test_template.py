@@ -275,6 +275,45 @@ def test_the_localstack_init_hook_creates_the_table_the_code_defines(root, table
     assert f"AttributeName={table_schema['ttl_attribute']}" in hook
 
 
+def subscriptions(template) -> dict:
+    """{queue logical id: subscription properties} of the event topic's subscriptions."""
+    found = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::SNS::Subscription":
+            properties = resource["Properties"]
+            assert plain(properties["TopicArn"]) == {"Ref": "EventTopic"}
+            endpoint = plain(properties["Endpoint"])["Fn::GetAtt"]
+            assert endpoint[1] == "Arn"
+            found[endpoint[0]] = properties
+    return found
+
+
+def test_each_consumer_queue_is_subscribed_to_exactly_the_types_the_code_gives_it(template, event_consumers):
+    subscribed = subscriptions(template)
+    consumers = event_consumers["consumers"]
+    assert set(subscribed) == {c["template_queue"] for c in consumers}
+    for consumer in consumers:
+        properties = subscribed[consumer["template_queue"]]
+        assert properties["Protocol"] == "sqs" and properties["RawMessageDelivery"] is True
+        assert plain(properties["RedrivePolicy"]["deadLetterTargetArn"])["Fn::GetAtt"][0].endswith("DeadLetterQueue")
+        if consumer["event_types"] is None:
+            assert "FilterPolicy" not in properties, consumer
+        else:
+            assert properties["FilterPolicy"] == {"type": consumer["event_types"]}, consumer
+            assert set(consumer["event_types"]) <= set(event_consumers["event_types"]), consumer
+    wanted = {t for c in consumers for t in (c["event_types"] or event_consumers["event_types"])}
+    assert wanted == set(event_consumers["event_types"]), "every event type reaches some consumer"
+
+
+def test_the_localstack_init_hook_subscribes_the_same_queues_to_the_same_types(root, event_consumers):
+    hook = (root / "localstack" / "init" / "ready.d" / "01-taskflow.sh").read_text()
+    lines = re.findall(r"^subscribe (\S+)(?: '(.*)')?$", hook, re.MULTILINE)
+    found = {queue: json.loads(policy)["type"] if policy else None for queue, policy in lines}
+    assert found == {c["local_queue"]: c["event_types"] for c in event_consumers["consumers"]}
+    for queue in found:
+        assert f"queue_with_dead_letters {queue}\n" in hook
+
+
 def test_the_uncertain_mail_alarm_counts_the_lines_the_mailer_logs(template, root):
     import re
     sources = [root / "shared" / "src" / "notifications" / "mailer.rs", root / "shared" / "src" / "lifecycle" / "deleter.rs"]

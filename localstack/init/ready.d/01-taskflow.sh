@@ -9,13 +9,17 @@ awslocal dynamodb create-table --cli-input-json "file://$here/table.json"
 awslocal dynamodb update-time-to-live --table-name taskflow \
   --time-to-live-specification Enabled=true,AttributeName=expires_at
 
+queue_arn() {
+  awslocal sqs get-queue-attributes --attribute-names QueueArn \
+    --queue-url "$(awslocal sqs get-queue-url --queue-name "$1" --output text --query QueueUrl)" \
+    --output text --query Attributes.QueueArn
+}
+
 # A queue with its dead-letter queue, as devstack bootstrap makes them.
 queue_with_dead_letters() {
   local name=$1 dlq_arn
   awslocal sqs create-queue --queue-name "$name-dlq"
-  dlq_arn=$(awslocal sqs get-queue-attributes --attribute-names QueueArn \
-    --queue-url "$(awslocal sqs get-queue-url --queue-name "$name-dlq" --output text --query QueueUrl)" \
-    --output text --query Attributes.QueueArn)
+  dlq_arn=$(queue_arn "$name-dlq")
   awslocal sqs create-queue --queue-name "$name" --attributes \
     "{\"VisibilityTimeout\":\"2\",\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"$dlq_arn\\\",\\\"maxReceiveCount\\\":3}\"}"
 }
@@ -27,17 +31,16 @@ queue_with_dead_letters taskflow-audit
 # The event topic, each consumer's queue subscribed to the types it wants (as `Consumer` in
 # shared/src/domain/events.rs says, and the template and devstack bootstrap subscribe them).
 topic_arn=$(awslocal sns create-topic --name taskflow-events --output text --query TopicArn)
+# What SNS cannot hand to the queue waits in the consumer's dead-letter queue.
 subscribe() {
-  local queue=$1 policy=${2:-} queue_arn attributes
-  queue_arn=$(awslocal sqs get-queue-attributes --attribute-names QueueArn \
-    --queue-url "$(awslocal sqs get-queue-url --queue-name "$queue" --output text --query QueueUrl)" \
-    --output text --query Attributes.QueueArn)
+  local queue=$1 policy=${2:-} endpoint attributes
+  endpoint=$(queue_arn "$queue")
   attributes=$(python3 -c 'import json, sys
-attributes = {"RawMessageDelivery": "true"}
+attributes = {"RawMessageDelivery": "true", "RedrivePolicy": json.dumps({"deadLetterTargetArn": sys.argv[2]})}
 if sys.argv[1]:
     attributes["FilterPolicy"] = sys.argv[1]
-print(json.dumps(attributes))' "$policy")
-  awslocal sns subscribe --topic-arn "$topic_arn" --protocol sqs --notification-endpoint "$queue_arn" \
+print(json.dumps(attributes))' "$policy" "$(queue_arn "$queue-dlq")")
+  awslocal sns subscribe --topic-arn "$topic_arn" --protocol sqs --notification-endpoint "$endpoint" \
     --attributes "$attributes"
 }
 subscribe taskflow-notifications '{"type":["task.created","task.assigned","invitation.created","password_reset.requested","email_verification.requested"]}'

@@ -8,6 +8,8 @@
 //!                        identity and the secrets (from KEY_DIR) in the emulator the standard
 //!                        AWS variables point at, and prints `export` lines for their URLs/ARNs.
 //! `devstack schema`      prints the table definition as JSON, for the deployment drift tests.
+//! `devstack consumers`   prints the event topic's consumers as JSON (their queues and the
+//!                        event types each receives), for the same tests.
 //! `devstack openapi`     prints the API's OpenAPI document (`make openapi` commits it).
 //! `devstack sqs-poller`  the local stand-in for Lambda's SQS event source mapping and the
 //!                        re-publisher's schedule (see `poller.rs`).
@@ -34,12 +36,13 @@ async fn main() -> Result<(), Error> {
         ["bootstrap", key_dir] => bootstrap::run(Path::new(key_dir)).await,
         ["sqs-poller"] => poller::run().await,
         ["schema"] => print_schema(),
+        ["consumers"] => print_consumers(),
         ["openapi"] => {
             print!("{}", taskflow::openapi::to_json());
             Ok(())
         }
         _ => {
-            Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller | devstack schema | devstack openapi".into())
+            Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller | devstack schema | devstack consumers | devstack openapi".into())
         }
     }
 }
@@ -82,5 +85,22 @@ fn print_schema() -> Result<(), Error> {
         "ttl_attribute": TABLE.ttl_attribute,
     });
     println!("{}", serde_json::to_string_pretty(&schema)?);
+    Ok(())
+}
+
+fn print_consumers() -> Result<(), Error> {
+    use taskflow::domain::events::{Consumer, EVENT_TYPES};
+    let consumers: Vec<_> = Consumer::ALL
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "local_queue": c.local_queue(),
+                "template_queue": c.template_queue(),
+                "event_types": c.event_types(),
+            })
+        })
+        .collect();
+    let document = serde_json::json!({"event_types": EVENT_TYPES, "consumers": consumers});
+    println!("{}", serde_json::to_string_pretty(&document)?);
     Ok(())
 }
