@@ -68,39 +68,48 @@ MIX = {
 #   aws_calls                 sequential AWS calls, for the duration estimate of an unmeasured function
 #   work_ms                   time spent besides those calls, for the same estimate
 #   measured_as               the function whose measured figures describe this kind (None: always estimated)
+# Every authenticated request counts against its organization's budget (shared/src/store/
+# rate_limits.rs): one conditional UpdateItem of the organization's counter (under 1 KB, 1
+# write unit) while the window is the current one. The first request of each later window
+# makes it two (a refused update, 1 unit, then the window's start, 1 unit); the first
+# request ever, a transaction (4 units). A busy organization, which the budget is for, pays
+# the one; the figures below count it (`rate_counted`), and RATE_COUNTER_SPARSE what an
+# organization that sends one request per window pays instead.
+RATE_COUNTER_WRITE_UNITS = 1
+RATE_COUNTER_SPARSE_WRITE_UNITS = 2
 TASK_ITEM_KB = 0.5  # assumed size of a stored task
 LIST_PAGE = 20  # tasks-list's default page; it reads one item more to know whether a next page exists
 ARGON2_VERIFY_MS = 60.0  # assumed: argon2id m=19 MiB, t=2, p=1 at 1024 MB (about 0.6 vCPU); to be measured on Lambda
 
 REQUESTS = {
-    "tasks-list": dict(function="tasks-list", measured_as="tasks-list", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
-                       read_units=math.ceil((LIST_PAGE + 1) * TASK_ITEM_KB / 4), write_units=0),  # one Query
-    "tasks-get": dict(function="tasks-get", measured_as="tasks-get", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
-                      read_units=1, write_units=0),  # GetItem
+    "tasks-list": dict(function="tasks-list", measured_as="tasks-list", aws_calls=2, work_ms=0.0, sqs=0, mails=0,
+                       read_units=math.ceil((LIST_PAGE + 1) * TASK_ITEM_KB / 4), write_units=RATE_COUNTER_WRITE_UNITS, rate_counted=True),  # one Query
+    "tasks-get": dict(function="tasks-get", measured_as="tasks-get", aws_calls=2, work_ms=0.0, sqs=0, mails=0,
+                      read_units=1, write_units=RATE_COUNTER_WRITE_UNITS, rate_counted=True),  # GetItem
     # No assignee given: the creator is mailed. TransactWrite of the caller's check, the task
     # and its outbox marker (3 x 2) + tasks-by-status + outbox-by-age; Publish of task.created;
     # the marker's DeleteItem (1 + its outbox-by-age entry).
-    "tasks-create": dict(function="tasks-create", measured_as="tasks-create", aws_calls=3, work_ms=0.0, sqs=0, events=1,
-                         mails=1, read_units=0, write_units=3 * 2 + 2 + 2),
+    "tasks-create": dict(function="tasks-create", measured_as="tasks-create", aws_calls=4, work_ms=0.0, sqs=0, events=1,
+                         mails=1, read_units=0, write_units=3 * 2 + 2 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # GetItem of the task; TransactWrite of the conditional Put, the caller's check and the
     # task.updated marker (3 x 2) + tasks-by-status + outbox-by-age; Publish; the marker's
     # DeleteItem (1 + 1).
-    "tasks-update": dict(function="tasks-update", measured_as="tasks-update", aws_calls=4, work_ms=0.0, sqs=0, events=1,
-                         mails=0, read_units=1, write_units=3 * 2 + 1 + 1 + 2),
+    "tasks-update": dict(function="tasks-update", measured_as="tasks-update", aws_calls=5, work_ms=0.0, sqs=0, events=1,
+                         mails=0, read_units=1, write_units=3 * 2 + 1 + 1 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # GetItem of the new assignee and of the task; TransactWrite of task, the task.updated and
     # task.assigned markers and the caller's check (4 x 2) + tasks-by-status and the two
     # assignee indexes + two outbox-by-age entries; two Publishes; the markers' DeleteItems
     # (2 x (1 + 1)). A previous assignee's index entries, deleted too, are not counted.
-    "tasks-update (new assignee)": dict(function="tasks-update", measured_as=None, aws_calls=7, work_ms=0.0, sqs=0,
-                                       events=2, mails=1, read_units=2, write_units=4 * 2 + 3 + 2 + 2 * 2),
+    "tasks-update (new assignee)": dict(function="tasks-update", measured_as=None, aws_calls=8, work_ms=0.0, sqs=0,
+                                       events=2, mails=1, read_units=2, write_units=4 * 2 + 3 + 2 + 2 * 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # The password throttle's three conditional increments (pair, address, email), GetItem of
     # the credentials and of the user, the reservation given back (a DeleteItem and two
     # UpdateItems, concurrent); TransactWrite of the session and its refresh token (2 x 2).
     # Plus argon2id.
     "auth-login": dict(function="auth-login", measured_as="auth-login", aws_calls=8, work_ms=ARGON2_VERIFY_MS, sqs=0, mails=0,
                        read_units=1 + 1, write_units=3 + 3 + 2 * 2),
-    "auth-me": dict(function="auth-me", measured_as="auth-me", aws_calls=1, work_ms=0.0, sqs=0, mails=0,
-                    read_units=1, write_units=0),  # GetItem
+    "auth-me": dict(function="auth-me", measured_as="auth-me", aws_calls=2, work_ms=0.0, sqs=0, mails=0,
+                    read_units=1, write_units=RATE_COUNTER_WRITE_UNITS, rate_counted=True),  # GetItem
 }
 
 # Each mail, in notifications-mailer (shared/src/notifications/mailer.rs): the delivery claim (conditional
@@ -136,28 +145,28 @@ LIFECYCLE = {
                                read_units=1, write_units=2 * 2 + 1),
     # GetItem of the user, two throttle counts, TransactWrite of the check, lookup and marker
     # (3 x 2) + two index entries; Publish; the marker's DeleteItem (1 + 1).
-    "verification resend": dict(function="auth-verify-email-resend", measured_as=None, aws_calls=5, work_ms=0.0, sqs=0,
-                                events=1, mails=1, read_units=1, write_units=2 + 3 * 2 + 2 + 2),
+    "verification resend": dict(function="auth-verify-email-resend", measured_as=None, aws_calls=6, work_ms=0.0, sqs=0,
+                                events=1, mails=1, read_units=1, write_units=2 + 3 * 2 + 2 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # GetItem of the requester; TransactWrite of the caller's check, the organization's mark
     # and the outbox marker (3 x 2) + outbox-by-age; Publish; the marker's DeleteItem.
-    "organization deletion request": dict(function="organizations-delete", measured_as=None, aws_calls=4, work_ms=0.0,
-                                          sqs=0, events=1, mails=0, read_units=1, write_units=3 * 2 + 1 + 2),
+    "organization deletion request": dict(function="organizations-delete", measured_as=None, aws_calls=5, work_ms=0.0,
+                                          sqs=0, events=1, mails=0, read_units=1, write_units=3 * 2 + 1 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # TransactWrite of the caller's check, the organization's running slot, the export item
     # and the outbox marker (4 x 2) + outbox-by-age; Publish; the marker's DeleteItem.
-    "organization export request": dict(function="organizations-export", measured_as=None, aws_calls=3, work_ms=0.0,
-                                        sqs=0, events=1, mails=0, read_units=0, write_units=4 * 2 + 1 + 2),
+    "organization export request": dict(function="organizations-export", measured_as=None, aws_calls=4, work_ms=0.0,
+                                        sqs=0, events=1, mails=0, read_units=0, write_units=4 * 2 + 1 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # One BatchGetItem of the export, the caller and the organization (strongly consistent,
     # under 4 KB each); the link is signed locally.
-    "export poll": dict(function="organizations-export-status", measured_as=None, aws_calls=1, work_ms=0.0, sqs=0,
-                        mails=0, read_units=3, write_units=0),
+    "export poll": dict(function="organizations-export-status", measured_as=None, aws_calls=2, work_ms=0.0, sqs=0,
+                        mails=0, read_units=3, write_units=RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # tasks-create with an Idempotency-Key: the claim's conditional Put (1) before it, and the
     # answer's Update inside the task's transaction (1 x 2).
-    "task create with Idempotency-Key": dict(function="tasks-create", measured_as=None, aws_calls=4, work_ms=0.0,
-                                             sqs=0, events=1, mails=1, read_units=0, write_units=3 * 2 + 2 + 2 + 1 + 2),
+    "task create with Idempotency-Key": dict(function="tasks-create", measured_as=None, aws_calls=5, work_ms=0.0,
+                                             sqs=0, events=1, mails=1, read_units=0, write_units=3 * 2 + 2 + 2 + 1 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # A retry of it: the claim's Put fails its condition (still 1 write unit), then a
     # strongly consistent GetItem of the record; nothing else runs.
-    "replayed POST (Idempotency-Key)": dict(function="tasks-create", measured_as=None, aws_calls=2, work_ms=0.0, sqs=0,
-                                            mails=0, read_units=1, write_units=1),
+    "replayed POST (Idempotency-Key)": dict(function="tasks-create", measured_as=None, aws_calls=3, work_ms=0.0, sqs=0,
+                                            mails=0, read_units=1, write_units=1 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
 }
 
 # An organization's deletion (shared/src/store/deletion.rs), per item it holds: one delete
@@ -324,7 +333,14 @@ def breakdown(results, memory_mb, mix=None, requests=None, mailer=None, prices=N
         }
         r["usd_total"] = sum(r["usd"].values())
     components = {name: sum(r["usd"][name] for r in rows) for name in rows[0]["usd"]}
+    counted = sum(share for kind, share in mix.items() if requests[kind].get("rate_counted"))
+    rate_counter = {
+        "share": counted,
+        "usd": counted * RATE_COUNTER_WRITE_UNITS * prices["dynamodb_write_unit"] * million,
+        "sparse_usd": counted * RATE_COUNTER_SPARSE_WRITE_UNITS * prices["dynamodb_write_unit"] * million,
+    }
     return {
+        "rate_counter": rate_counter,
         "prices": dict(prices),
         "mix": dict(mix),
         "cold_start_share": cold_start_share,
@@ -515,8 +531,13 @@ def markdown(b):
     ]
     for name, usd in sorted(b["components"].items(), key=lambda item: -item[1]):
         lines.append(f"| {name} | {_usd(usd)} | {usd / b['total']:.1%} |")
+    rc = b["rate_counter"]
     lines += [
         f"| **total** | **{_usd(b['total'])}** | |",
+        "",
+        f"Of which the organizations' request counters (rate limits): {RATE_COUNTER_WRITE_UNITS} write unit on each authenticated",
+        f"request ({rc['share']:.1%} of the mix), {_usd(rc['usd'])} per million requests; an organization that sends one request",
+        f"per window pays {RATE_COUNTER_SPARSE_WRITE_UNITS} units and a second call, {_usd(rc['sparse_usd'])}.",
         "",
         "Not counted: CloudWatch Logs ingestion and X-Ray traces (Tracing is Active), Secrets Manager calls at cold start,",
         "the SQS event source mapping's empty long polls (a fixed cost per month, not per request), data transfer, storage,",

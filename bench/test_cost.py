@@ -100,9 +100,11 @@ class Breakdown(unittest.TestCase):
         self.assertAlmostEqual(b["components"]["Lambda requests"], 0.20)
         self.assertAlmostEqual(b["components"]["HTTP API"], 1.00)
         self.assertAlmostEqual(b["components"]["DynamoDB reads"], 0.125)  # one consistent GetItem
-        self.assertEqual(b["components"]["DynamoDB writes"], 0)
+        self.assertAlmostEqual(b["components"]["DynamoDB writes"], 0.625)  # the organization's request counter
         self.assertEqual(b["components"]["SES"], 0)
-        self.assertAlmostEqual(b["total"], gb_s * 0.0000133334 * 1e6 + 0.20 + 1.00 + 0.125)
+        self.assertAlmostEqual(b["total"], gb_s * 0.0000133334 * 1e6 + 0.20 + 1.00 + 0.125 + 0.625)
+        self.assertAlmostEqual(b["rate_counter"]["usd"], 0.625)
+        self.assertAlmostEqual(b["rate_counter"]["sparse_usd"], 1.25)
 
     def test_cold_starts_are_billed_at_the_cold_median(self):
         results = {"functions": {"tasks-get": measured(7.2, 20.5)}}
@@ -248,3 +250,11 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("| organization export request | organizations-export |", text)
         self.assertIn("| 1,000,000 |", text)
 
+
+
+class RateCounter(unittest.TestCase):
+    def test_exactly_the_request_kinds_of_authenticated_functions_pay_for_the_counter(self):
+        for kind, spec in {**cost.REQUESTS, **cost.LIFECYCLE}.items():
+            main = (ROOT / "functions" / spec["function"] / "src" / "main.rs").read_text()
+            # An authenticated function builds the App, whose handlers count every request.
+            self.assertEqual(bool(spec.get("rate_counted")), "App::from_env" in main, kind)

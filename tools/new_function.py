@@ -32,6 +32,15 @@ TOKEN_TUNING = [
 ]
 
 
+# What every authenticated function may call: its organization's request counter
+# (shared/src/store/rate_limits.rs), on top of whatever its handler needs.
+RATE_COUNTER_PERMISSIONS = [
+    "dynamodb:UpdateItem table",
+    "dynamodb:PutItem table",
+    "dynamodb:ConditionCheckItem table",
+]
+
+
 class Refused(Exception):
     pass
 
@@ -79,7 +88,7 @@ tokio.workspace = true
 # sets, `tuning` has defaults in the code. The drift tests (deploy/tests) hold template.yaml
 # to these; the local stack starts it with only these variables (tools/function-env.py).
 [package.metadata.taskflow]
-permissions = []
+permissions = {toml_list(RATE_COUNTER_PERMISSIONS)}
 environment = []
 tuning = {toml_list(TOKEN_TUNING)}
 ''')
@@ -121,6 +130,7 @@ def add_resource(root: Path, name: str, method: str, path: str) -> None:
     marker = "  # make function adds new HTTP functions above this line.\n"
     if marker not in text:
         raise Refused("template.yaml has lost the line `make function` inserts above")
+    actions = "\n".join(f"                - {p.split()[0]}" for p in RATE_COUNTER_PERMISSIONS)
     resource = f"""  {camel(name)}Function:
     Type: AWS::Serverless::Function
     Metadata:
@@ -136,6 +146,12 @@ def add_resource(root: Path, name: str, method: str, path: str) -> None:
             ApiId: !Ref HttpApi
             Method: {method}
             Path: {path}
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action:
+{actions}
+              Resource: !GetAtt Table.Arn
 
 """
     template.write_text(text.replace(marker, resource + marker))
@@ -188,7 +204,7 @@ use crate::http::error_responses::{{AuthenticatedErrors, NotImplemented}};
     )
 )]
 pub async fn {action}(app: &App, req: Request) -> Result<Response<Body>, ApiError> {{
-    let _principal = authenticate(app, &req)?;
+    let _principal = authenticate(app, &req).await?;
     Err(ApiError::NotImplemented("{method} {path}"))
 }}
 '''

@@ -113,6 +113,7 @@ export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_EC2_METADATA_DISABLED=true
 export TASKFLOW_TABLE_NAME=${TASKFLOW_TABLE_NAME:-taskflow}
 export TASKFLOW_MAIL_FROM=${TASKFLOW_MAIL_FROM:-notifications@taskflow.example}
+export TASKFLOW_METRICS_NAMESPACE=${TASKFLOW_METRICS_NAMESPACE:-TaskFlow/local}
 if [ ${#command[@]} -gt 0 ]; then
   # Under test the re-publisher runs every 2 s for markers older than 10 s, so that a
   # notification held back by a queue outage arrives within a test's deadline. The age
@@ -132,6 +133,9 @@ if [ ${#command[@]} -gt 0 ]; then
   # item): an AWS call may take seconds here that takes milliseconds in AWS. The fault tests
   # read this to delay calls past it.
   export TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS=${TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS:-20000}
+  # Organizations' request budgets out of the suite's way (the contract fuzzer alone sends
+  # hundreds a second); the rate limit tests give their organizations quotas of their own.
+  export TASKFLOW_RATE_LIMIT_QUOTA=${TASKFLOW_RATE_LIMIT_QUOTA:-1000000}
   # Small enough that a test can use up an organization's daily invitations.
   export TASKFLOW_INVITATIONS_PER_DAY=${TASKFLOW_INVITATIONS_PER_DAY:-12}
   # Small deletion batches, so that a test's deletion of a thousand items is many of them.
@@ -186,6 +190,8 @@ env "$runner_variable=python3 $root/tools/function-env.py" \
   setsid cargo lambda watch "${watch_args[@]}" > "$logs/watch.log" 2>&1 &
 pids+=($!)
 export TASKFLOW_API_URL="http://127.0.0.1:$api_port"
+# What the functions wrote (their logs and metrics documents), for the tests that read it.
+export TASKFLOW_FUNCTION_LOG="$logs/watch.log"
 wait_for "$TASKFLOW_API_URL/health" 300 "cargo lambda watch"
 if ! kill -0 "${pids[-1]}" 2>/dev/null; then
   echo "stack.sh: cargo lambda watch exited, yet $TASKFLOW_API_URL answers: something else took the port; see $logs/watch.log" >&2

@@ -324,3 +324,43 @@ def test_the_uncertain_mail_alarm_counts_the_lines_the_mailer_logs(template, roo
     alarm = template["Resources"]["UncertainMailAlarm"]["Properties"]
     transformation = template["Resources"]["UncertainMailFilter"]["Properties"]["MetricTransformations"][0]
     assert (alarm["Namespace"], alarm["MetricName"]) == (transformation["MetricNamespace"], transformation["MetricName"])
+
+
+def test_the_dashboard_and_metric_alarms_name_only_what_the_functions_write(template, root):
+    import re
+    source = (root / "shared" / "src" / "metrics.rs").read_text()
+    naming = re.search(r"impl Metric \{.*?pub fn name\(self\) -> &'static str \{(.*?)\n    \}", source, re.S).group(1)
+    named_as = dict(re.findall(r'Metric::(\w+) => "(\w+)"', naming))
+    metrics = set(named_as.values())
+    listed = re.search(r"PER_FUNCTION: \[Metric; \d+\] = \[([^\]]*)\]", source).group(1)
+    per_function = {named_as[variant] for variant in re.findall(r"Metric::(\w+)", listed)}
+    assert per_function and per_function < metrics
+    kinds = set(re.findall(r'Kind::\w+ => "(\w+)"', source))
+    assert {"Requests", "Status5xx", "Latency", "ColdStart", "WriteCapacityUnits", "MailsFailed"} <= metrics
+    assert kinds == {"api", "queue", "schedule"}
+    namespace = {"Fn::Sub": "TaskFlow/${AWS::StackName}"}
+    assert plain(template["Globals"]["Function"]["Environment"]["Variables"]["TASKFLOW_METRICS_NAMESPACE"]) == namespace
+
+    alarms = {name: r["Properties"] for name, r in template["Resources"].items()
+              if r["Type"] == "AWS::CloudWatch::Alarm" and plain(r["Properties"].get("Namespace")) == namespace}
+    assert set(alarms) == {"ApiLatencyAlarm", "ThrottledRequestsAlarm", "MailsFailedAlarm", "ConsumerFailuresAlarm"}
+    for name, alarm in alarms.items():
+        assert alarm["MetricName"] in metrics, name
+        assert [(d["Name"], d["Value"]) for d in alarm["Dimensions"]] in [[("Kind", k)] for k in kinds], name
+        assert plain(alarm["AlarmActions"]) == [{"Ref": "AlarmTopicArn"}], name
+
+    body = template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert set(re.findall(r"\$\{([^}!]+)\}", body)) == {"AWS::Region", "AWS::StackName"}
+    dashboard = json.loads(body.replace("${AWS::Region}", "us-east-1").replace("${AWS::StackName}", "stack"))
+    named, searched = set(), set()
+    for widget in dashboard["widgets"]:
+        for line in widget["properties"]["metrics"]:
+            if isinstance(line[0], dict):
+                expression = line[0]["expression"]
+                assert expression.startswith("SEARCH('{TaskFlow/stack,Kind,Function} "), expression
+                searched |= set(re.findall(r'MetricName="(\w+)"', expression))
+            else:
+                assert (line[0], line[2], line[3] in kinds) == ("TaskFlow/stack", "Kind", True), line
+                named.add(line[1])
+    assert searched <= per_function, "a search by function finds only what is kept per function"
+    assert named | searched == metrics, "the dashboard shows every metric the functions write, and only those"

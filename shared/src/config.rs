@@ -12,6 +12,7 @@ use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{MailRequestLimits, MailTokenKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
+use crate::domain::RateBudget;
 use crate::lifecycle::{Archive, AuditWriter, DEFAULT_BATCH_SIZE, Deleter, Exporter};
 use crate::notifications::{JobQueue, Mailer, Postman, Publisher};
 use crate::store::{CursorKey, InvitationQuota, Store};
@@ -31,6 +32,8 @@ pub const MAIL_REQUEST_WINDOW_SECONDS: &str = "TASKFLOW_MAIL_REQUEST_WINDOW_SECO
 pub const MAIL_REQUESTS_PER_EMAIL: &str = "TASKFLOW_MAIL_REQUESTS_PER_EMAIL";
 pub const MAIL_REQUESTS_PER_ADDRESS: &str = "TASKFLOW_MAIL_REQUESTS_PER_ADDRESS";
 pub const INVITATIONS_PER_DAY: &str = "TASKFLOW_INVITATIONS_PER_DAY";
+pub const RATE_LIMIT_QUOTA: &str = "TASKFLOW_RATE_LIMIT_QUOTA";
+pub const RATE_LIMIT_WINDOW_SECONDS: &str = "TASKFLOW_RATE_LIMIT_WINDOW_SECONDS";
 pub const MAIL_TOKEN_SECRET: &str = "TASKFLOW_MAIL_TOKEN_SECRET";
 pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
 pub const EVENT_TOPIC_ARN: &str = "TASKFLOW_EVENT_TOPIC_ARN";
@@ -237,6 +240,14 @@ pub fn mail_request_limits() -> Result<MailRequestLimits, ConfigError> {
         per_email: count(MAIL_REQUESTS_PER_EMAIL, 5, 1..=10_000)?,
         per_address: count(MAIL_REQUESTS_PER_ADDRESS, 30, 1..=1_000_000)?,
     })
+}
+
+/// Every organization's request budget, unless its counter names a quota of its own:
+/// 100 requests per 2 s by default (50 a second, in bursts of up to 100).
+pub fn rate_budget() -> Result<RateBudget, ConfigError> {
+    let quota = count(RATE_LIMIT_QUOTA, 100, 1..=100_000_000)?;
+    let window = count(RATE_LIMIT_WINDOW_SECONDS, 2, 1..=3600)?;
+    Ok(RateBudget::new(quota, window).expect("the window is at least a second"))
 }
 
 /// How many invitations an organization may send per day.

@@ -10,6 +10,7 @@
 //! - [`notifications`]: publishing events and mailing them;
 //! - [`auth`]: who is calling, and the [`store::TenantScope`] that proves it;
 //! - [`store`]: the tenant-keyed DynamoDB table;
+//! - [`metrics`]: what each invocation counted, as CloudWatch Embedded Metric Format;
 //! - [`domain`]: types and rules with no AWS in them, the events among them.
 //!
 //! `functions/*` sit on top: each parses nothing itself and calls one handler.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod lifecycle;
+pub mod metrics;
 pub mod notifications;
 pub mod openapi;
 pub mod store;

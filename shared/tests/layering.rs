@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Top to bottom.
 const LAYERS: &[&str] =
-    &["openapi", "api", "app", "http", "config", "lifecycle", "notifications", "auth", "store", "domain"];
+    &["openapi", "api", "app", "http", "config", "lifecycle", "notifications", "auth", "store", "metrics", "domain"];
 
 /// A module path, e.g. `["store", "users"]`; `[]` is the crate root.
 type ModPath = Vec<String>;

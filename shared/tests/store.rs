@@ -6,9 +6,17 @@ use serde_json::json;
 use taskflow::auth::hash_password;
 use taskflow::domain::{Email, OrgName, OrgSlug, Password, Role, TaskDraft, TaskStatus};
 use taskflow::store::schema::TABLE;
-use taskflow::store::{Caller, DeleteRefused, Registration, Store, StoreError, TaskFilter, TenantScope, Unique};
+use taskflow::store::{
+    Caller, Counted, DeleteRefused, Registration, Store, StoreError, TaskFilter, TenantScope, Unique,
+};
 
 async fn fresh_store() -> Store {
+    fresh_table().await.0
+}
+
+/// A store on a table of its own, with a plain client and the table's name for what the
+/// store offers no way to write (an operator's edit).
+async fn fresh_table() -> (Store, aws_sdk_dynamodb::Client, String) {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://127.0.0.1")),
         "AWS_ENDPOINT_URL must point at a loopback emulator: run the tests with `make test`"
@@ -18,7 +26,7 @@ async fn fresh_store() -> Store {
     let table = format!("store-test-{}", uuid::Uuid::new_v4().simple());
     TABLE.create(&client, &table).await.expect("table created");
     TABLE.create(&client, &table).await.expect("creating it again is harmless");
-    Store::from_sdk(&sdk, table)
+    (Store::from_sdk(&sdk, table.clone()), client, table)
 }
 
 fn unique(prefix: &str) -> String {
@@ -219,4 +227,74 @@ fn new<'a>(
     event: &'a taskflow::domain::events::Event,
 ) -> taskflow::store::NewInvitation<'a> {
     taskflow::store::NewInvitation { invitation, token, event }
+}
+
+#[tokio::test]
+async fn concurrent_requests_count_exactly_up_to_the_quota_and_a_new_window_starts_afresh() {
+    let (store, client, table) = fresh_table().await;
+    let scope = TenantScope::for_new_organization();
+    register(&store, &scope, registration(&format!("{}@example.com", unique("r")), &unique("rate"))).await.unwrap();
+    let (window, quota) = (1_000_000, 5);
+
+    // Twenty at once in one window, the item not yet there: five counted, each once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (store, scope) = (store.clone(), scope.clone());
+        tasks.spawn(async move { store.rate_limits().count(&scope, window, quota).await });
+    }
+    let counts = tasks.join_all().await;
+    let mut used: Vec<u32> = counts
+        .iter()
+        .filter_map(|c| match c.as_ref().unwrap() {
+            Counted::Within { quota: 5, used } => Some(*used),
+            Counted::Over { quota: 5 } => None,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    used.sort_unstable();
+    assert_eq!(used, [1, 2, 3, 4, 5]);
+
+    // A later window counts from one; an instance whose clock lags counts in it too.
+    assert_eq!(store.rate_limits().count(&scope, window + 2, quota).await.unwrap(), Counted::Within { quota, used: 1 });
+    assert_eq!(store.rate_limits().count(&scope, window, quota).await.unwrap(), Counted::Within { quota, used: 2 });
+
+    // An operator's quota for this organization wins over the stack's.
+    client
+        .update_item()
+        .table_name(&table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}", scope.org_id())))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("RATE_LIMIT".into()))
+        .update_expression("SET quota = :q")
+        .expression_attribute_values(":q", aws_sdk_dynamodb::types::AttributeValue::N("3".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        store.rate_limits().count(&scope, window + 2, quota).await.unwrap(),
+        Counted::Within { quota: 3, used: 3 }
+    );
+    assert_eq!(store.rate_limits().count(&scope, window + 2, quota).await.unwrap(), Counted::Over { quota: 3 });
+    assert_eq!(
+        store.rate_limits().count(&scope, window + 4, quota).await.unwrap(),
+        Counted::Within { quota: 3, used: 1 }
+    );
+}
+
+#[tokio::test]
+async fn an_organization_that_is_gone_gets_no_counter() {
+    let (store, client, table) = fresh_table().await;
+    let never_registered = TenantScope::for_new_organization();
+    assert_eq!(store.rate_limits().count(&never_registered, 1_000_000, 5).await.unwrap(), Counted::OrganizationGone);
+    let items = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}", never_registered.org_id())),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(items.count(), 0, "no counter written into a partition without an organization");
 }

@@ -13,7 +13,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let publisher = taskflow::config::publisher(&sdk)?;
     let min_age = taskflow::config::outbox_min_age()?;
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async {
-        let report = taskflow::notifications::republish(&store, &publisher, min_age, BATCH).await?;
+        let run = taskflow::notifications::republish(&store, &publisher, min_age, BATCH);
+        let report = taskflow::metrics::measure(taskflow::metrics::Kind::Schedule, run).await?;
         Ok::<_, lambda_runtime::Error>(report)
     }))
     .await

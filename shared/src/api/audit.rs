@@ -61,7 +61,7 @@ fn parse_event_type(raw: &str) -> Result<&'static str, String> {
     )
 )]
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     principal.require_admin()?;
     let scope = principal.scope();
     let limit = page_limit(&req)?;

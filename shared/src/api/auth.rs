@@ -136,7 +136,7 @@ pub async fn login(
     )
 )]
 pub async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let user =
         app.store.users().get(&principal.scope(), principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
     http::json(StatusCode::OK, &user)
@@ -184,7 +184,7 @@ pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Resul
     )
 )]
 pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     if let Some(session) = principal.session_id() {
         app.store.sessions().revoke(&principal.scope(), principal.user_id(), session).await?;
     }
@@ -204,7 +204,7 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     )
 )]
 pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let ended = app.store.sessions().revoke_all(&principal.scope(), principal.user_id()).await?;
     tracing::info!(sessions = ended, "logged out everywhere");
     http::no_content()
@@ -234,7 +234,7 @@ pub struct PasswordChange {
     )
 )]
 pub async fn change_password(app: &App, limits: &PasswordLimits, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let body: PasswordChange = http::json_body(&req)?;
     let scope = principal.scope();
     let user = app.store.users().get(&scope, principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
@@ -448,7 +448,7 @@ pub async fn verify_email_resend(
     mail: &AccountMail,
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let source_ip = http::source_ip(&req);
     let by = provenance(&principal, &req);
     let event = auth::resend_verification(

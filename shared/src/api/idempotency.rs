@@ -49,7 +49,7 @@ where
     let Some(raw) = req.headers().get(IDEMPOTENCY_KEY) else {
         return handler(req).await;
     };
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let key = raw
         .to_str()
         .ok()

@@ -52,7 +52,7 @@ pub async fn create(
     inviter: &Inviter,
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let draft: InvitationDraft = http::json_body(&req)?;
     let scope = principal.scope();
@@ -98,7 +98,7 @@ pub struct InvitationList {
     )
 )]
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     principal.require_admin()?;
     let scope = principal.scope();
     let limit = page_limit(&req)?;
@@ -127,7 +127,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     )
 )]
 pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let id = http::path_id(&req, "id", InvitationId::parse)?;
     let scope = principal.scope();

@@ -14,10 +14,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
+use chrono::Utc;
+
 use crate::app::App;
 use crate::auth::Principal;
 use crate::domain::events::Provenance;
 use crate::http::{self, ApiError};
+use crate::store::Counted;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -36,11 +39,24 @@ pub async fn health(_req: Request) -> Result<Response<Body>, ApiError> {
     http::json(StatusCode::OK, &Health { status: "ok" })
 }
 
-/// The verified caller of an authenticated route.
-fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
+/// The verified caller of an authenticated route, once the request is counted against its
+/// organization's budget: over it, 429 with `Retry-After` (the window's end).
+async fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
     let token = http::bearer_token(req).ok_or(ApiError::Unauthenticated)?;
     let principal = app.tokens.verify(token)?;
     http::record_principal(&principal);
+    let now = Utc::now().timestamp();
+    let window = app.budget.window_start(now);
+    match app.store.rate_limits().count(&principal.scope(), window, app.budget.quota).await? {
+        Counted::Within { quota, used } => http::record_rate(app.budget.state(now, quota, Some(used))),
+        Counted::Over { quota } => {
+            let state = app.budget.state(now, quota, None);
+            http::record_rate(state);
+            return Err(ApiError::TooManyRequests(state.reset_seconds.into()));
+        }
+        // Its requests find nothing, or are refused, as without a budget.
+        Counted::OrganizationGone => {}
+    }
     Ok(principal)
 }
 

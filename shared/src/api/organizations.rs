@@ -25,7 +25,7 @@ use crate::store::{DeletionRequest, ExportRequested, Requested, StoreError};
     )
 )]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let organization =
         app.store.organizations().get(&principal.scope()).await?.ok_or(ApiError::NotFound("organization"))?;
     http::json(StatusCode::OK, &organization)
@@ -55,7 +55,7 @@ pub struct OrganizationPatch {
     )
 )]
 pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let patch: OrganizationPatch = http::json_body(&req)?;
     let scope = principal.scope();
@@ -105,7 +105,7 @@ const DELETION_ACCEPTED: DeletionAccepted = DeletionAccepted {
     )
 )]
 pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let confirmation: DeletionConfirmation = http::json_body(&req)?;
     let slug = OrgSlug::parse(&confirmation.confirm_slug).map_err(|_| StoreError::ConfirmationMismatch)?;
@@ -216,7 +216,7 @@ const EXPORT_POLL_SECONDS: u32 = 2;
     )
 )]
 pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let scope = principal.scope();
     let now = Utc::now();
@@ -265,7 +265,7 @@ pub async fn export_status(
     link_ttl: std::time::Duration,
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let id = http::path_id(&req, "export_id", ExportId::parse)?;
     let scope = principal.scope();

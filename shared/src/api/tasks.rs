@@ -65,7 +65,7 @@ async fn check_assignee(app: &App, scope: &TenantScope, assignee: Option<UserId>
     )
 )]
 pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let draft: TaskDraft = http::json_body(&req)?;
     let scope = principal.scope();
     check_assignee(app, &scope, draft.assignee_id).await?;
@@ -120,7 +120,7 @@ fn parse_user_id(raw: &str) -> Result<UserId, String> {
     )
 )]
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let scope = principal.scope();
     let limit = page_limit(&req)?;
     let filter = TaskFilter::new(
@@ -152,7 +152,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     )
 )]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let id = task_id(&req)?;
     let task = app.store.tasks().get(&principal.scope(), id).await?.ok_or(ApiError::NotFound("task"))?;
     task_response(StatusCode::OK, &task)
@@ -183,7 +183,7 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     )
 )]
 pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let id = task_id(&req)?;
     let expected = http::if_match_version(&req)?;
     let patch: TaskPatch = http::json_body(&req)?;
@@ -235,7 +235,7 @@ fn stale(expected: u64, current: u64) -> ApiError {
     )
 )]
 pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal: Principal = authenticate(app, &req)?;
+    let principal: Principal = authenticate(app, &req).await?;
     let id = task_id(&req)?;
     let scope = principal.scope();
     let by = provenance(&principal, &req);

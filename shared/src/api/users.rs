@@ -53,7 +53,7 @@ pub struct UserList {
     )
 )]
 pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let scope = principal.scope();
     let limit = page_limit(&req)?;
     let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
@@ -79,7 +79,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     )
 )]
 pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let id = user_id(&req)?;
     let user = app.store.users().get(&principal.scope(), id).await?.ok_or(ApiError::NotFound("user"))?;
     http::json(StatusCode::OK, &user)
@@ -104,7 +104,7 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     )
 )]
 pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let id = user_id(&req)?;
     let change: RoleChange = http::json_body(&req)?;
@@ -140,7 +140,7 @@ pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     )
 )]
 pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req)?;
+    let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let id = user_id(&req)?;
     let scope = principal.scope();

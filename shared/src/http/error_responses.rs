@@ -84,8 +84,9 @@ problem_response!(
     UnprocessableEntity, 422, "Unprocessable Entity", "must have at least 1 character(s)"
 );
 problem_response!(
-    /// Too many failed password attempts, or a quota used up; retry after `Retry-After`.
-    TooManyRequests, 429, "Too Many Requests", "too many failed attempts; retry after 60 seconds",
+    /// Too many failed password attempts, a quota used up, or the organization's request
+    /// budget spent for the window; retry after `Retry-After`.
+    TooManyRequests, 429, "Too Many Requests", "too many requests; retry after 1 seconds",
     |b| b.header("Retry-After", header("Seconds until the next attempt is allowed.", Type::Integer))
 );
 problem_response!(
@@ -129,7 +130,7 @@ response_group!(
 );
 response_group!(
     /// What every operation that needs an access token and reaches the store can answer.
-    AuthenticatedErrors = [Unauthorized, InternalServerError, ServiceUnavailable]
+    AuthenticatedErrors = [Unauthorized, TooManyRequests, InternalServerError, ServiceUnavailable]
 );
 
 #[cfg(test)]

@@ -10,4 +10,4 @@ mod serve;
 pub use answer::{json, no_content, text};
 pub use problem::{ApiError, Problem};
 pub use request::{MAX_BODY_BYTES, bearer_token, if_match_version, json_body, origin, path_id, query_param, source_ip};
-pub use serve::{record_principal, serve};
+pub use serve::{record_principal, record_rate, serve};

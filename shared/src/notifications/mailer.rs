@@ -15,6 +15,7 @@ use super::Mail;
 use crate::auth::{self, MailTokenKey, MailTokenPurpose};
 use crate::domain::Organization;
 use crate::domain::events::{Consumer, Event, EventId, EventKind};
+use crate::metrics::{self, Metric};
 use crate::store::{Claim, ClaimRule, DeliveryState, Store, StoreError, TenantScope};
 
 /// Why a message was not delivered. Both kinds are reported as batch item failures: SQS
@@ -186,21 +187,25 @@ impl Postman {
 
     /// One `SendEmail`, never retried by the SDK (see `config::ses_client`), with its failure
     /// told apart: an answer from SES that it did not take the mail, or no usable answer.
+    /// Either failure counts as a mail failed (an unconfirmed one may have gone out).
     async fn send(&self, mail: &Mail) -> Result<(), SendFailure> {
         let text = |data: &str| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
         let message = Message::builder()
             .subject(text(&mail.subject))
             .body(Body::builder().text(text(&mail.text)).html(text(&mail.html)).build())
             .build();
-        self.ses
+        let sent = self
+            .ses
             .send_email()
             .from_email_address(&self.sender)
             .destination(Destination::builder().to_addresses(&mail.to).build())
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| SendFailure::of(&e))?;
-        Ok(())
+            .map(drop)
+            .map_err(|e| SendFailure::of(&e));
+        metrics::add(if sent.is_ok() { Metric::MailsSent } else { Metric::MailsFailed }, 1.0);
+        sent
     }
 }
 

@@ -6,7 +6,8 @@
 //! write units, whether a read was consistent, how many items a batch or transaction named,
 //! and for reads how many items and bytes they read (a Query's `ScannedCount` and `Count`).
 //! Turn it on with `RUST_LOG=taskflow::dynamodb=debug`. Being an interceptor, it sees every
-//! call the store makes without each call site having to remember it.
+//! call the store makes without each call site having to remember it. The units are also
+//! added to the invocation's metrics (`ReadCapacityUnits`, `WriteCapacityUnits`).
 
 use std::collections::HashMap;
 
@@ -30,6 +31,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCa
 use aws_smithy_runtime_api::client::interceptors::context::{Input, Output};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
+
+use crate::metrics::{self, Metric};
 
 const LOG_TARGET: &str = "taskflow::dynamodb";
 
@@ -107,6 +110,11 @@ impl Intercept for CapacityLog {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        if let Ok(output) = context.output_or_error() {
+            let units = observe(output).units;
+            metrics::add(Metric::ReadCapacityUnits, units.read);
+            metrics::add(Metric::WriteCapacityUnits, units.write);
+        }
         if !tracing::enabled!(target: LOG_TARGET, tracing::Level::DEBUG) {
             return Ok(());
         }

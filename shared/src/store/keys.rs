@@ -16,6 +16,9 @@ pub fn tenant_pk(scope: &TenantScope) -> String {
 
 pub const ORGANIZATION_SK: &str = "ORGANIZATION";
 
+/// The organization's request counter (see `rate_limits`).
+pub const RATE_LIMIT_SK: &str = "RATE_LIMIT";
+
 pub fn user_sk(user: UserId) -> String {
     format!("{USER_SK_PREFIX}{user}")
 }

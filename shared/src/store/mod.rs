@@ -21,6 +21,7 @@ mod invitations;
 mod keys;
 mod organizations;
 mod outbox;
+mod rate_limits;
 pub mod schema;
 mod scope;
 mod sessions;
@@ -43,6 +44,7 @@ pub use idempotency::{Begun, CLAIM_LEASE, IDEMPOTENCY_LIFETIME, IdempotencyClaim
 pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken, NewInvitation};
 pub use organizations::{DeletionRequest, NewAdmin, OrganizationStore, Registration, StaleRegistration};
 pub use outbox::OutboxStore;
+pub use rate_limits::{Counted, RateLimitStore};
 pub use scope::TenantScope;
 pub use sessions::{RefreshToken, Session, SessionStore};
 pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
@@ -134,6 +136,10 @@ impl Store {
 
     pub fn throttle(&self) -> ThrottleStore<'_> {
         ThrottleStore { store: self }
+    }
+
+    pub fn rate_limits(&self) -> RateLimitStore<'_> {
+        RateLimitStore { store: self }
     }
 
     /// One item by its key, read consistently, mapped to its type.
