@@ -12,9 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::credentials::Credentials;
 use super::error::cancelled_at;
-use super::keys::{
-    GUARD_SK, ORGANIZATION_SK, PK, SK, email_pk, password_reset_pk, tenant_pk, user_sk, verification_pk,
-};
+use super::keys::{GUARD_SK, PK, SK, email_pk, password_reset_pk, tenant_pk, user_sk, verification_pk};
 use super::outbox::OutboxItem;
 use super::{Store, StoreError, TenantScope};
 use crate::domain::events::Event;
@@ -145,17 +143,11 @@ impl AccountTokenStore<'_> {
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         // An organization being deleted (a released registration's, say) verifies nothing.
-        let live = aws_sdk_dynamodb::types::ConditionCheck::builder()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletion)")
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let live = self.store.organization_live(scope)?;
         let items = vec![
             self.delete_lookup(verification_pk(token))?,
             TransactWriteItem::builder().update(verified).build(),
-            TransactWriteItem::builder().condition_check(live).build(),
+            live,
         ];
         match self.store.transact(items).await {
             Ok(_) => Ok(()),

@@ -4,12 +4,12 @@
 //! the retention period, and with the organization when it is deleted. Nothing but the
 //! audit writer puts them; the API only reads.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::cancelled_at;
-use super::keys::{AUDIT_SK_PREFIX, ORGANIZATION_SK, PK, SK, audit_sk, tenant_pk};
+use super::keys::{AUDIT_SK_PREFIX, PK, SK, audit_sk, tenant_pk};
 use super::{Page, Store, StoreError, TenantScope, page_of};
 use crate::domain::events::{Actor, EventId};
 use crate::domain::{AuditEntry, UserId};
@@ -105,15 +105,8 @@ impl AuditStore<'_> {
             entry: entry.clone(),
             expires_at,
         };
-        let organization_live = ConditionCheck::builder()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletion)")
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let items = vec![
-            TransactWriteItem::builder().condition_check(organization_live).build(),
+            self.store.organization_live(scope)?,
             TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
         ];
         match self.store.transact(items).await {

@@ -226,6 +226,19 @@ impl Store {
         }
     }
 
+    /// A transaction's condition that the organization exists and is not being deleted, so
+    /// that nothing the transaction writes outlives a deletion that raced it.
+    pub(crate) fn organization_live(&self, scope: &TenantScope) -> Result<TransactWriteItem, StoreError> {
+        let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(keys::tenant_pk(scope)))
+            .key(keys::SK, AttributeValue::S(keys::ORGANIZATION_SK.into()))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletion)")
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// A transactional put that only creates: it fails if an item with its key exists.
     pub(crate) fn put_new(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<Put, StoreError> {
         Put::builder()

@@ -16,12 +16,10 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 
 use super::error::cancelled_at;
-use super::keys::{ORGANIZATION_SK, PK, RATE_LIMIT_SK, SK, tenant_pk};
+use super::keys::{PK, RATE_LIMIT_SK, SK, tenant_pk};
 use super::{Store, StoreError, TenantScope};
 
 pub struct RateLimitStore<'a> {
@@ -176,13 +174,6 @@ impl RateLimitStore<'_> {
 
     /// The organization's first counter, while the organization is live.
     async fn create(&self, scope: &TenantScope, window_start: i64) -> Result<Creation, StoreError> {
-        let live = ConditionCheck::builder()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletion)")
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let item = HashMap::from([
             (PK.to_owned(), AttributeValue::S(tenant_pk(scope))),
             (SK.to_owned(), AttributeValue::S(RATE_LIMIT_SK.into())),
@@ -190,7 +181,7 @@ impl RateLimitStore<'_> {
             (USED.to_owned(), AttributeValue::N("1".into())),
         ]);
         let items = vec![
-            TransactWriteItem::builder().condition_check(live).build(),
+            self.store.organization_live(scope)?,
             TransactWriteItem::builder().put(self.store.put_new(item)?).build(),
         ];
         match self.store.transact(items).await {
