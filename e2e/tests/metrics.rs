@@ -49,15 +49,33 @@ fn function_log() -> String {
 }
 
 /// The EMF documents of the log: every line that is a JSON object with an `_aws` member.
+///
+/// The stack's log is shared with cargo-lambda's builds, and cargo writes a status word
+/// (`    Blocking`) apart from the rest of its line; a function's document written between the
+/// two lands after that word. Only such a prefix (blanks and one word, nothing of JSON) is
+/// taken off: a function writing anything else before its document still fails here.
 fn documents(log: &str) -> Vec<(String, Value)> {
     log.lines()
         .filter(|line| line.contains("\"_aws\""))
         .map(|line| {
+            let line = without_a_build_status_word(line);
             let doc: Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("an EMF document must be a whole log line of JSON ({e}): {line}"));
             (line.to_owned(), doc)
         })
         .collect()
+}
+
+fn without_a_build_status_word(line: &str) -> &str {
+    match line.find('{') {
+        Some(start) if is_a_status_word(&line[..start]) => &line[start..],
+        _ => line,
+    }
+}
+
+fn is_a_status_word(prefix: &str) -> bool {
+    let word = prefix.trim_start_matches(' ');
+    !word.is_empty() && word.chars().all(|c| c.is_ascii_alphabetic())
 }
 
 fn only_members(object: &Value, allowed: &[&str], what: &str) -> Result<(), String> {
@@ -172,6 +190,16 @@ fn the_specification_check_refuses_what_the_specification_forbids() {
     assert!(broken(&|d| d["_aws"]["CloudWatchMetrics"][0]["Namespace"] = json!(" ")).is_err());
     assert!(broken(&|d| d["_aws"]["CloudWatchMetrics"][0]["Extra"] = json!(1)).is_err());
     assert!(broken(&|d| d["_aws"]["CloudWatchMetrics"] = json!([])).is_err());
+}
+
+#[test]
+fn only_a_build_status_word_is_taken_off_a_documents_line() {
+    let doc = r#"{"_aws":{}}"#;
+    assert_eq!(without_a_build_status_word(&format!("    Blocking{doc}")), doc);
+    assert_eq!(without_a_build_status_word(doc), doc);
+    for written_by_a_function in [format!("metrics: {doc}"), format!("INFO {doc}"), format!("[1]{doc}")] {
+        assert_eq!(without_a_build_status_word(&written_by_a_function), written_by_a_function);
+    }
 }
 
 #[tokio::test]
