@@ -73,5 +73,31 @@ class Summary(unittest.TestCase):
         self.assertIn("Scan calls in all: 1", text)
 
 
+class RateCounter(unittest.TestCase):
+    counter = {"operation": "UpdateItem", "item": "RATE_LIMIT"}
+    user = {"operation": "GetItem", "item": "USER", "bytes_read": 300, "consistent": True}
+
+    def test_each_request_begins_with_its_counter_calls(self):
+        calls = [
+            {**self.counter, "elapsed_ms": 1.0}, {**self.user, "elapsed_ms": 2.0},
+            {**self.counter, "failed": True, "elapsed_ms": 0.5}, {**self.counter, "elapsed_ms": 0.7},
+            {**self.user, "elapsed_ms": 1.5},
+            {**self.counter, "elapsed_ms": 0.9}, {**self.user, "elapsed_ms": 2.5}, {**self.user, "elapsed_ms": 1.0},
+        ]
+        requests = work.requests_of(calls)
+        self.assertEqual([len(r) for r in requests], [2, 3, 3])
+        self.assertEqual(work.rate_counter_share(requests[1]), (1.2, 1.5, 2, 2.0))
+        self.assertEqual(work.rate_counter_share(requests[2]), (0.9, 3.5, 1, 1.0))
+
+    def test_a_request_without_a_counter_stays_with_the_one_before(self):
+        calls = [{**self.user, "elapsed_ms": 1.0}, {**self.user, "elapsed_ms": 1.0}]
+        self.assertEqual(len(work.requests_of(calls)), 1)
+        self.assertEqual(work.rate_counter_share(calls), (0, 2.0, 0, 0))
+
+    def test_the_counter_is_told_by_its_item_not_its_operation(self):
+        self.assertFalse(work.is_rate_counter({"operation": "UpdateItem", "item": "TASK"}))
+        self.assertTrue(work.is_rate_counter(self.counter))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -133,3 +133,36 @@ def section(functions):
         "",
     ]
     return lines
+
+
+RATE_COUNTER_ITEM = "RATE_LIMIT"
+
+
+def is_rate_counter(call):
+    """A call on the organization's request counter (shared/src/store/rate_limits.rs), told by
+    the kind of item the capacity log names."""
+    return call.get("item") == RATE_COUNTER_ITEM
+
+
+def requests_of(found):
+    """The calls of warm requests one process served in a row, one list per request: an
+    authenticated request counts itself before anything else, so a counter call after a
+    call that is not one begins the next request."""
+    requests = []
+    for call in found:
+        if not requests or (is_rate_counter(call) and not is_rate_counter(requests[-1][-1])):
+            requests.append([])
+        requests[-1].append(call)
+    return requests
+
+
+def rate_counter_share(request):
+    """(milliseconds in the counter's calls, milliseconds in the other calls, counter calls,
+    counter write units by the rules) of one request."""
+    counter = [c for c in request if is_rate_counter(c)]
+    rest = [c for c in request if not is_rate_counter(c)]
+    return _elapsed_ms(counter), _elapsed_ms(rest), len(counter), sum(rule_units(c)[1] for c in counter)
+
+
+def _elapsed_ms(calls):
+    return sum(float(c.get("elapsed_ms") or 0) for c in calls)

@@ -89,4 +89,12 @@ async fn every_call_logs_the_capacity_it_consumed_and_a_query_what_it_read() {
     assert!((100..1024).contains(&task_bytes), "a small task is a small item: {task_bytes} bytes");
     assert_eq!((calls[2]["scanned"].as_i64(), calls[2]["returned"].as_i64()), (Some(1), Some(1)), "{}", calls[2]);
     assert_eq!(calls[2]["bytes_read"].as_u64(), Some(task_bytes), "the page holds that one task");
+    // The single-item read names its kind of item, and only that; each call its time.
+    assert_eq!(calls[1]["item"], "TASK", "{}", calls[1]);
+    let id = task.id.to_string();
+    assert!(calls.iter().all(|c| !c.to_string().contains(&id)), "no id in the capacity log: {calls:?}");
+    for call in &calls {
+        let ms = call["elapsed_ms"].as_f64().unwrap_or_else(|| panic!("no elapsed_ms: {call}"));
+        assert!(ms > 0.0 && ms < 60_000.0, "{call}");
+    }
 }

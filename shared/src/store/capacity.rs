@@ -4,15 +4,19 @@
 //! capacity (`ReturnConsumedCapacity: TOTAL`, which DynamoDB answers at no charge) and logs
 //! one debug event per call under the target `taskflow::dynamodb`: the operation, read and
 //! write units, whether a read was consistent, how many items a batch or transaction named,
-//! and for reads how many items and bytes they read (a Query's `ScannedCount` and `Count`).
+//! for reads how many items and bytes they read (a Query's `ScannedCount` and `Count`), the
+//! kind of item a single-item call names (its sort key's leading label, `TASK`, `RATE_LIMIT`:
+//! never an id or an address), its attempts and its milliseconds from start to end, retries
+//! included.
 //! Turn it on with `RUST_LOG=taskflow::dynamodb=debug`. Being an interceptor, it sees every
 //! call the store makes without each call site having to remember it. The units are also
 //! added to the invocation's metrics (`ReadCapacityUnits`, `WriteCapacityUnits`).
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use aws_sdk_dynamodb::config::interceptors::{
-    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
+    BeforeSerializationInterceptorContextMut, FinalizerInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
@@ -30,8 +34,10 @@ use aws_sdk_dynamodb::operation::{
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use aws_smithy_runtime_api::client::interceptors::context::{Input, Output};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
+use super::keys::{GUARD_SK, PK, SK};
 use crate::metrics::{self, Metric};
 
 const LOG_TARGET: &str = "taskflow::dynamodb";
@@ -61,12 +67,16 @@ impl Units {
 }
 
 /// What the request asked for, noted before it is serialized (the input is gone after).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Asked {
     /// A strongly consistent read, charged twice an eventually consistent one.
     consistent: bool,
     /// Items a batch or transaction names (1 for a single-item call).
     actions: usize,
+    /// A single-item call's kind of item, from its sort key (see [`item_kind`]).
+    item: Option<String>,
+    /// When the call began: before its serialization, so its retries are in its latency.
+    started: Option<Instant>,
 }
 
 impl Storable for Asked {
@@ -98,19 +108,22 @@ impl Intercept for CapacityLog {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(asked) = ask_for_capacity(context.input_mut()) {
-            cfg.interceptor_state().store_put(asked);
-        }
+        // Once per call, before its attempts: the time below spans its retries.
+        let asked = ask_for_capacity(context.input_mut()).unwrap_or_default();
+        cfg.interceptor_state().store_put(Asked { started: Some(Instant::now()), ..asked });
         Ok(())
     }
 
-    fn read_after_deserialization(
+    /// Once per call, after its last attempt, however it ended (a timeout included), so a
+    /// retried call is one line with its attempts and its whole time.
+    fn read_after_execution(
         &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
+        context: &FinalizerInterceptorContextRef<'_>,
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Ok(output) = context.output_or_error() {
+        let output = context.output_or_error().and_then(Result::ok);
+        if let Some(output) = output {
             let units = observe(output).units;
             metrics::add(Metric::ReadCapacityUnits, units.read);
             metrics::add(Metric::WriteCapacityUnits, units.write);
@@ -119,13 +132,18 @@ impl Intercept for CapacityLog {
             return Ok(());
         }
         let operation = cfg.load::<Metadata>().map(Metadata::name).unwrap_or("unknown");
-        let asked = cfg.load::<Asked>().copied().unwrap_or_default();
-        match context.output_or_error() {
-            Ok(output) => {
+        let attempts = cfg.load::<RequestAttempts>().map(RequestAttempts::attempts);
+        let asked = cfg.load::<Asked>().cloned().unwrap_or_default();
+        let (item, elapsed_ms) = (asked.item.as_deref(), asked.started.map(|s| s.elapsed().as_secs_f64() * 1000.0));
+        match output {
+            Some(output) => {
                 let seen = observe(output);
                 tracing::debug!(
                     target: LOG_TARGET,
                     operation,
+                    item,
+                    elapsed_ms,
+                    attempts,
                     consistent = asked.consistent,
                     actions = asked.actions,
                     read_units = seen.units.read,
@@ -136,9 +154,18 @@ impl Intercept for CapacityLog {
                     "dynamodb call"
                 );
             }
-            // A refused condition or a throttle: DynamoDB reports no capacity for it.
-            Err(_) => {
-                tracing::debug!(target: LOG_TARGET, operation, actions = asked.actions, failed = true, "dynamodb call")
+            // A refused condition, a throttle, a timeout: DynamoDB reports no capacity for it.
+            None => {
+                tracing::debug!(
+                    target: LOG_TARGET,
+                    operation,
+                    item,
+                    elapsed_ms,
+                    attempts,
+                    actions = asked.actions,
+                    failed = true,
+                    "dynamodb call"
+                )
             }
         }
         Ok(())
@@ -148,36 +175,62 @@ impl Intercept for CapacityLog {
 /// Sets `ReturnConsumedCapacity: TOTAL` on a data-plane call, unless its call site chose,
 /// and answers what the call asks for; `None` for control-plane calls (CreateTable, ...).
 fn ask_for_capacity(input: &mut Input) -> Option<Asked> {
-    let single = |consistent: Option<bool>| Asked { consistent: consistent.unwrap_or(false), actions: 1 };
+    let single = |consistent: Option<bool>, key: Option<&HashMap<String, AttributeValue>>| Asked {
+        consistent: consistent.unwrap_or(false),
+        actions: 1,
+        item: key.and_then(item_kind),
+        started: None,
+    };
+    let many = |consistent: bool, actions: usize| Asked { consistent, actions, ..Asked::default() };
     let (field, asked) = if let Some(i) = input.downcast_mut::<GetItemInput>() {
-        (&mut i.return_consumed_capacity, single(i.consistent_read))
+        let asked = single(i.consistent_read, i.key.as_ref());
+        (&mut i.return_consumed_capacity, asked)
     } else if let Some(i) = input.downcast_mut::<QueryInput>() {
-        (&mut i.return_consumed_capacity, single(i.consistent_read))
+        (&mut i.return_consumed_capacity, single(i.consistent_read, None))
     } else if let Some(i) = input.downcast_mut::<PutItemInput>() {
-        (&mut i.return_consumed_capacity, single(None))
+        let asked = single(None, i.item.as_ref());
+        (&mut i.return_consumed_capacity, asked)
     } else if let Some(i) = input.downcast_mut::<UpdateItemInput>() {
-        (&mut i.return_consumed_capacity, single(None))
+        let asked = single(None, i.key.as_ref());
+        (&mut i.return_consumed_capacity, asked)
     } else if let Some(i) = input.downcast_mut::<DeleteItemInput>() {
-        (&mut i.return_consumed_capacity, single(None))
+        let asked = single(None, i.key.as_ref());
+        (&mut i.return_consumed_capacity, asked)
     } else if let Some(i) = input.downcast_mut::<TransactWriteItemsInput>() {
         let actions = i.transact_items.as_ref().map_or(0, Vec::len);
-        (&mut i.return_consumed_capacity, Asked { consistent: false, actions })
+        (&mut i.return_consumed_capacity, many(false, actions))
     } else if let Some(i) = input.downcast_mut::<TransactGetItemsInput>() {
         let actions = i.transact_items.as_ref().map_or(0, Vec::len);
-        (&mut i.return_consumed_capacity, Asked { consistent: true, actions })
+        (&mut i.return_consumed_capacity, many(true, actions))
     } else if let Some(i) = input.downcast_mut::<BatchGetItemInput>() {
         let tables = i.request_items.iter().flat_map(|r| r.values());
         let consistent = tables.clone().all(|t| t.consistent_read == Some(true));
         let actions = tables.map(|t| t.keys.len()).sum();
-        (&mut i.return_consumed_capacity, Asked { consistent, actions })
+        (&mut i.return_consumed_capacity, many(consistent, actions))
     } else if let Some(i) = input.downcast_mut::<BatchWriteItemInput>() {
         let actions = i.request_items.iter().flat_map(|r| r.values()).map(Vec::len).sum();
-        (&mut i.return_consumed_capacity, Asked { consistent: false, actions })
+        (&mut i.return_consumed_capacity, many(false, actions))
     } else {
         return None;
     };
     field.get_or_insert(ReturnConsumedCapacity::Total);
     Some(asked)
+}
+
+/// The kind of item a key names: its sort key's leading run of capital letters and
+/// underscores (`TASK#0193…` is `TASK`, `RATE_LIMIT` itself), or for a global lookup item
+/// (sort key `GUARD`) its partition key's (`EMAIL#…` is `EMAIL`). Only that run is kept, and
+/// ids, addresses and token hashes are never capitals, so none of them reaches the log.
+fn item_kind(key: &HashMap<String, AttributeValue>) -> Option<String> {
+    let label = |name: &str| {
+        let AttributeValue::S(value) = key.get(name)? else { return None };
+        let label: String = value.chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+        (!label.is_empty()).then_some(label)
+    };
+    match label(SK)? {
+        guard if guard == GUARD_SK => label(PK).or(Some(guard)),
+        kind => Some(kind),
+    }
 }
 
 fn observe(output: &Output) -> Observed {
@@ -284,6 +337,34 @@ mod tests {
         assert!(asked.consistent && asked.actions == 1);
         let get = input.downcast::<GetItemInput>().unwrap();
         assert_eq!(get.return_consumed_capacity, Some(ReturnConsumedCapacity::Total));
+    }
+
+    #[test]
+    fn a_single_item_call_names_its_kind_of_item_and_nothing_after_it() {
+        let key = |pk: &str, sk: &str| {
+            HashMap::from([
+                (PK.to_owned(), AttributeValue::S(pk.into())),
+                (SK.to_owned(), AttributeValue::S(sk.into())),
+            ])
+        };
+        let tenant = "ORG#0193a5b0-7e1d-7f00-8a11-5b6c7d8e9f01";
+        let item_of_get = |pk: &str, sk: &str| {
+            let get = GetItemInput::builder().table_name("t").set_key(Some(key(pk, sk))).build().unwrap();
+            ask_for_capacity(&mut Input::erase(get)).unwrap().item
+        };
+        let update =
+            UpdateItemInput::builder().table_name("t").set_key(Some(key(tenant, "RATE_LIMIT"))).build().unwrap();
+        assert_eq!(ask_for_capacity(&mut Input::erase(update)).unwrap().item.as_deref(), Some("RATE_LIMIT"));
+        let put = PutItemInput::builder().table_name("t").set_item(Some(key(tenant, "TASK#0193a5b0"))).build().unwrap();
+        assert_eq!(ask_for_capacity(&mut Input::erase(put)).unwrap().item.as_deref(), Some("TASK"));
+        assert_eq!(item_of_get(tenant, "IDEMPOTENCY#0193a5b0#9f2c").as_deref(), Some("IDEMPOTENCY"));
+        assert_eq!(item_of_get("EMAIL#ada@example.com", "GUARD").as_deref(), Some("EMAIL"));
+        assert_eq!(item_of_get("ada@example.com", "GUARD").as_deref(), Some("GUARD"));
+        for unlabelled in ["0193a5b0", "idempotency#x", ""] {
+            assert_eq!(item_of_get(tenant, unlabelled), None, "{unlabelled}");
+        }
+        let query = QueryInput::builder().table_name("t").build().unwrap();
+        assert_eq!(ask_for_capacity(&mut Input::erase(query)).unwrap().item, None);
     }
 
     #[test]
