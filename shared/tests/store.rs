@@ -298,3 +298,34 @@ async fn an_organization_that_is_gone_gets_no_counter() {
         .unwrap();
     assert_eq!(items.count(), 0, "no counter written into a partition without an organization");
 }
+
+#[tokio::test]
+async fn an_audit_entry_past_its_retention_is_not_shown_before_the_ttl_sweep_deletes_it() {
+    use taskflow::domain::events::{Event, EventKind};
+    use taskflow::domain::{AuditEntry, TaskId};
+    use taskflow::store::{AuditFilter, Entered};
+
+    let store = fresh_store().await;
+    let scope = TenantScope::for_new_organization();
+    register(&store, &scope, registration(&format!("{}@example.com", unique("a")), &unique("audit"))).await.unwrap();
+    let now = Utc::now();
+    let entry = |at| {
+        AuditEntry::of(&Event::new(scope.org_id(), at, &by(), EventKind::TaskDeleted { task_id: TaskId::generate() }))
+    };
+    let (expired, kept) = (entry(now - chrono::Duration::days(400)), entry(now - chrono::Duration::days(1)));
+    let audit = store.audit();
+    assert_eq!(
+        audit.enter(&scope, &expired, (now - chrono::Duration::seconds(1)).timestamp()).await.unwrap(),
+        Entered::Written
+    );
+    assert_eq!(
+        audit.enter(&scope, &kept, (now + chrono::Duration::days(364)).timestamp()).await.unwrap(),
+        Entered::Written
+    );
+
+    let page = audit.page(&scope, &AuditFilter::default(), 10, None, now).await.unwrap();
+    assert_eq!(page.items.iter().map(|e| e.event_id).collect::<Vec<_>>(), vec![kept.event_id]);
+    assert!(page.last.is_none(), "nothing more to read");
+    let earlier = audit.page(&scope, &AuditFilter::default(), 10, None, now - chrono::Duration::days(2)).await.unwrap();
+    assert_eq!(earlier.items.len(), 2, "before its retention ended, the expired entry was shown");
+}

@@ -18,8 +18,9 @@ use crate::store::{AuditFilter, AuditPosition, CursorKey};
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditLog {
     items: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next page; `null` on the last page. A filtered page may
-    /// hold fewer than `limit` entries, even none, and still name a next page.
+    /// Pass as `cursor` for the next page; `null` on the last page. A page may hold fewer
+    /// than `limit` entries, even none, and still name a next page: a filtered one, or one
+    /// that read entries past their retention not yet deleted.
     #[schema(required = true)]
     next_cursor: Option<String>,
 }
@@ -43,7 +44,7 @@ fn parse_event_type(raw: &str) -> Result<&'static str, String> {
 #[utoipa::path(
     get, path = "/api/v1/audit-log", tag = "audit", operation_id = "listAuditLog",
     summary = "Read the audit log",
-    description = "Admins only. Every change in the organization, newest first: who made it (a user, someone without credentials, or the service), what (the event type, its target and the names of the fields it set, never their values), when, and from which address and user agent. Entries appear within seconds of the change and are kept a year. A page reads at most `limit` entries, so a filtered page may be short, even empty, with a `next_cursor`.",
+    description = "Admins only. Every change in the organization, newest first: who made it (a user, someone without credentials, or the service), what (the event type, its target and the names of the fields it set, never their values), when, and from which address and user agent. Entries appear within seconds of the change and are kept a year. A page reads at most `limit` entries, so a filtered page (or one that passes entries past their retention, not yet deleted) may be short, even empty, with a `next_cursor`.",
     security(("bearer" = [])),
     params(
         ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Entries read per page, 20 when absent."),
@@ -81,7 +82,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
         Some(cursor) => Some(cursors.decode(&scope, &fingerprint, &cursor, AuditPosition::parse)?),
         None => None,
     };
-    let page = app.store.audit().page(&scope, &filter, limit, after).await?;
+    let page = app.store.audit().page(&scope, &filter, limit, after, Utc::now()).await?;
     let next_cursor = page.last.map(|last| cursors.encode(&scope, &fingerprint, last));
     http::json(StatusCode::OK, &AuditLog { items: page.items, next_cursor })
 }

@@ -65,10 +65,13 @@ pub struct Origin {
 
 impl Origin {
     /// An origin from what a request carried: an address that does not parse is left out,
-    /// a user agent is cut to [`MAX_USER_AGENT_CHARS`] with its control characters dropped.
+    /// a user agent is cut to [`MAX_USER_AGENT_CHARS`] with its control characters dropped,
+    /// and its hidden format characters too: the audit log shows it to an admin, and an
+    /// override (U+202E) or a line separator would make it read as something it is not.
     pub fn new(source_ip: Option<&str>, user_agent: Option<&str>) -> Self {
+        let kept = |c: &char| !c.is_control() && !is_hidden_format(*c);
         let user_agent = user_agent
-            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect::<String>())
+            .map(|ua| ua.chars().filter(kept).take(MAX_USER_AGENT_CHARS).collect::<String>())
             .filter(|ua| !ua.trim().is_empty());
         Self { source_ip: source_ip.and_then(|ip| ip.parse().ok()), user_agent }
     }
@@ -76,6 +79,17 @@ impl Origin {
     fn is_empty(&self) -> bool {
         self.source_ip.is_none() && self.user_agent.is_none()
     }
+}
+
+/// What changes how the text around it reads without showing itself: Unicode's
+/// `Bidi_Control` characters (marks, embeddings, overrides, isolates), the line and
+/// paragraph separators, the zero-width and invisible format characters, the soft hyphen
+/// and the tag characters.
+fn is_hidden_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}')
 }
 
 /// Who caused an event and from where: what every event carries besides what happened.
@@ -518,6 +532,16 @@ mod tests {
         assert!(ua.starts_with("ab") && ua.chars().count() == MAX_USER_AGENT_CHARS);
         assert_eq!(Origin::new(Some("2001:db8::1"), Some("  ")).user_agent, None);
         assert_eq!(Origin::new(Some("2001:db8::1"), None).source_ip, Some("2001:db8::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_user_agent_cannot_reorder_how_it_reads() {
+        let spoof =
+            "curl/8.5 \u{202E}gpj.exe\u{202C} \u{2066}x\u{2069}\u{200F}\u{061C}\u{2028}y\u{200B}\u{FEFF}\u{E0041}";
+        assert_eq!(Origin::new(None, Some(spoof)).user_agent.as_deref(), Some("curl/8.5 gpj.exe xy"));
+        assert_eq!(Origin::new(None, Some("\u{202E}\u{2067}")).user_agent, None, "nothing visible is left");
+        let unchanged = "Mozilla/5.0 (ja-JP) テスト العربية";
+        assert_eq!(Origin::new(None, Some(unchanged)).user_agent.as_deref(), Some(unchanged));
     }
 
     #[test]

@@ -118,13 +118,16 @@ impl AuditStore<'_> {
     }
 
     /// One page of entries, newest first, after `after`: one Query of the partition's audit
-    /// range, reading at most `limit` + 1 items whatever the filter.
+    /// range, reading at most `limit` + 1 items whatever the filter. An entry past its
+    /// retention at `now` is left out: DynamoDB's TTL sweep deletes it up to days later, and
+    /// the log promises to keep entries for their retention, not longer.
     pub async fn page(
         &self,
         scope: &TenantScope,
         filter: &AuditFilter,
         limit: usize,
         after: Option<AuditPosition>,
+        now: DateTime<Utc>,
     ) -> Result<AuditPage, StoreError> {
         let from = match filter.since {
             Some(since) => audit_sk_bound(since, ""),
@@ -146,7 +149,8 @@ impl AuditStore<'_> {
             .expression_attribute_values(":to", AttributeValue::S(to))
             .scan_index_forward(false)
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
-        let mut conditions = Vec::new();
+        let mut conditions = vec!["expires_at > :now"];
+        query = query.expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()));
         if let Some(actor) = filter.actor {
             conditions.push("actor_id = :actor");
             query = query.expression_attribute_values(":actor", AttributeValue::S(actor.to_string()));
@@ -155,9 +159,7 @@ impl AuditStore<'_> {
             conditions.push("event_type = :type");
             query = query.expression_attribute_values(":type", AttributeValue::S(event_type.into()));
         }
-        if !conditions.is_empty() {
-            query = query.filter_expression(conditions.join(" AND "));
-        }
+        query = query.filter_expression(conditions.join(" AND "));
         if let Some(after) = after {
             query = query
                 .exclusive_start_key(PK, AttributeValue::S(tenant_pk(scope)))
