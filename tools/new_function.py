@@ -33,8 +33,11 @@ TOKEN_TUNING = [
 
 
 # What every authenticated function may call: its organization's request counter
-# (shared/src/store/rate_limits.rs), on top of whatever its handler needs.
+# (shared/src/store/rate_limits.rs) and the lookup of an API key with its creator
+# (TransactGetItems, which needs GetItem; shared/src/store/api_keys.rs), on top of whatever
+# its handler needs.
 RATE_COUNTER_PERMISSIONS = [
+    "dynamodb:GetItem table",
     "dynamodb:UpdateItem table",
     "dynamodb:PutItem table",
     "dynamodb:ConditionCheckItem table",

@@ -46,12 +46,15 @@ REQUESTS = {
     "organizations-update": {"body": {"name": "Sample Org, renamed"}},
     "organizations-delete": {"body": {"confirm_slug": "${ORGANIZATION_SLUG}"}},
     "audit-list": {"query": {"limit": "20"}},
+    "api-keys-create": {"body": {"name": "CI pipeline", "role": "member"}},
+    "api-keys-list": {"query": {"limit": "20"}},
 }
 # Routes anyone may call; every other route's sample carries the access token.
 PUBLIC = {"health", "openapi", "docs", "auth-register", "auth-login", "auth-refresh", "auth-accept-invitation",
           "auth-password-reset", "auth-password-reset-confirm", "auth-verify-email"}
 # Path parameters, by the function whose path has them.
-PATH_IDS = {"id": {"users": "${USER_ID}", "tasks": "${TASK_ID}", "invitations": "${INVITATION_ID}"},
+PATH_IDS = {"id": {"users": "${USER_ID}", "tasks": "${TASK_ID}", "invitations": "${INVITATION_ID}",
+                    "api": "${API_KEY_ID}"},
             "export_id": {"organizations": "${EXPORT_ID}"}}
 
 # The queue consumers: the event their sample carries (a TaskFlow event, schema version 2).

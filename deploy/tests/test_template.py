@@ -204,6 +204,26 @@ def test_each_role_grants_exactly_what_its_function_declares(template, cargo_met
         assert granted(resource) == declared[binary(resource)], name
 
 
+def test_every_function_that_authenticates_may_count_the_request_and_read_an_api_key(cargo_metadata, root):
+    """A function that builds the App with the token settings, as every one that authenticates
+    does, counts the request against its organization's budget and, for a request with an API
+    key, reads the key with its creator (TransactGetItems, which IAM grants as GetItem). The
+    local stack does not enforce IAM, so only this test finds a role that lacks them."""
+    needed = {"dynamodb:GetItem table", "dynamodb:UpdateItem table", "dynamodb:PutItem table",
+              "dynamodb:ConditionCheckItem table"}
+    authenticating = 0
+    for p in cargo_metadata["packages"]:
+        own = (p["metadata"] or {}).get("taskflow", {})
+        if not p["manifest_path"].startswith(str(root / "functions")) or "TASKFLOW_JWT_ISSUER" not in own.get("tuning", []):
+            continue
+        main = (root / "functions" / p["name"] / "src" / "main.rs").read_text()
+        if "App::from_env" not in main:
+            continue
+        authenticating += 1
+        assert needed <= set(own["permissions"]), f"{p['name']} lacks {sorted(needed - set(own['permissions']))}"
+    assert authenticating >= 20, "the authenticated functions were found"
+
+
 def test_each_function_gets_exactly_the_environment_it_declares(template, cargo_metadata):
     workspace = cargo_metadata["metadata"]["taskflow"]
     globals_env = set(template["Globals"]["Function"]["Environment"]["Variables"])

@@ -56,6 +56,9 @@ use crate::http::error_responses::{
         api::organizations::export,
         api::organizations::export_status,
         api::audit::list,
+        api::api_keys::create,
+        api::api_keys::list,
+        api::api_keys::delete,
     ),
     components(
         // Answered by no route: the export's download link gives it.
@@ -72,6 +75,7 @@ use crate::http::error_responses::{
         (name = "tasks", description = "The organization's tasks."),
         (name = "users", description = "The organization's members."),
         (name = "invitations", description = "Inviting new members by email."),
+        (name = "api-keys", description = "Keys with which services call the API for the organization."),
         (name = "organizations", description = "The caller's organization."),
         (name = "service", description = "Health and this documentation."),
     ),
@@ -86,8 +90,8 @@ impl Modify for BearerToken {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let scheme = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
-            .bearer_format("JWT")
-            .description(Some("The `access_token` answered by login, registration, refresh or an accepted invitation."))
+            .bearer_format("JWT or API key")
+            .description(Some("The `access_token` answered by login, registration, refresh or an accepted invitation; or an API key (`tf_…`, see `POST /api/v1/api-keys`), which every route of its role accepts except those of a user's own account, sessions and password, the organization's deletion and the making and revoking of keys (403)."))
             .build();
         openapi
             .components

@@ -329,3 +329,45 @@ async fn an_audit_entry_past_its_retention_is_not_shown_before_the_ttl_sweep_del
     let earlier = audit.page(&scope, &AuditFilter::default(), 10, None, now - chrono::Duration::days(2)).await.unwrap();
     assert_eq!(earlier.items.len(), 2, "before its retention ended, the expired entry was shown");
 }
+
+#[tokio::test]
+async fn a_keys_last_use_is_written_once_a_minute_and_never_brings_a_revoked_key_back() {
+    use taskflow::domain::events::{Event, EventKind};
+    use taskflow::domain::{ApiKey, ApiKeyDraft};
+
+    let store = fresh_store().await;
+    let scope = TenantScope::for_new_organization();
+    let (email, slug) = (format!("{}@example.com", unique("a")), unique("org"));
+    let (_, admin) = register(&store, &scope, registration(&email, &slug)).await.unwrap();
+    let caller = Caller { user_id: admin.id, needs_admin: true };
+    let draft: ApiKeyDraft = serde_json::from_value(json!({"name": "ci", "role": "admin"})).unwrap();
+    let now = Utc::now();
+    let (key, secret) = ApiKey::new(draft, scope.org_id(), admin.id, now).unwrap();
+    let event = Event::new(scope.org_id(), now, &by(), EventKind::ApiKeyCreated { api_key_id: key.id, role: key.role });
+    store.api_keys().create(&scope, &caller, &key, &secret.hash(), &event).await.unwrap();
+
+    let found = store.api_keys().find(&scope, key.id, admin.id).await.unwrap().unwrap();
+    assert_eq!((found.key.last_used_at, found.secret_hash), (None, secret.hash()));
+    assert_eq!(found.creator.map(|u| u.id), Some(admin.id));
+    // Two instances at once, then one half a minute later: the first write stands.
+    let keys = store.api_keys();
+    let (a, b) = tokio::join!(keys.touch(&scope, key.id, now), keys.touch(&scope, key.id, now));
+    a.unwrap();
+    b.unwrap();
+    store.api_keys().touch(&scope, key.id, now + chrono::Duration::seconds(30)).await.unwrap();
+    let used = |found: Option<taskflow::store::FoundApiKey>| found.unwrap().key.last_used_at.unwrap().timestamp();
+    assert_eq!(used(store.api_keys().find(&scope, key.id, admin.id).await.unwrap()), now.timestamp());
+    let later = now + chrono::Duration::seconds(61);
+    store.api_keys().touch(&scope, key.id, later).await.unwrap();
+    assert_eq!(used(store.api_keys().find(&scope, key.id, admin.id).await.unwrap()), later.timestamp());
+
+    // Another creator's id in the read finds the key but no creator; a revoked key is gone
+    // for good: a late last-use write does not recreate it.
+    let stranger = taskflow::domain::UserId::generate();
+    assert!(store.api_keys().find(&scope, key.id, stranger).await.unwrap().unwrap().creator.is_none());
+    store.api_keys().revoke(&scope, &caller, key.id, &by()).await.unwrap();
+    store.api_keys().touch(&scope, key.id, later + chrono::Duration::minutes(5)).await.unwrap();
+    assert!(store.api_keys().find(&scope, key.id, admin.id).await.unwrap().is_none());
+    assert!(matches!(store.api_keys().revoke(&scope, &caller, key.id, &by()).await, Err(StoreError::NotFound)));
+    assert!(store.api_keys().list_page(&scope, 10, None, Utc::now()).await.unwrap().items.is_empty());
+}

@@ -44,12 +44,12 @@ fn parse_event_type(raw: &str) -> Result<&'static str, String> {
 #[utoipa::path(
     get, path = "/api/v1/audit-log", tag = "audit", operation_id = "listAuditLog",
     summary = "Read the audit log",
-    description = "Admins only. Every change in the organization, newest first: who made it (a user, someone without credentials, or the service), what (the event type, its target and the names of the fields it set, never their values), when, and from which address and user agent. Entries appear within seconds of the change and are kept a year. A page reads at most `limit` entries, so a filtered page (or one that passes entries past their retention, not yet deleted) may be short, even empty, with a `next_cursor`.",
+    description = "Admins only. Every change in the organization, newest first: who made it (a user, an API key, someone without credentials, or the service), what (the event type, its target and the names of the fields it set, never their values), when, and from which address and user agent. Entries appear within seconds of the change and are kept a year. A page reads at most `limit` entries, so a filtered page (or one that passes entries past their retention, not yet deleted) may be short, even empty, with a `next_cursor`.",
     security(("bearer" = [])),
     params(
         ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Entries read per page, 20 when absent."),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same filters."),
-        ("actor_id" = Option<UserId>, Query, description = "Only changes this user made."),
+        ("actor_id" = Option<UserId>, Query, description = "Only changes this user, or this API key, made."),
         ("event_type" = Option<String>, Query, description = "Only events of this type, e.g. `task.updated`."),
         ("since" = Option<DateTime<Utc>>, Query, description = "Only changes at or after this time (RFC 3339)."),
         ("until" = Option<DateTime<Utc>>, Query, description = "Only changes at or before this time (RFC 3339)."),
@@ -67,7 +67,9 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     let scope = principal.scope();
     let limit = page_limit(&req)?;
     let filter = AuditFilter {
-        actor: http::query_param(&req, "actor_id", |raw| UserId::parse(raw).ok_or_else(|| "must be a UUID".into()))?,
+        actor: http::query_param(&req, "actor_id", |raw| {
+            uuid::Uuid::try_parse(raw).map_err(|_| "must be a UUID".into())
+        })?,
         event_type: http::query_param(&req, "event_type", parse_event_type)?,
         since: http::query_param(&req, "since", parse_time)?,
         until: http::query_param(&req, "until", parse_time)?,

@@ -8,8 +8,8 @@ use crate::app::App;
 use crate::auth::{self, AccessToken, MailRequestLimits, MailTokenKey, PasswordLimits, Principal, TokenIssuer};
 use crate::domain::{Email, OpaqueToken, OrgName, OrgSlug, Organization, Password, User};
 use crate::http::error_responses::{
-    AuthenticatedErrors, Conflict, IdempotencyErrors, InternalServerError, JsonBodyErrors, ServiceUnavailable,
-    TooManyRequests, Unauthorized,
+    AuthenticatedErrors, Conflict, Forbidden, IdempotencyErrors, InternalServerError, JsonBodyErrors,
+    ServiceUnavailable, TooManyRequests, Unauthorized,
 };
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
@@ -132,11 +132,13 @@ pub async fn login(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's user.", body = User),
+        (status = 403, response = Forbidden),
         AuthenticatedErrors,
     )
 )]
 pub async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
+    principal.require_user()?;
     let user =
         app.store.users().get(&principal.scope(), principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
     http::json(StatusCode::OK, &user)
@@ -180,11 +182,13 @@ pub async fn refresh(store: &Store, issuer: &TokenIssuer, req: Request) -> Resul
     responses(
         (status = 204, description = "Logged out."),
         IdempotencyErrors,
+        (status = 403, response = Forbidden),
         AuthenticatedErrors,
     )
 )]
 pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
+    principal.require_user()?;
     if let Some(session) = principal.session_id() {
         app.store.sessions().revoke(&principal.scope(), principal.user_id(), session).await?;
     }
@@ -200,11 +204,13 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     responses(
         (status = 204, description = "Every refresh token of the caller stopped working."),
         IdempotencyErrors,
+        (status = 403, response = Forbidden),
         AuthenticatedErrors,
     )
 )]
 pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
+    principal.require_user()?;
     let ended = app.store.sessions().revoke_all(&principal.scope(), principal.user_id()).await?;
     tracing::info!(sessions = ended, "logged out everywhere");
     http::no_content()
@@ -230,11 +236,13 @@ pub struct PasswordChange {
         (status = 204, description = "Changed."),
         (status = 429, response = TooManyRequests),
         JsonBodyErrors,
+        (status = 403, response = Forbidden),
         AuthenticatedErrors,
     )
 )]
 pub async fn change_password(app: &App, limits: &PasswordLimits, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
+    principal.require_user()?;
     let body: PasswordChange = http::json_body(&req)?;
     let scope = principal.scope();
     let user = app.store.users().get(&scope, principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
@@ -439,6 +447,7 @@ pub async fn verify_email(store: &Store, req: Request) -> Result<Response<Body>,
         (status = 409, response = Conflict),
         (status = 429, response = TooManyRequests),
         IdempotencyErrors,
+        (status = 403, response = Forbidden),
         AuthenticatedErrors,
     )
 )]
@@ -449,6 +458,7 @@ pub async fn verify_email_resend(
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
+    principal.require_user()?;
     let source_ip = http::source_ip(&req);
     let by = provenance(&principal, &req);
     let event = auth::resend_verification(

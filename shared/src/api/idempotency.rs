@@ -60,15 +60,15 @@ where
     // another request (422), never a replay that leaves it logged in.
     let session = principal.session_id().map(|s| s.to_string()).unwrap_or_default();
     let fingerprint = fingerprint(&req, &session);
-    let claim = match app.store.idempotency().begin(&scope, principal.user_id(), &key, &fingerprint, Utc::now()).await?
-    {
-        Begun::Run(claim) => claim,
-        Begun::Replay(answer) => return Ok(replay(answer)),
-        Begun::Running => return Err(ApiError::InProgress),
-        Begun::Mismatch => {
-            return Err(ApiError::validation("Idempotency-Key", "was used before with a different request"));
-        }
-    };
+    let claim =
+        match app.store.idempotency().begin(&scope, &principal.subject(), &key, &fingerprint, Utc::now()).await? {
+            Begun::Run(claim) => claim,
+            Begun::Replay(answer) => return Ok(replay(answer)),
+            Begun::Running => return Err(ApiError::InProgress),
+            Begun::Mismatch => {
+                return Err(ApiError::validation("Idempotency-Key", "was used before with a different request"));
+            }
+        };
     req.extensions_mut().insert(claim.clone());
     let response = match handler(req).await {
         Ok(response) => response,

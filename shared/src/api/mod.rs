@@ -1,6 +1,7 @@
 //! The handlers, one per route. Each parses its request with [`crate::http`], asks
 //! [`crate::auth`] who is calling, and calls the store with the caller's tenant scope.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod docs;
@@ -18,6 +19,7 @@ use chrono::Utc;
 
 use crate::app::App;
 use crate::auth::Principal;
+use crate::domain::ApiKeySecret;
 use crate::domain::events::Provenance;
 use crate::http::{self, ApiError};
 use crate::store::Counted;
@@ -39,11 +41,15 @@ pub async fn health(_req: Request) -> Result<Response<Body>, ApiError> {
     http::json(StatusCode::OK, &Health { status: "ok" })
 }
 
-/// The verified caller of an authenticated route, once the request is counted against its
+/// The verified caller of an authenticated route (by access token, or by API key), once the request is counted against its
 /// organization's budget: over it, 429 with `Retry-After` (the window's end).
 async fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
     let token = http::bearer_token(req).ok_or(ApiError::Unauthenticated)?;
-    let principal = app.tokens.verify(token)?;
+    let principal = if ApiKeySecret::looks_like_one(token) {
+        crate::auth::verify_api_key(&app.store, token, Utc::now()).await?
+    } else {
+        app.tokens.verify(token)?
+    };
     http::record_principal(&principal);
     let now = Utc::now().timestamp();
     let window = app.budget.window_start(now);
@@ -62,7 +68,10 @@ async fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
 
 /// Who is asking, and from where: what the events their request causes record.
 fn provenance(principal: &Principal, req: &Request) -> Provenance {
-    Provenance::user(principal.user_id(), http::origin(req))
+    match principal.api_key_id() {
+        Some(key) => Provenance::api_key(key, http::origin(req)),
+        None => Provenance::user(principal.user_id(), http::origin(req)),
+    }
 }
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;

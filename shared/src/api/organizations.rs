@@ -106,6 +106,7 @@ const DELETION_ACCEPTED: DeletionAccepted = DeletionAccepted {
 )]
 pub async fn delete(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
+    principal.require_user()?;
     let caller = principal.as_admin()?;
     let confirmation: DeletionConfirmation = http::json_body(&req)?;
     let slug = OrgSlug::parse(&confirmation.confirm_slug).map_err(|_| StoreError::ConfirmationMismatch)?;

@@ -4,6 +4,7 @@
 //! invitation, or an event that came back through TaskFlow's own queue or table.
 
 mod account;
+mod api_key;
 pub mod keys;
 mod login;
 mod mail_token;
@@ -18,6 +19,7 @@ pub use account::{
     MailRequestLimits, confirm_password_reset, register_organization, request_password_reset, resend_verification,
     verify_email,
 };
+pub use api_key::verify_api_key;
 pub use login::{log_in, verify_current_password};
 pub use mail_token::{MailTokenKey, MailTokenPurpose};
 pub use password::hash_password;

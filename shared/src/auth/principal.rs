@@ -1,21 +1,29 @@
-use crate::domain::{OrgId, Role, SessionId, UserId};
+use crate::domain::{ApiKeyId, OrgId, Role, SessionId, UserId};
 use crate::store::{Caller, TenantScope};
 
 use super::AuthError;
 
 /// The verified caller. Its fields are private and it has no public constructor: the only
-/// ways to get one are [`super::TokenVerifier::verify`] and [`super::log_in`].
+/// ways to get one are [`super::TokenVerifier::verify`], [`super::verify_api_key`] and
+/// [`super::log_in`].
 #[derive(Debug, Clone)]
 pub struct Principal {
     user_id: UserId,
     org_id: OrgId,
     role: Role,
     session_id: Option<SessionId>,
+    api_key: Option<ApiKeyId>,
 }
 
 impl Principal {
     pub(super) fn new(user_id: UserId, org_id: OrgId, role: Role) -> Self {
-        Self { user_id, org_id, role, session_id: None }
+        Self { user_id, org_id, role, session_id: None, api_key: None }
+    }
+
+    /// A service calling with the API key `key`, acting for its creator `user_id` with
+    /// `role` (the key's, capped by the creator's role now).
+    pub(super) fn for_api_key(key: ApiKeyId, user_id: UserId, org_id: OrgId, role: Role) -> Self {
+        Self { api_key: Some(key), ..Self::new(user_id, org_id, role) }
     }
 
     pub(super) fn in_session(self, session_id: Option<SessionId>) -> Self {
@@ -27,8 +35,31 @@ impl Principal {
         self.session_id
     }
 
+    /// The user calling; for an API key, the admin who made it (whose stored user item every
+    /// write re-checks, as for their own token).
     pub fn user_id(&self) -> UserId {
         self.user_id
+    }
+
+    /// The API key the request came with, if it did.
+    pub fn api_key_id(&self) -> Option<ApiKeyId> {
+        self.api_key
+    }
+
+    /// Who a record kept per caller (an idempotency record) belongs to: the user, or the key,
+    /// so a key's records are never its creator's.
+    pub fn subject(&self) -> String {
+        self.api_key.map_or_else(|| self.user_id.to_string(), |key| key.to_string())
+    }
+
+    /// For the routes of a person's own account and sessions (password, logout, email
+    /// verification, who am I), the organization's deletion and the API keys' own making and
+    /// revoking: an API key is refused there.
+    pub fn require_user(&self) -> Result<(), AuthError> {
+        match self.api_key {
+            None => Ok(()),
+            Some(_) => Err(AuthError::Forbidden("an API key cannot call this route; sign in as a user")),
+        }
     }
 
     pub fn org_id(&self) -> OrgId {

@@ -71,6 +71,9 @@ impl AuditEntry {
             | EventKind::EmailVerificationRequested { user_id, .. } => (target("user", user_id), Vec::new()),
             EventKind::OrganizationDeletionRequested { .. } => (organization(), Vec::new()),
             EventKind::OrganizationExportRequested { export_id, .. } => (target("export", export_id), Vec::new()),
+            EventKind::ApiKeyCreated { api_key_id, .. } | EventKind::ApiKeyRevoked { api_key_id } => {
+                (target("api_key", api_key_id), Vec::new())
+            }
         };
         Self {
             event_id: event.event_id,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{ExportId, Invitation, InvitationId, MailNonce, OrgId, Role, Task, TaskId, UserId};
+use crate::domain::{ApiKeyId, ExportId, Invitation, InvitationId, MailNonce, OrgId, Role, Task, TaskId, UserId};
 
 /// The message format's version. A consumer refuses versions it does not know instead of
 /// guessing at their meaning; version 1 (before events named their actor) still reads.
@@ -40,12 +40,14 @@ impl std::fmt::Display for EventId {
     }
 }
 
-/// Who made a change: a user; someone who showed no credentials (asking for a password
+/// Who made a change: a user; a service with one of the organization's API keys (which acts
+/// for the admin who made it); someone who showed no credentials (asking for a password
 /// reset needs none); or TaskFlow itself (releasing a stale registration, say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Actor {
     User { id: UserId },
+    ApiKey { id: ApiKeyId },
     Anonymous,
     System,
 }
@@ -104,6 +106,10 @@ impl Provenance {
         Self { actor: Actor::User { id }, origin }
     }
 
+    pub fn api_key(id: ApiKeyId, origin: Origin) -> Self {
+        Self { actor: Actor::ApiKey { id }, origin }
+    }
+
     pub fn anonymous(origin: Origin) -> Self {
         Self { actor: Actor::Anonymous, origin }
     }
@@ -159,10 +165,15 @@ pub enum EventKind {
     /// records it as the export `export_id`.
     #[serde(rename = "organization.export_requested")]
     OrganizationExportRequested { export_id: ExportId, requested_by: UserId },
+    /// An admin made an API key with this role (its secret is never in an event).
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated { api_key_id: ApiKeyId, role: Role },
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked { api_key_id: ApiKeyId },
 }
 
 /// Every event type, as on the wire.
-pub const EVENT_TYPES: [&str; 14] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "task.created",
     "task.updated",
     "task.assigned",
@@ -177,6 +188,8 @@ pub const EVENT_TYPES: [&str; 14] = [
     "email_verification.requested",
     "organization.deletion_requested",
     "organization.export_requested",
+    "api_key.created",
+    "api_key.revoked",
 ];
 
 impl EventKind {
@@ -197,6 +210,8 @@ impl EventKind {
             EventKind::EmailVerificationRequested { .. } => "email_verification.requested",
             EventKind::OrganizationDeletionRequested { .. } => "organization.deletion_requested",
             EventKind::OrganizationExportRequested { .. } => "organization.export_requested",
+            EventKind::ApiKeyCreated { .. } => "api_key.created",
+            EventKind::ApiKeyRevoked { .. } => "api_key.revoked",
         }
     }
 }
@@ -415,6 +430,8 @@ mod tests {
             EventKind::EmailVerificationRequested { user_id, nonce },
             EventKind::OrganizationDeletionRequested { requested_by: user_id },
             EventKind::OrganizationExportRequested { export_id: ExportId::generate(), requested_by: user_id },
+            EventKind::ApiKeyCreated { api_key_id: ApiKeyId::generate(), role: Role::Member },
+            EventKind::ApiKeyRevoked { api_key_id: ApiKeyId::generate() },
         ]
     }
 

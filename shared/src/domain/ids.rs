@@ -18,6 +18,15 @@ macro_rules! id_type {
             pub fn parse(raw: &str) -> Option<Self> {
                 Uuid::try_parse(raw).ok().map(Self)
             }
+
+            /// The id's 16 bytes, for a compact binary form (an API key's locator).
+            pub fn to_bytes(self) -> [u8; 16] {
+                self.0.into_bytes()
+            }
+
+            pub fn from_bytes(bytes: [u8; 16]) -> Self {
+                Self(Uuid::from_bytes(bytes))
+            }
         }
 
         impl utoipa::PartialSchema for $name {
@@ -66,6 +75,11 @@ id_type!(
     /// An export of an organization's data, asked for by an admin.
     ExportId,
     example = "0193a5b5-4f60-7172-8d8e-9f0a1b2c3d4e"
+);
+id_type!(
+    /// An API key: a service's credential for one organization.
+    ApiKeyId,
+    example = "0193a5b6-5071-7283-9e9f-0a1b2c3d4e5f"
 );
 id_type!(
     /// A refresh session: one login and the chain of refresh tokens rotated from it.

@@ -1,6 +1,7 @@
 //! Types and rules with no AWS in them. Every value here is built by parsing, so an invalid
 //! one cannot exist past the edge of the system.
 
+mod api_key;
 mod audit;
 mod email;
 pub mod events;
@@ -14,13 +15,14 @@ mod secrets;
 mod task;
 mod user;
 
+pub use api_key::{ApiKey, ApiKeyDraft, ApiKeyName, ApiKeySecret, CreatedApiKey, MAX_API_KEY_LIFETIME};
 pub use audit::{AuditEntry, AuditTarget, DEFAULT_AUDIT_RETENTION_DAYS};
 pub use email::Email;
 pub use export::{
     EXPORT_FORMAT, EXPORT_LIFETIME, EXPORT_TIME_LIMIT, Export, ExportDocument, ExportState, ExportStatus, ExportSummary,
 };
 pub use idempotency::IdempotencyKey;
-pub use ids::{ExportId, InvitationId, OrgId, SessionId, TaskId, UserId};
+pub use ids::{ApiKeyId, ExportId, InvitationId, OrgId, SessionId, TaskId, UserId};
 pub use invitation::{Invitation, InvitationDraft, RoleChange};
 pub use organization::{OrgName, OrgSlug, Organization};
 pub use rate_limit::{RateBudget, RateState};

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::error::cancelled_at;
 use super::keys::{AUDIT_SK_PREFIX, PK, SK, audit_sk, tenant_pk};
 use super::{Page, Store, StoreError, TenantScope, page_of};
+use crate::domain::AuditEntry;
 use crate::domain::events::{Actor, EventId};
-use crate::domain::{AuditEntry, UserId};
 
 #[derive(Serialize, Deserialize)]
 struct AuditItem {
@@ -31,7 +31,8 @@ struct AuditItem {
 /// The range is a key condition; actor and type filter what it reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
-    pub actor: Option<UserId>,
+    /// A user's or an API key's id.
+    pub actor: Option<uuid::Uuid>,
     pub event_type: Option<&'static str>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -100,6 +101,7 @@ impl AuditStore<'_> {
             sk: audit_sk(entry.occurred_at, entry.event_id),
             actor_id: match entry.actor {
                 Some(Actor::User { id }) => Some(id.to_string()),
+                Some(Actor::ApiKey { id }) => Some(id.to_string()),
                 _ => None,
             },
             entry: entry.clone(),

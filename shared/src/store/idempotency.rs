@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{is_condition_failure, unless_condition_failed};
 use super::keys::{PK, SK, idempotency_sk, tenant_pk};
 use super::{Store, StoreError, TenantScope};
-use crate::domain::{IdempotencyKey, UserId};
+use crate::domain::IdempotencyKey;
 
 /// How long an answer is kept: a retry after that runs as a new request.
 pub const IDEMPOTENCY_LIFETIME: Duration = Duration::hours(24);
@@ -81,7 +81,7 @@ impl IdempotencyStore<'_> {
     pub async fn begin(
         &self,
         scope: &TenantScope,
-        caller: UserId,
+        caller: &str,
         key: &IdempotencyKey,
         fingerprint: &str,
         now: DateTime<Utc>,

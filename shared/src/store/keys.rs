@@ -3,7 +3,7 @@
 use super::TenantScope;
 use crate::domain::events::EventId;
 use crate::domain::{
-    Email, ExportId, IdempotencyKey, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId,
+    ApiKeyId, Email, ExportId, IdempotencyKey, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId,
 };
 
 pub const PK: &str = "pk";
@@ -124,12 +124,20 @@ pub fn invitation_token_pk(token: &TokenHash) -> String {
     format!("INVITE#{}", token.as_str())
 }
 
-/// A caller's idempotency record for one `Idempotency-Key`, named by the key's SHA-256 (a
-/// key is the client's text: hashed, it has a fixed length and no separator in it).
-pub fn idempotency_sk(caller: UserId, key: &IdempotencyKey) -> String {
+/// A caller's idempotency record for one `Idempotency-Key`, named by the caller (a user's or
+/// an API key's id) and the key's SHA-256 (a key is the client's text: hashed, it has a fixed
+/// length and no separator in it).
+pub fn idempotency_sk(caller: &str, key: &IdempotencyKey) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_str().as_bytes());
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     format!("IDEMPOTENCY#{caller}#{hex}")
+}
+
+pub const API_KEY_SK_PREFIX: &str = "APIKEY#";
+
+/// An API key, by its id (UUIDv7: keys sort by creation time).
+pub fn api_key_sk(key: ApiKeyId) -> String {
+    format!("{API_KEY_SK_PREFIX}{key}")
 }
 
 pub const EXPORT_SK_PREFIX: &str = "EXPORT#";

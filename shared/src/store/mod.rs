@@ -7,6 +7,7 @@
 
 mod account_tokens;
 mod admin_count;
+mod api_keys;
 mod audit;
 mod caller;
 mod capacity;
@@ -31,6 +32,7 @@ mod user_item;
 mod users;
 
 pub use account_tokens::{AccountTokenStore, PendingVerification, RESET_LIFETIME, VERIFICATION_LIFETIME};
+pub use api_keys::{ApiKeyPage, ApiKeyStore, FoundApiKey, LAST_USE_RESOLUTION};
 pub use audit::{AuditFilter, AuditPage, AuditPosition, AuditStore, Entered};
 pub use caller::Caller;
 pub use credentials::{CredentialStore, Credentials};
@@ -84,6 +86,10 @@ impl Store {
 
     pub fn account_tokens(&self) -> AccountTokenStore<'_> {
         AccountTokenStore { store: self }
+    }
+
+    pub fn api_keys(&self) -> ApiKeyStore<'_> {
+        ApiKeyStore { store: self }
     }
 
     pub fn audit(&self) -> AuditStore<'_> {
