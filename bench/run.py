@@ -199,7 +199,8 @@ def fixtures():
     task = None
     for i in range(30):
         task = http("POST", "/api/v1/tasks", {"title": f"bench task {i}"}, token)
-    return {"token": token, "task_id": task["id"], "user_id": registered["user"]["id"], "email": email}
+    api_key = http("POST", "/api/v1/api-keys", {"name": "bench", "role": "admin"}, token)["secret"]
+    return {"token": token, "task_id": task["id"], "user_id": registered["user"]["id"], "email": email, "api_key": api_key}
 
 
 def login(email, password=BENCH_PASSWORD):
@@ -449,24 +450,29 @@ def rate_counter(native, env, data):
     each, with the capacity log on, which names each call's item and its milliseconds; the
     first request (the cold start's) is left out. Each request must be counted and served (the
     stack's quota is far above RATE_RUNS): a refused one would fold into the one before, and
-    the count of requests found in the log is checked against the count served."""
+    the count of requests found in the log is checked against the count served. tasks-get once
+    more with an API key: what the key's lookup on every request (revocation at once) adds."""
     t, task = data["token"], data["task_id"]
     cases = {
-        "auth-me": api_event("GET", "/api/v1/auth/me", t),
-        "tasks-get": api_event("GET", f"/api/v1/tasks/{task}", t, {"id": task}),
+        "auth-me": ("auth-me", api_event("GET", "/api/v1/auth/me", t)),
+        "tasks-get": ("tasks-get", api_event("GET", f"/api/v1/tasks/{task}", t, {"id": task})),
+        "tasks-get, API key": ("tasks-get", api_event("GET", f"/api/v1/tasks/{task}", data["api_key"], {"id": task})),
     }
     logs = ROOT / "target" / "bench" / "rate"
     logs.mkdir(parents=True, exist_ok=True)
     measured = {}
-    for name, event in cases.items():
-        log_path = logs / f"{name}.log"
+    for name, (function, event) in cases.items():
+        log_path = logs / f"{name.replace(', ', '-').replace(' ', '-')}.log"
         with log_path.open("w") as log:
-            run = run_function(native / name / "bootstrap", [event] * (1 + RATE_RUNS), {**env, "RUST_LOG": work.LOG_DIRECTIVE}, log)
+            run = run_function(native / function / "bootstrap", [event] * (1 + RATE_RUNS), {**env, "RUST_LOG": work.LOG_DIRECTIVE}, log)
+        if not 200 <= (run["status"] or 0) < 300:
+            raise RuntimeError(f"{name} answered {run['status']}")
         requests = work.requests_of(work.calls(log_path.read_text()))
         if len(requests) != 1 + RATE_RUNS:
             raise RuntimeError(f"{name}: {len(requests)} requests in the capacity log, {1 + RATE_RUNS} served")
         shares = [work.rate_counter_share(r) for r in requests[1:]]
-        counter, rest = [c for c, _, _, _ in shares], [r for _, r, _, _ in shares]
+        lookups = [work.key_lookup_share(r) for r in requests[1:]]
+        counter, rest = [c for c, _, _, _ in shares], [r - ms for (_, r, _, _), (ms, _, _) in zip(shares, lookups)]
         warm = run["calls_ms"][1:]
         measured[name] = {
             "requests": len(shares),
@@ -476,6 +482,13 @@ def rate_counter(native, env, data):
             "counter_calls_per_request": statistics.mean(n for _, _, n, _ in shares),
             "counter_write_units_per_request": statistics.mean(u for _, _, _, u in shares),
         }
+        if any(n for _, n, _ in lookups):
+            key_ms = [ms for ms, _, _ in lookups]
+            measured[name]["key_lookup"] = {
+                "ms": {"median": statistics.median(key_ms), "p95": percentile(key_ms, 0.95)},
+                "calls_per_request": statistics.mean(n for _, n, _ in lookups),
+                "read_units_per_request": statistics.mean(u for _, _, u in lookups),
+            }
     return {"date": datetime.now(timezone.utc).isoformat(), "window_seconds": env.get("TASKFLOW_RATE_LIMIT_WINDOW_SECONDS", "2"), "cases": measured}
 
 
@@ -513,6 +526,25 @@ def rate_counter_section(results):
         "cost estimate below counts it in every authenticated kind.",
         "",
     ]
+    keyed = {name: c["key_lookup"] for name, c in rc["cases"].items() if "key_lookup" in c}
+    if keyed:
+        lines += [
+            "### An API key's lookup: what revocation at once costs",
+            "",
+            "A request made with an API key first reads the key and its creator's user item in one consistent",
+            "TransactGetItems (shared/src/store/api_keys.rs), so a revoked or expired key, or a demoted or removed creator,",
+            "counts from the next request. Its \"other DynamoDB calls\" above leave the lookup out.",
+            "",
+            "| case | lookup calls per request | lookup ms median (p95) | read units per request | per million requests |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for name, k in keyed.items():
+            money = k["read_units_per_request"] * cost.PRICES["dynamodb_read_unit"] * 1e6
+            lines.append(
+                f"| {name} | {k['calls_per_request']:.2f} | {k['ms']['median']:.2f} ({k['ms']['p95']:.2f}) | "
+                f"{k['read_units_per_request']:.2f} | ${money:.2f} |"
+            )
+        lines.append("")
     return lines
 
 

@@ -89,6 +89,20 @@ class RateCounter(unittest.TestCase):
         self.assertEqual(work.rate_counter_share(requests[1]), (1.2, 1.5, 2, 2.0))
         self.assertEqual(work.rate_counter_share(requests[2]), (0.9, 3.5, 1, 1.0))
 
+    def test_a_request_with_an_api_key_begins_with_its_lookup(self):
+        lookup = {"operation": "TransactGetItems", "actions": 2, "consistent": True}
+        calls = [
+            {**lookup, "elapsed_ms": 1.1}, {"operation": "UpdateItem", "item": "APIKEY", "elapsed_ms": 0.4},
+            {**self.counter, "elapsed_ms": 1.0}, {**self.user, "elapsed_ms": 2.0},
+            {**lookup, "elapsed_ms": 0.9}, {**self.counter, "failed": True, "elapsed_ms": 0.5},
+            {**self.counter, "elapsed_ms": 0.7}, {**self.user, "elapsed_ms": 1.5},
+        ]
+        requests = work.requests_of(calls)
+        self.assertEqual([len(r) for r in requests], [4, 4])
+        self.assertEqual(work.key_lookup_share(requests[1]), (0.9, 1, 4.0))
+        self.assertEqual(work.rate_counter_share(requests[1]), (1.2, 2.4, 2, 2.0))
+        self.assertEqual(work.key_lookup_share(calls[2:4]), (0, 0, 0))
+
     def test_a_request_without_a_counter_stays_with_the_one_before(self):
         calls = [{**self.user, "elapsed_ms": 1.0}, {**self.user, "elapsed_ms": 1.0}]
         self.assertEqual(len(work.requests_of(calls)), 1)

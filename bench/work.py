@@ -144,13 +144,36 @@ def is_rate_counter(call):
     return call.get("item") == RATE_COUNTER_ITEM
 
 
+API_KEY_ITEM = "APIKEY"  # shared/src/store/keys.rs, API_KEY_SK_PREFIX
+
+
+def is_key_lookup(call):
+    """The read of an API key with its creator (shared/src/store/api_keys.rs): the one
+    TransactGetItems of a request path."""
+    return call.get("operation") == "TransactGetItems"
+
+
+def is_key_touch(call):
+    """The write of an API key's last use, at most once a minute per key."""
+    return call.get("item") == API_KEY_ITEM and call.get("operation") == "UpdateItem"
+
+
+def _is_preamble(call):
+    """A call an authenticated request makes before its own work."""
+    return is_key_lookup(call) or is_key_touch(call) or is_rate_counter(call)
+
+
 def requests_of(found):
     """The calls of warm requests one process served in a row, one list per request: an
-    authenticated request counts itself before anything else, so a counter call after a
-    call that is not one begins the next request."""
+    authenticated request reads its API key (when it came with one, maybe writing its last
+    use), then counts itself, before anything else. So a key lookup begins the next request,
+    and so does a counter call once the current request made a call that is none of those."""
     requests = []
     for call in found:
-        if not requests or (is_rate_counter(call) and not is_rate_counter(requests[-1][-1])):
+        begins = is_key_lookup(call) or (
+            is_rate_counter(call) and bool(requests) and not all(_is_preamble(c) for c in requests[-1])
+        )
+        if not requests or begins:
             requests.append([])
         requests[-1].append(call)
     return requests
@@ -162,6 +185,13 @@ def rate_counter_share(request):
     counter = [c for c in request if is_rate_counter(c)]
     rest = [c for c in request if not is_rate_counter(c)]
     return _elapsed_ms(counter), _elapsed_ms(rest), len(counter), sum(rule_units(c)[1] for c in counter)
+
+
+def key_lookup_share(request):
+    """(milliseconds in the API key's lookup, its calls, its read units by the rules) of one
+    request."""
+    lookups = [c for c in request if is_key_lookup(c)]
+    return _elapsed_ms(lookups), len(lookups), sum(rule_units(c)[0] for c in lookups)
 
 
 def _elapsed_ms(calls):
