@@ -3,6 +3,8 @@
 //! a key whose admin was demoted or removed, reach another organization, and read the secret
 //! back from anywhere.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use e2e::{Api, Fault, PASSWORD, Tenant, eventually, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -12,6 +14,14 @@ async fn make_key(api: &Api, token: &str, body: Value) -> Value {
     let (status, key) = api.call(Method::POST, "/api/v1/api-keys", Some(token), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
     key
+}
+
+/// `raw` with its locator naming `creator` instead (its organization, key and secret kept).
+fn with_creator(raw: &str, creator: &str) -> String {
+    let (locator, secret) = raw["tf_".len()..].split_once('_').expect("tf_<locator>_<secret>");
+    let mut ids = URL_SAFE_NO_PAD.decode(locator).expect("a base64url locator");
+    ids[32..].copy_from_slice(uuid::Uuid::parse_str(creator).unwrap().as_bytes());
+    format!("tf_{}_{secret}", URL_SAFE_NO_PAD.encode(ids))
 }
 
 fn secret(key: &Value) -> String {
@@ -100,6 +110,22 @@ async fn a_members_key_cannot_do_an_admins_work_and_no_key_reaches_account_route
 
     let admin_key = secret(&make_key(&api, &tenant.admin.token, json!({"name": "ops", "role": "admin"})).await);
     assert_eq!(status(&api, Method::POST, "/api/v1/invitations", &admin_key, Some(invite)).await, StatusCode::CREATED);
+    // No key makes an admin, who would outlive the key's revocation.
+    let member = api.member(&tenant).await;
+    let make_admin = [
+        (
+            Method::POST,
+            "/api/v1/invitations".to_owned(),
+            json!({"email": format!("z-{}@example.com", unique()), "role": "admin"}),
+        ),
+        (Method::PATCH, format!("/api/v1/users/{}", member.user_id), json!({"role": "admin"})),
+    ];
+    for (method, path, body) in make_admin {
+        let (status, problem) = api.call(method.clone(), &path, Some(&admin_key), Some(body)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {problem}");
+    }
+    let (_, user) = api.call(Method::GET, &format!("/api/v1/users/{}", member.user_id), Some(&admin_key), None).await;
+    assert_eq!(user["role"], "member");
     assert_eq!(status(&api, Method::GET, "/api/v1/api-keys", &admin_key, None).await, StatusCode::OK);
     // A person's own account and sessions, the organization's deletion, and keys themselves.
     let refused = [
@@ -149,6 +175,12 @@ async fn a_key_never_does_more_than_its_admin_may_now() {
     assert_eq!(status(&api, Method::POST, "/api/v1/invitations", &key, Some(invite)).await, StatusCode::FORBIDDEN);
     assert_eq!(status(&api, Method::GET, "/api/v1/tasks", &key, None).await, StatusCode::OK);
 
+    // The same key and secret, its locator naming the organization's other admin: refused
+    // (the stored key names its creator), though that admin's user item exists.
+    let (refused, problem) =
+        api.call(Method::GET, "/api/v1/tasks", Some(&with_creator(&key, &tenant.admin.user_id)), None).await;
+    assert_eq!(refused, StatusCode::UNAUTHORIZED, "{problem}");
+
     // Removed: the key authenticates nothing.
     let path = format!("/api/v1/users/{}", b.user_id);
     assert_eq!(status(&api, Method::DELETE, &path, &tenant.admin.token, None).await, StatusCode::NO_CONTENT);
@@ -164,9 +196,12 @@ async fn expired_forged_and_tampered_keys_are_refused_and_other_organizations_st
     let raw = secret(&key);
 
     // Tampered secret, a locator naming the other organization or another creator, garbage.
+    // A character in the secret's middle (any base64url character is valid there), so the
+    // key parses and the hash is what refuses it.
     let mut tampered = raw.clone();
-    let last = if tampered.ends_with('A') { "B" } else { "A" };
-    tampered.replace_range(raw.len() - 1.., last);
+    let at = raw.len() - 20;
+    let flipped = if &raw[at..=at] == "A" { "B" } else { "A" };
+    tampered.replace_range(at..=at, flipped);
     let other_key = secret(&make_key(&api, &other.admin.token, json!({"name": "theirs", "role": "admin"})).await);
     let prefix_len = key["prefix"].as_str().unwrap().len();
     let their_locator_my_secret = format!("{}{}", &other_key[..prefix_len], &raw[prefix_len..]);
@@ -183,11 +218,16 @@ async fn expired_forged_and_tampered_keys_are_refused_and_other_organizations_st
     assert_eq!(status(&api, Method::DELETE, &path, &other.admin.token, None).await, StatusCode::NOT_FOUND);
     assert_eq!(status(&api, Method::GET, "/api/v1/tasks", &raw, None).await, StatusCode::OK, "not revoked by them");
 
-    // An expiry: refused from then on (polled: the key lives two seconds).
-    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    // An expiry: served until then, refused from then on (polled: the key lives 5 seconds).
+    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc3339();
     let short = secret(
         &make_key(&api, &tenant.admin.token, json!({"name": "short", "role": "member", "expires_at": expires_at}))
             .await,
+    );
+    assert_eq!(
+        status(&api, Method::GET, "/api/v1/tasks", &short, None).await,
+        StatusCode::OK,
+        "works until it expires"
     );
     let expired = eventually(20, || async {
         status(&api, Method::GET, "/api/v1/tasks", &short, None).await == StatusCode::UNAUTHORIZED
@@ -224,7 +264,7 @@ async fn a_key_is_refused_with_a_clear_422_when_its_fields_are_wrong() {
 }
 
 #[tokio::test]
-async fn a_key_whose_lookup_fails_gets_a_503_with_retry_after_not_a_401() {
+async fn a_key_whose_lookup_fails_or_keeps_conflicting_gets_a_503_with_retry_after_not_a_401() {
     let api = Api::from_env();
     let tenant = api.tenant().await;
     let raw = secret(&make_key(&api, &tenant.admin.token, json!({"name": "ci", "role": "member"})).await);
@@ -235,4 +275,15 @@ async fn a_key_whose_lookup_fails_gets_a_503_with_retry_after_not_a_401() {
     assert_eq!(refused.hits().await, 3, "the SDK retried, then gave up");
     drop(refused);
     assert_eq!(status(&api, Method::GET, "/api/v1/tasks", &raw, None).await, StatusCode::OK);
+
+    // Cancelled because a write was under way on the key or its creator (a parallel request's
+    // last use, say): read again, twice at most, then 503.
+    let conflicts = Fault::inject("DynamoDB_20120810.TransactGetItems", &tenant.org_id, "conflict", 2).await;
+    assert_eq!(status(&api, Method::GET, "/api/v1/tasks", &raw, None).await, StatusCode::OK, "read again");
+    assert_eq!(conflicts.hits().await, 2);
+    drop(conflicts);
+    let _conflicts = Fault::inject("DynamoDB_20120810.TransactGetItems", &tenant.org_id, "conflict", 3).await;
+    let response = api.request(Method::GET, "/api/v1/tasks", Some(&raw)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
 }

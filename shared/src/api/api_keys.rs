@@ -2,7 +2,7 @@
 //! `Authorization: Bearer tf_…` as that admin, with the key's role at most.
 
 use chrono::Utc;
-use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
@@ -49,7 +49,10 @@ pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     app.store.api_keys().create(&scope, &caller, &key, &secret.hash(), &event).await?;
     notifications::dispatch(&app.store, publisher, &scope, &event).await;
     tracing::info!(api_key_id = %key.id, "API key created");
-    http::json(StatusCode::CREATED, &CreatedApiKey { key, secret: secret.expose() })
+    let mut response = http::json(StatusCode::CREATED, &CreatedApiKey { key, secret: secret.expose() })?;
+    // The one answer that holds the secret: no cache keeps it.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// A page of API keys, newest first.

@@ -55,6 +55,7 @@ where
         .ok()
         .and_then(IdempotencyKey::parse)
         .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))?;
+    req.extensions_mut().insert(principal.clone());
     let scope = principal.scope();
     // The session is part of the request: another session's logout with the same key is
     // another request (422), never a replay that leaves it logged in.

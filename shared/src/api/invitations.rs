@@ -55,6 +55,7 @@ pub async fn create(
     let principal = authenticate(app, &req).await?;
     let caller = principal.as_admin()?;
     let draft: InvitationDraft = http::json_body(&req)?;
+    principal.may_grant(draft.role)?;
     let scope = principal.scope();
     let invitation = Invitation::new(draft, scope.org_id(), principal.user_id(), Utc::now());
     let nonce = MailNonce::generate();

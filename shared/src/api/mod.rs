@@ -44,6 +44,11 @@ pub async fn health(_req: Request) -> Result<Response<Body>, ApiError> {
 /// The verified caller of an authenticated route (by access token, or by API key), once the request is counted against its
 /// organization's budget: over it, 429 with `Retry-After` (the window's end).
 async fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
+    // Authenticated and counted already, by the Idempotency-Key layer around the handler:
+    // once per request (a key's lookup and the organization's count are not repeated).
+    if let Some(principal) = req.extensions().get::<Principal>() {
+        return Ok(principal.clone());
+    }
     let token = http::bearer_token(req).ok_or(ApiError::Unauthenticated)?;
     let principal = if ApiKeySecret::looks_like_one(token) {
         crate::auth::verify_api_key(&app.store, token, Utc::now()).await?

@@ -108,6 +108,7 @@ pub async fn update(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     let caller = principal.as_admin()?;
     let id = user_id(&req)?;
     let change: RoleChange = http::json_body(&req)?;
+    principal.may_grant(change.role)?;
     let scope = principal.scope();
     let by = provenance(&principal, &req);
     let (user, changed) = app.store.users().set_role(&scope, &caller, id, change.role, &by).await.map_err(not_found)?;

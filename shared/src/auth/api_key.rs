@@ -22,7 +22,8 @@ pub async fn verify_api_key(store: &Store, raw: &str, now: DateTime<Utc>) -> Res
         Err(e) => return Err(e.into()),
     };
     let key = found.key;
-    if !claimed.matches(&found.secret_hash) || key.created_by != claimed.created_by() || key.is_expired(now) {
+    let names_its_locator = key.created_by == claimed.created_by() && key.organization_id == claimed.organization_id();
+    if !claimed.matches(&found.secret_hash) || !names_its_locator || key.is_expired(now) {
         return Err(AuthError::InvalidToken);
     }
     let creator = found.creator.ok_or(AuthError::InvalidToken)?;

@@ -75,6 +75,16 @@ impl Principal {
         TenantScope::verified(self.org_id)
     }
 
+    /// Whether the caller may give someone `role`: an API key may invite members and make
+    /// admins members, but never make an admin, so that a leaked key cannot leave its holder
+    /// an admin account that outlives the key's revocation.
+    pub fn may_grant(&self, role: Role) -> Result<(), AuthError> {
+        match (self.api_key, role) {
+            (Some(_), Role::Admin) => Err(AuthError::Forbidden("an API key cannot make an admin; sign in as a user")),
+            _ => Ok(()),
+        }
+    }
+
     /// For reads an admin's token may make: its role claim is trusted for the token's
     /// lifetime (writes re-check it, see [`Self::as_admin`]).
     pub fn require_admin(&self) -> Result<(), AuthError> {

@@ -286,5 +286,16 @@ mod tests {
                 prop_assert_eq!(key.expose(), raw);
             }
         }
+
+        /// Every text of the key's form parses, to the ids its locator encodes, and shows
+        /// itself back unchanged.
+        #[test]
+        fn every_key_of_the_form_parses_to_its_ids(ids in prop::collection::vec(any::<u8>(), 48), secret in any::<[u8; 32]>()) {
+            let raw = format!("tf_{}_{}", URL_SAFE_NO_PAD.encode(&ids), URL_SAFE_NO_PAD.encode(secret));
+            let key = ApiKeySecret::parse(&raw).expect("a key of the form parses");
+            let found = [key.organization_id().to_bytes(), key.id().to_bytes(), key.created_by().to_bytes()].concat();
+            prop_assert_eq!(found, ids);
+            prop_assert_eq!(key.expose(), raw);
+        }
     }
 }

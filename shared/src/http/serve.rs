@@ -33,6 +33,7 @@ where
             path = %req.uri().path(),
             org_id = Empty,
             user_id = Empty,
+            api_key_id = Empty,
         );
         let answer = handler(req);
         let answered = RATE
@@ -102,6 +103,9 @@ pub fn record_principal(principal: &Principal) {
     let span = tracing::Span::current();
     span.record("org_id", tracing::field::display(principal.org_id()));
     span.record("user_id", tracing::field::display(principal.user_id()));
+    if let Some(key) = principal.api_key_id() {
+        span.record("api_key_id", tracing::field::display(key));
+    }
 }
 
 #[cfg(test)]

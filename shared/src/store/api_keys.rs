@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::error::cancelled_at;
+use super::error::{cancelled_at, is_transaction_conflict};
 use super::keys::{API_KEY_SK_PREFIX, PK, SK, api_key_sk, tenant_pk, user_sk};
 use super::outbox;
 use super::user_item::UserItem;
-use super::{Page, Store, StoreError, TenantScope, read_item};
+use super::{CONFLICT_ATTEMPTS, Page, Store, StoreError, TenantScope, conflict_pause, read_item};
 use crate::domain::events::{Event, EventKind, Provenance};
 use crate::domain::{ApiKey, ApiKeyId, TokenHash, User, UserId};
 
@@ -42,8 +42,7 @@ impl ApiKeyItem {
 }
 
 /// A stored key and the user it acts for, as one read found them; nothing here is trusted
-/// until the caller compared the hash.
-#[derive(Debug)]
+/// until the caller compared the hash. (No `Debug`: it holds the secret's hash.)
 pub struct FoundApiKey {
     pub key: ApiKey,
     pub secret_hash: TokenHash,
@@ -110,15 +109,30 @@ impl ApiKeyStore<'_> {
                 .map_err(|e| StoreError::Dynamo(e.to_string()))?;
             Ok(TransactGetItem::builder().get(get).build())
         };
-        let out = self
+        let request = self
             .store
             .client
             .transact_get_items()
             .transact_items(get(api_key_sk(id))?)
-            .transact_items(get(user_sk(creator))?)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .transact_items(get(user_sk(creator))?);
+        // DynamoDB cancels a read transaction while a write is under way on one of its items
+        // (the key's last use, written by a parallel request; any write by the creator, which
+        // checks their user item): read again, as `Store::transact` runs a write again; past
+        // that, 503.
+        let mut attempt = 1;
+        let out = loop {
+            match request.clone().send().await {
+                Err(e) if attempt < CONFLICT_ATTEMPTS && is_transaction_conflict(&e) => {
+                    conflict_pause(attempt).await;
+                    attempt += 1;
+                }
+                // Not the 409 of a write that kept conflicting: the client did nothing wrong.
+                Err(e) if is_transaction_conflict(&e) => {
+                    return Err(StoreError::Unavailable("the API key's read kept conflicting with writes".into()));
+                }
+                other => break other.map_err(StoreError::dynamo)?,
+            }
+        };
         let mut found = out.responses.unwrap_or_default().into_iter().map(|r| r.item);
         let (Some(key), user) = (found.next().flatten(), found.next().flatten()) else { return Ok(None) };
         let key: ApiKeyItem = read_item(key)?;

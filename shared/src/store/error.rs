@@ -1,4 +1,5 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -113,12 +114,14 @@ pub(crate) fn is_transaction_conflict<E: std::error::Error + 'static>(err: &SdkE
 
 /// The reason codes of a cancelled transaction, by item; empty for any other error.
 fn cancellation_reasons<E: std::error::Error + 'static>(err: &E) -> Vec<String> {
-    match (err as &dyn std::error::Error).downcast_ref::<TransactWriteItemsError>() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
-        }
-        _ => Vec::new(),
-    }
+    let err = err as &dyn std::error::Error;
+    let reasons = match (err.downcast_ref::<TransactWriteItemsError>(), err.downcast_ref::<TransactGetItemsError>()) {
+        (Some(TransactWriteItemsError::TransactionCanceledException(c)), _) => c.cancellation_reasons(),
+        // A read transaction is cancelled when a write is under way on one of its items.
+        (_, Some(TransactGetItemsError::TransactionCanceledException(c))) => c.cancellation_reasons(),
+        _ => &[],
+    };
+    reasons.iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
 }
 
 /// True when the SDK error is a failed condition of a single-item write.

@@ -220,11 +220,7 @@ impl Store {
             let token = uuid::Uuid::new_v4().to_string();
             match request.clone().client_request_token(token).send().await {
                 Err(e) if attempt < CONFLICT_ATTEMPTS && error::is_transaction_conflict(&e) => {
-                    let mut jitter = [0u8; 1];
-                    aws_lc_rs::rand::fill(&mut jitter).expect("the system RNG works");
-                    let pause = 10 * (1 << attempt) + u64::from(jitter[0] % 20);
-                    tracing::info!(attempt, pause_ms = pause, "transaction conflict: running it again");
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    conflict_pause(attempt).await;
                     attempt += 1;
                 }
                 other => return other,
@@ -254,6 +250,16 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))
     }
+}
+
+/// The short jittered pause before running a transaction again that DynamoDB cancelled for
+/// a conflict (see [`Store::transact`]).
+async fn conflict_pause(attempt: u32) {
+    let mut jitter = [0u8; 1];
+    aws_lc_rs::rand::fill(&mut jitter).expect("the system RNG works");
+    let pause = 10 * (1 << attempt) + u64::from(jitter[0] % 20);
+    tracing::info!(attempt, pause_ms = pause, "transaction conflict: running it again");
+    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
 }
 
 /// An item as DynamoDB answers it.
