@@ -6,7 +6,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, page_limit, provenance};
+use super::{authenticate, page_after, page_limit, provenance};
 use crate::app::App;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::{ApiKey, ApiKeyDraft, ApiKeyId, CreatedApiKey};
@@ -86,10 +86,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     principal.require_admin()?;
     let scope = principal.scope();
     let limit = page_limit(&req)?;
-    let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
-        Some(cursor) => Some(cursors.decode(&scope, API_KEYS_QUERY, &cursor, ApiKeyId::parse)?),
-        None => None,
-    };
+    let after = page_after(&req, cursors, &scope, API_KEYS_QUERY, ApiKeyId::parse)?;
     let page = app.store.api_keys().list_page(&scope, limit, after, Utc::now()).await?;
     let next_cursor = page.last.map(|last| cursors.encode(&scope, API_KEYS_QUERY, last));
     http::json(StatusCode::OK, &ApiKeyList { items: page.items, next_cursor })

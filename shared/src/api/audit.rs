@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, page_limit};
+use super::{authenticate, page_after, page_limit};
 use crate::app::App;
 use crate::domain::events::EVENT_TYPES;
 use crate::domain::{AuditEntry, UserId};
@@ -80,10 +80,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
         return Err(ApiError::BadRequest("query parameter since must not be after until".into()));
     }
     let fingerprint = filter.fingerprint();
-    let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
-        Some(cursor) => Some(cursors.decode(&scope, &fingerprint, &cursor, AuditPosition::parse)?),
-        None => None,
-    };
+    let after = page_after(&req, cursors, &scope, &fingerprint, AuditPosition::parse)?;
     let page = app.store.audit().page(&scope, &filter, limit, after, Utc::now()).await?;
     let next_cursor = page.last.map(|last| cursors.encode(&scope, &fingerprint, last));
     http::json(StatusCode::OK, &AuditLog { items: page.items, next_cursor })

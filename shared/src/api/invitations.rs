@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, idempotency, page_limit, provenance};
+use super::{authenticate, idempotency, page_after, page_limit, provenance};
 use crate::app::App;
 use crate::auth::{MailTokenKey, MailTokenPurpose};
 use crate::domain::events::Event;
@@ -103,10 +103,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     principal.require_admin()?;
     let scope = principal.scope();
     let limit = page_limit(&req)?;
-    let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
-        Some(cursor) => Some(cursors.decode(&scope, INVITATIONS_QUERY, &cursor, InvitationId::parse)?),
-        None => None,
-    };
+    let after = page_after(&req, cursors, &scope, INVITATIONS_QUERY, InvitationId::parse)?;
     let page = app.store.invitations().list_page(&scope, limit, after, Utc::now()).await?;
     let next_cursor = page.last.map(|last| cursors.encode(&scope, INVITATIONS_QUERY, last));
     http::json(StatusCode::OK, &InvitationList { items: page.items, next_cursor })

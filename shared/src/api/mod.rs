@@ -22,7 +22,7 @@ use crate::auth::Principal;
 use crate::domain::ApiKeySecret;
 use crate::domain::events::Provenance;
 use crate::http::{self, ApiError};
-use crate::store::Counted;
+use crate::store::{Counted, CursorKey, TenantScope};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -76,6 +76,22 @@ fn provenance(principal: &Principal, req: &Request) -> Provenance {
     match principal.api_key_id() {
         Some(key) => Provenance::api_key(key, http::origin(req)),
         None => Provenance::user(principal.user_id(), http::origin(req)),
+    }
+}
+
+/// Where a page of a list starts: the `cursor` query parameter, checked as one this
+/// organization was given for the same query (`query`, a list's name or its filters'
+/// fingerprint); `None` for the first page.
+fn page_after<K>(
+    req: &Request,
+    cursors: &CursorKey,
+    scope: &TenantScope,
+    query: &str,
+    parse: impl Fn(&str) -> Option<K>,
+) -> Result<Option<K>, ApiError> {
+    match http::query_param(req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
+        Some(cursor) => Ok(Some(cursors.decode(scope, query, &cursor, parse)?)),
+        None => Ok(None),
     }
 }
 

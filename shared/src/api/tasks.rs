@@ -3,7 +3,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, idempotency, page_limit, provenance};
+use super::{authenticate, idempotency, page_after, page_limit, provenance};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::domain::events::Event;
@@ -127,10 +127,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
         http::query_param(&req, "status", parse_status)?,
         http::query_param(&req, "assignee_id", parse_user_id)?,
     );
-    let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
-        Some(cursor) => Some(cursors.decode(&scope, &filter.fingerprint(), &cursor, TaskId::parse)?),
-        None => None,
-    };
+    let after = page_after(&req, cursors, &scope, &filter.fingerprint(), TaskId::parse)?;
     let page = app.store.tasks().list_page(&scope, &filter, limit, after).await?;
     let next_cursor = page.last.map(|last| cursors.encode(&scope, &filter.fingerprint(), last));
     http::json(StatusCode::OK, &TaskList { items: page.items, next_cursor })

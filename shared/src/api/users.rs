@@ -5,7 +5,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{authenticate, page_limit, provenance};
+use super::{authenticate, page_after, page_limit, provenance};
 use crate::app::App;
 use crate::domain::events::Event;
 use crate::domain::{Role, RoleChange, User, UserId};
@@ -56,10 +56,7 @@ pub async fn list(app: &App, cursors: &CursorKey, req: Request) -> Result<Respon
     let principal = authenticate(app, &req).await?;
     let scope = principal.scope();
     let limit = page_limit(&req)?;
-    let after = match http::query_param(&req, "cursor", |c| Ok::<_, String>(c.to_owned()))? {
-        Some(cursor) => Some(cursors.decode(&scope, USERS_QUERY, &cursor, UserId::parse)?),
-        None => None,
-    };
+    let after = page_after(&req, cursors, &scope, USERS_QUERY, UserId::parse)?;
     let page = app.store.users().list_page(&scope, limit, after).await?;
     let next_cursor = page.last.map(|last| cursors.encode(&scope, USERS_QUERY, last));
     http::json(StatusCode::OK, &UserList { items: page.items, next_cursor })

@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::error::{cancelled_at, is_transaction_conflict};
+use super::error::{cancelled_at, is_transaction_conflict, unless_condition_failed};
 use super::keys::{API_KEY_SK_PREFIX, PK, SK, api_key_sk, tenant_pk, user_sk};
 use super::outbox;
 use super::user_item::UserItem;
-use super::{CONFLICT_ATTEMPTS, Page, Store, StoreError, TenantScope, conflict_pause, read_item};
+use super::{Page, Store, StoreError, TenantScope, again_on_conflict, read_item};
 use crate::domain::events::{Event, EventKind, Provenance};
 use crate::domain::{ApiKey, ApiKeyId, TokenHash, User, UserId};
 
@@ -119,19 +119,12 @@ impl ApiKeyStore<'_> {
         // (the key's last use, written by a parallel request; any write by the creator, which
         // checks their user item): read again, as `Store::transact` runs a write again; past
         // that, 503.
-        let mut attempt = 1;
-        let out = loop {
-            match request.clone().send().await {
-                Err(e) if attempt < CONFLICT_ATTEMPTS && is_transaction_conflict(&e) => {
-                    conflict_pause(attempt).await;
-                    attempt += 1;
-                }
-                // Not the 409 of a write that kept conflicting: the client did nothing wrong.
-                Err(e) if is_transaction_conflict(&e) => {
-                    return Err(StoreError::Unavailable("the API key's read kept conflicting with writes".into()));
-                }
-                other => break other.map_err(StoreError::dynamo)?,
+        let out = match again_on_conflict(|| request.clone().send()).await {
+            // Not the 409 of a write that kept conflicting: the client did nothing wrong.
+            Err(e) if is_transaction_conflict(&e) => {
+                return Err(StoreError::Unavailable("the API key's read kept conflicting with writes".into()));
             }
+            other => other.map_err(StoreError::dynamo)?,
         };
         let mut found = out.responses.unwrap_or_default().into_iter().map(|r| r.item);
         let (Some(key), user) = (found.next().flatten(), found.next().flatten()) else { return Ok(None) };
@@ -160,11 +153,7 @@ impl ApiKeyStore<'_> {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(e) => Err(StoreError::dynamo(e)),
-        }
+        unless_condition_failed(result)
     }
 
     /// Whether the last use recorded of `key` is old enough to be written again.

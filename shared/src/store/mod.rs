@@ -213,19 +213,9 @@ impl Store {
         items: Vec<TransactWriteItem>,
     ) -> Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>> {
         let request = self.client.transact_write_items().set_transact_items(Some(items));
-        let mut attempt = 1;
-        loop {
-            // Our own attempts get tokens of their own; the SDK's retries of one attempt keep
-            // its token, so DynamoDB does not apply it twice when only its answer was lost.
-            let token = uuid::Uuid::new_v4().to_string();
-            match request.clone().client_request_token(token).send().await {
-                Err(e) if attempt < CONFLICT_ATTEMPTS && error::is_transaction_conflict(&e) => {
-                    conflict_pause(attempt).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        // Our own attempts get tokens of their own; the SDK's retries of one attempt keep its
+        // token, so DynamoDB does not apply it twice when only its answer was lost.
+        again_on_conflict(|| request.clone().client_request_token(uuid::Uuid::new_v4().to_string()).send()).await
     }
 
     /// A transaction's condition that the organization exists and is not being deleted, so
@@ -252,14 +242,29 @@ impl Store {
     }
 }
 
-/// The short jittered pause before running a transaction again that DynamoDB cancelled for
-/// a conflict (see [`Store::transact`]).
-async fn conflict_pause(attempt: u32) {
-    let mut jitter = [0u8; 1];
-    aws_lc_rs::rand::fill(&mut jitter).expect("the system RNG works");
-    let pause = 10 * (1 << attempt) + u64::from(jitter[0] % 20);
-    tracing::info!(attempt, pause_ms = pause, "transaction conflict: running it again");
-    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+/// Runs a transaction (`call` sends it once), again when DynamoDB cancelled it for a
+/// conflict with another transaction on the same items, at most [`CONFLICT_ATTEMPTS`] times
+/// with a short jittered pause; answers the last attempt's result.
+async fn again_on_conflict<F, Fut, T, E>(mut call: F) -> Result<T, SdkError<E, HttpResponse>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: std::error::Error + 'static,
+{
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e) if attempt < CONFLICT_ATTEMPTS && error::is_transaction_conflict(&e) => {
+                let mut jitter = [0u8; 1];
+                aws_lc_rs::rand::fill(&mut jitter).expect("the system RNG works");
+                let pause = 10 * (1 << attempt) + u64::from(jitter[0] % 20);
+                tracing::info!(attempt, pause_ms = pause, "transaction conflict: running it again");
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// An item as DynamoDB answers it.
