@@ -14,6 +14,7 @@ mod rate_limit;
 mod secrets;
 mod task;
 mod user;
+mod webhook;
 
 pub use api_key::{ApiKey, ApiKeyDraft, ApiKeyName, ApiKeySecret, CreatedApiKey, MAX_API_KEY_LIFETIME};
 pub use audit::{AuditEntry, AuditTarget, DEFAULT_AUDIT_RETENTION_DAYS};
@@ -29,6 +30,7 @@ pub use rate_limit::{RateBudget, RateState};
 pub use secrets::{MailNonce, OpaqueToken, PasswordHash, TokenHash};
 pub use task::{DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle};
 pub use user::{Password, Role, User};
+pub use webhook::{MAX_WEBHOOK_URL_CHARS, Reach, WebhookSecret, WebhookUrl, signature_header};
 
 /// Why a value was refused: the field it came from and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
