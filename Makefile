@@ -8,7 +8,9 @@ PYTHON ?= python3
 # Pinned dev tools, installed from PyPI into the project's own virtualenv.
 MOTO_VERSION := 5.2.5
 CARGO_LAMBDA_VERSION := 1.9.2
-TOOLS_STAMP := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)
+# The Standard Webhooks reference library checks our signatures (tools/verify_webhook.py).
+STANDARDWEBHOOKS_VERSION := 1.1.0
+TOOLS_STAMP := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)-$(STANDARDWEBHOOKS_VERSION)
 # Deployment checks live in a venv of their own: aws-sam-cli pins its own click and boto.
 DEPLOY_VENV := .venv-deploy
 DEPLOY_PINS := aws-sam-cli==1.170.0 cfn-lint==1.58.0 cfn-lint-serverless==0.3.6 pytest==9.2.0 zizmor==1.32.0
@@ -43,7 +45,8 @@ help:
 $(TOOLS_STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-	  'moto[server]==$(MOTO_VERSION)' 'cargo-lambda==$(CARGO_LAMBDA_VERSION)'
+	  'moto[server]==$(MOTO_VERSION)' 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' \
+	  'standardwebhooks==$(STANDARDWEBHOOKS_VERSION)'
 	touch $@
 
 tools: $(TOOLS_STAMP)

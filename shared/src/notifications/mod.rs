@@ -6,6 +6,7 @@
 mod mail;
 mod mailer;
 mod publisher;
+mod webhook;
 
 pub use mail::Mail;
 pub use mailer::{Composed, Delivered, DeliveryError, Mailer, Postman, STALE_CLAIM_METRIC, UNCONFIRMED_METRIC};
@@ -13,3 +14,4 @@ pub use publisher::{
     DEFAULT_MIN_AGE, JobQueue, PublishError, Publisher, RepublishReport, TYPE_ATTRIBUTE, dispatch, dispatch_all,
     republish,
 };
+pub use webhook::{Attempt, DELIVERY_TIMEOUT, Delivery, KEPT_RESPONSE_BYTES, NameResolver, Verdict, WebhookClient};
