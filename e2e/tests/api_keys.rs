@@ -18,7 +18,10 @@ async fn make_key(api: &Api, token: &str, body: Value) -> Value {
 
 /// `raw` with its locator naming `creator` instead (its organization, key and secret kept).
 fn with_creator(raw: &str, creator: &str) -> String {
-    let (locator, secret) = raw["tf_".len()..].split_once('_').expect("tf_<locator>_<secret>");
+    // By position, as the key is parsed: base64url has `_` in its alphabet, so the locator
+    // may hold one too.
+    let (locator, secret) = raw["tf_".len()..].split_at(64);
+    let secret = secret.strip_prefix('_').expect("tf_<locator>_<secret>");
     let mut ids = URL_SAFE_NO_PAD.decode(locator).expect("a base64url locator");
     ids[32..].copy_from_slice(uuid::Uuid::parse_str(creator).unwrap().as_bytes());
     format!("tf_{}_{secret}", URL_SAFE_NO_PAD.encode(ids))
