@@ -7,7 +7,8 @@ SQS batch of one TaskFlow event; the re-publisher its EventBridge schedule event
 What a sample cannot know is a `${NAME}` placeholder, to fill in with `envsubst` (the README
 shows how) or by the test that hands every sample to its function (e2e/tests/samples.rs):
 ACCESS_TOKEN, REFRESH_TOKEN, MAIL_TOKEN, EMAIL, PASSWORD, NEW_PASSWORD, TASK_ID, USER_ID,
-INVITATION_ID, EXPORT_ID, EVENT_ID, ORGANIZATION_ID, ORGANIZATION_SLUG.
+INVITATION_ID, EXPORT_ID, EVENT_ID, ORGANIZATION_ID, ORGANIZATION_SLUG, API_KEY_ID, WEBHOOK_ID,
+WEBHOOK_URL (a receiver of yours: the local stacks deliver only to loopback).
 
     python3 tools/sample_events.py          write them
     python3 tools/sample_events.py --check  fail when a committed one differs or is missing
@@ -48,24 +49,29 @@ REQUESTS = {
     "audit-list": {"query": {"limit": "20"}},
     "api-keys-create": {"body": {"name": "CI pipeline", "role": "member"}},
     "api-keys-list": {"query": {"limit": "20"}},
+    "webhooks-create": {"body": {"url": "${WEBHOOK_URL}", "event_types": ["task.created"],
+                                 "description": "Sample receiver"}},
+    "webhooks-list": {"query": {"limit": "20"}},
 }
 # Routes anyone may call; every other route's sample carries the access token.
 PUBLIC = {"health", "openapi", "docs", "auth-register", "auth-login", "auth-refresh", "auth-accept-invitation",
           "auth-password-reset", "auth-password-reset-confirm", "auth-verify-email"}
 # Path parameters, by the function whose path has them.
 PATH_IDS = {"id": {"users": "${USER_ID}", "tasks": "${TASK_ID}", "invitations": "${INVITATION_ID}",
-                    "api": "${API_KEY_ID}"},
+                    "api": "${API_KEY_ID}", "webhooks": "${WEBHOOK_ID}"},
             "export_id": {"organizations": "${EXPORT_ID}"}}
 
 # The queue consumers: the event their sample carries (a TaskFlow event, schema version 2).
 QUEUED = {
     "notifications-mailer": {"type": "task.created", "task_id": "${TASK_ID}", "recipient_id": "${USER_ID}"},
     "audit-writer": {"type": "task.created", "task_id": "${TASK_ID}", "recipient_id": "${USER_ID}"},
+    "webhooks-dispatcher": {"type": "task.created", "task_id": "${TASK_ID}", "recipient_id": "${USER_ID}"},
     "organizations-deleter": {"type": "organization.deletion_requested", "requested_by": "${USER_ID}"},
     "organizations-exporter": {"type": "organization.export_requested", "export_id": "${EXPORT_ID}",
                                "requested_by": "${USER_ID}"},
 }
 QUEUES = {"notifications-mailer": "taskflow-notifications", "audit-writer": "taskflow-audit",
+          "webhooks-dispatcher": "taskflow-webhooks",
           "organizations-deleter": "taskflow-deletions", "organizations-exporter": "taskflow-exports"}
 
 

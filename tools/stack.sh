@@ -114,6 +114,11 @@ export AWS_EC2_METADATA_DISABLED=true
 export TASKFLOW_TABLE_NAME=${TASKFLOW_TABLE_NAME:-taskflow}
 export TASKFLOW_MAIL_FROM=${TASKFLOW_MAIL_FROM:-notifications@taskflow.example}
 export TASKFLOW_METRICS_NAMESPACE=${TASKFLOW_METRICS_NAMESPACE:-TaskFlow/local}
+# A local stack delivers webhooks to loopback only, where its receivers listen, so that no
+# test or `make dev` session sends one (or a DNS query for one) off the machine. A deployed
+# stack reaches public addresses only (the template leaves this at the default, `public`;
+# deploy/tests holds it to that).
+export TASKFLOW_WEBHOOK_REACH=${TASKFLOW_WEBHOOK_REACH:-loopback}
 if [ ${#command[@]} -gt 0 ]; then
   # Under test the re-publisher runs every 2 s for markers older than 10 s, so that a
   # notification held back by a queue outage arrives within a test's deadline. The age
@@ -140,6 +145,8 @@ if [ ${#command[@]} -gt 0 ]; then
   export TASKFLOW_INVITATIONS_PER_DAY=${TASKFLOW_INVITATIONS_PER_DAY:-12}
   # Small deletion batches, so that a test's deletion of a thousand items is many of them.
   export TASKFLOW_DELETION_BATCH_SIZE=${TASKFLOW_DELETION_BATCH_SIZE:-200}
+  # Webhook retries a second apart, then two, four: a test sees a retry within its deadline.
+  export TASKFLOW_WEBHOOK_RETRY_BASE_SECONDS=${TASKFLOW_WEBHOOK_RETRY_BASE_SECONDS:-1}
 fi
 
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then

@@ -35,12 +35,14 @@ RESOURCES = {
     "deletion-queue": {"Fn::GetAtt": ["DeletionQueue", "Arn"]},
     "export-queue": {"Fn::GetAtt": ["ExportQueue", "Arn"]},
     "audit-queue": {"Fn::GetAtt": ["AuditQueue", "Arn"]},
+    "webhook-queue": {"Fn::GetAtt": ["WebhookQueue", "Arn"]},
     "topic": {"Ref": "EventTopic"},
     "export-bucket": {"Fn::GetAtt": ["ExportBucket", "Arn"]},
     "export-objects": {"Fn::Sub": "${ExportBucket.Arn}/exports/*"},
     "signing-key": {"Ref": "SigningKeySecret"},
     "cursor-secret": {"Ref": "CursorSecret"},
     "mail-token-secret": {"Ref": "MailTokenSecret"},
+    "webhook-sealing-secret": {"Ref": "WebhookSealingSecret"},
     "mail-identity": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
 }
 
@@ -286,6 +288,32 @@ def test_only_the_functions_that_issue_mailed_tokens_and_the_mailer_may_read_the
     for name, resource in functions(template).items():
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
         assert ("TASKFLOW_MAIL_TOKEN_SECRET_SECRET_ARN" in variables) == (name in readers), name
+
+
+def test_only_the_webhook_maker_and_the_dispatcher_may_read_the_sealing_key(template):
+    readers = {name for name, r in functions(template).items() if any("webhook-sealing-secret" in g for g in granted(r))}
+    assert readers == {"WebhooksCreateFunction", "WebhooksDispatcherFunction"}
+    for name, resource in functions(template).items():
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        assert ("TASKFLOW_WEBHOOK_SEALING_SECRET_SECRET_ARN" in variables) == (name in readers), name
+
+
+def test_a_deployed_stack_never_lets_webhooks_reach_loopback(template, template_text):
+    # The code's default is `public`; only the local stacks set public-and-loopback.
+    assert "TASKFLOW_WEBHOOK_REACH" not in template_text
+    assert "public-and-loopback" not in template_text
+    assert "TASKFLOW_WEBHOOK_RETRY_BASE_SECONDS" not in template_text
+
+
+def test_the_webhook_queue_retries_for_about_a_day_and_outlasts_six_dispatcher_timeouts(template):
+    resources = template["Resources"]
+    dispatcher = resources["WebhooksDispatcherFunction"]["Properties"]
+    queue = resources["WebhookQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * dispatcher["Timeout"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 13, "12 back-offs of 30 s doubling to 8 h: about a day"
+    assert plain(queue["RedrivePolicy"]["deadLetterTargetArn"]) == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
+    assert dispatcher["Events"]["Queue"]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert dispatcher["Events"]["Queue"]["Properties"]["BatchSize"] == 10
 
 
 def test_the_localstack_init_hook_creates_the_table_the_code_defines(root, table_schema):

@@ -2,6 +2,8 @@
 //! `tools/stack.sh` (moto_server plus `cargo lambda watch`), which `make test` does; each
 //! test makes its own organizations, so tests run in parallel and never share data.
 
+pub mod receiver;
+
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use taskflow::auth::TokenVerifier;

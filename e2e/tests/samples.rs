@@ -165,6 +165,18 @@ async fn every_function_answers_its_sample_event_as_its_route_promises() {
     for function in ["notifications-mailer", "audit-writer"] {
         run.consumed(function, event_of(&[("TASK_ID", task_id.clone())])).await;
     }
+    // A webhook to a receiver of this test. The dispatcher's sample event happened (its
+    // fixed `occurred_at`) before the webhook was made, so it is not sent: a new endpoint gets
+    // nothing from before it existed. The invocation answered only once it was done, so a
+    // delivery would already have reached the receiver.
+    let (receiver, mut received, _) = e2e::receiver::receiver(e2e::receiver::answer("204 No Content", "", "")).await;
+    let webhook_url = format!("http://{receiver}/sample");
+    let webhook = run.expect("webhooks-create", with_token(&[("WEBHOOK_URL", webhook_url)]), StatusCode::CREATED).await;
+    let webhook_id = webhook["id"].as_str().unwrap_or_else(|| panic!("a webhook id in {webhook}")).to_owned();
+    run.expect("webhooks-list", with_token(&[]), StatusCode::OK).await;
+    run.consumed("webhooks-dispatcher", event_of(&[("TASK_ID", task_id.clone())])).await;
+    assert!(received.try_recv().is_err(), "an event from before the webhook was made is not sent to it");
+    run.expect("webhooks-delete", with_token(&[("WEBHOOK_ID", webhook_id)]), StatusCode::NO_CONTENT).await;
     // An export that is not this organization's, a deletion of an organization not marked
     // for one: both dropped as done, neither retried nor acted on.
     run.consumed("organizations-exporter", event_of(&[("EXPORT_ID", uuid())])).await;

@@ -1,5 +1,5 @@
-//! The webhook client against receivers on loopback: what it sends, and what it refuses to
-//! reach. Every address a test names is loopback, the forbidden ones included: under
+//! The webhook client against receivers on loopback, in this process (no stack needed): what
+//! it sends, and what it refuses to reach. Every address a test names is loopback, the forbidden ones included: under
 //! `Reach::Public` loopback is forbidden, so a broken guard would connect to a receiver of
 //! this test (and fail it), never to anything off this machine. The other forbidden ranges
 //! are the address filter's unit tests (src/domain/webhook.rs).
@@ -7,96 +7,13 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use e2e::receiver::{Answer, answer, receiver, receiver_on, verified_by_reference_library};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use taskflow::domain::{Reach, WebhookSecret, WebhookUrl};
 use taskflow::notifications::{Attempt, Delivery, KEPT_RESPONSE_BYTES, Verdict, WebhookClient};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-
-/// A request as the receiver read it.
-struct Received {
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// What a receiver answers: raw HTTP, or nothing at all (it holds the connection open).
-#[derive(Clone)]
-enum Answer {
-    Http(String),
-    Silence,
-}
-
-fn answer(status: &str, extra_headers: &str, body: &str) -> Answer {
-    Answer::Http(format!(
-        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{extra_headers}\r\n{body}",
-        body.len()
-    ))
-}
-
-/// A receiver on a free loopback port: its address, the requests it read, and how many
-/// connections it accepted.
-async fn receiver(answer: Answer) -> (SocketAddr, mpsc::UnboundedReceiver<Received>, Arc<AtomicUsize>) {
-    receiver_on("127.0.0.1:0", answer).await
-}
-
-async fn receiver_on(bind: &str, answer: Answer) -> (SocketAddr, mpsc::UnboundedReceiver<Received>, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind(bind).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    tokio::spawn(async move {
-        loop {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            counted.fetch_add(1, Ordering::SeqCst);
-            let (tx, answer) = (tx.clone(), answer.clone());
-            tokio::spawn(async move {
-                let mut read = Vec::new();
-                let mut buf = [0u8; 4096];
-                let head_end = loop {
-                    let n = stream.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    read.extend_from_slice(&buf[..n]);
-                    if let Some(i) = read.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&read[..head_end]).into_owned();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())
-                    })
-                    .unwrap_or(0);
-                while read.len() < head_end + length {
-                    let n = stream.read(&mut buf).await.unwrap();
-                    read.extend_from_slice(&buf[..n]);
-                }
-                tx.send(Received { head, body: read[head_end..head_end + length].to_vec() }).ok();
-                match answer {
-                    Answer::Http(raw) => stream.write_all(raw.as_bytes()).await.unwrap(),
-                    Answer::Silence => tokio::time::sleep(Duration::from_secs(60)).await,
-                }
-            });
-        }
-    });
-    (addr, rx, connections)
-}
 
 /// A resolver answering from a table, as DNS would for names that point where a test says.
 struct StubResolver(HashMap<&'static str, Vec<SocketAddr>>);
@@ -121,34 +38,6 @@ async fn send(client: &WebhookClient, url: &str, secrets: &[WebhookSecret]) -> A
     let timestamp = chrono::Utc::now().timestamp();
     let delivery = Delivery { url: &url, message_id: "evt_1", timestamp, body: br#"{"a":1}"#, secrets };
     client.send(&delivery).await
-}
-
-/// Which of `secrets` verify a received delivery, by the Standard Webhooks reference library
-/// (tools/verify_webhook.py, in the venv `make tools` installs).
-fn verified_by_reference_library(secrets: &[&WebhookSecret], got: &Received, body: &[u8]) -> Vec<bool> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "{} is missing: run `make tools` (it installs standardwebhooks)", python.display());
-    let headers: serde_json::Map<String, serde_json::Value> = ["webhook-id", "webhook-timestamp", "webhook-signature"]
-        .into_iter()
-        .map(|h| (h.to_owned(), got.header(h).unwrap().into()))
-        .collect();
-    let request = serde_json::json!({
-        "secrets": secrets.iter().map(|s| s.expose()).collect::<Vec<_>>(),
-        "headers": headers,
-        "body": String::from_utf8(body.to_vec()).unwrap(),
-    });
-    let mut child = std::process::Command::new(python)
-        .arg(root.join("tools/verify_webhook.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), request.to_string().as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "verify_webhook.py failed");
-    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    answer["verified"].as_array().unwrap().iter().map(|v| v.as_bool().unwrap()).collect()
 }
 
 #[tokio::test]

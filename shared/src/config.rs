@@ -11,10 +11,12 @@ use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::auth::{MailRequestLimits, MailTokenKey, PasswordLimits, TokenIssuer, TokenSettings, TokenVerifier};
-use crate::domain::RateBudget;
-use crate::lifecycle::{Archive, AuditWriter, DEFAULT_BATCH_SIZE, Deleter, Exporter};
-use crate::notifications::{JobQueue, Mailer, Postman, Publisher};
+use crate::auth::{
+    MailRequestLimits, MailTokenKey, PasswordLimits, SealingKey, TokenIssuer, TokenSettings, TokenVerifier,
+};
+use crate::domain::{RateBudget, Reach};
+use crate::lifecycle::{Archive, AuditWriter, DEFAULT_BATCH_SIZE, Deleter, Exporter, RetryQueue, WebhookDispatcher};
+use crate::notifications::{JobQueue, Mailer, Postman, Publisher, WebhookClient};
 use crate::store::{CursorKey, InvitationQuota, Store};
 
 pub const TABLE_NAME: &str = "TASKFLOW_TABLE_NAME";
@@ -43,6 +45,13 @@ pub const EXPORT_BUCKET: &str = "TASKFLOW_EXPORT_BUCKET";
 pub const EXPORT_LINK_TTL_SECONDS: &str = "TASKFLOW_EXPORT_LINK_TTL_SECONDS";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
 pub const AUDIT_RETENTION_DAYS: &str = "TASKFLOW_AUDIT_RETENTION_DAYS";
+pub const WEBHOOK_SEALING_SECRET: &str = "TASKFLOW_WEBHOOK_SEALING_SECRET";
+/// `public` (the default, and all a deployed stack may set), `loopback` (the local stacks:
+/// their receivers listen there, and nothing leaves the machine) or `public-and-loopback`
+/// (a developer trying a real endpoint from `make dev`).
+pub const WEBHOOK_REACH: &str = "TASKFLOW_WEBHOOK_REACH";
+pub const WEBHOOK_QUEUE_URL: &str = "TASKFLOW_WEBHOOK_QUEUE_URL";
+pub const WEBHOOK_RETRY_BASE_SECONDS: &str = "TASKFLOW_WEBHOOK_RETRY_BASE_SECONDS";
 pub const OUTBOX_MIN_AGE_SECONDS: &str = "TASKFLOW_OUTBOX_MIN_AGE_SECONDS";
 pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 pub const AWS_ATTEMPT_TIMEOUT_MS: &str = "TASKFLOW_AWS_ATTEMPT_TIMEOUT_MS";
@@ -358,6 +367,46 @@ pub fn deleter(sdk: &SdkConfig) -> Result<Deleter, ConfigError> {
 pub fn audit_writer(sdk: &SdkConfig) -> Result<AuditWriter, ConfigError> {
     let days = whole_number(AUDIT_RETENTION_DAYS, crate::domain::DEFAULT_AUDIT_RETENTION_DAYS.into(), 1..=3650)?;
     Ok(AuditWriter::new(store(sdk), chrono::Duration::days(i64::try_from(days).unwrap_or(365))))
+}
+
+/// The addresses webhook deliveries may reach (`TASKFLOW_WEBHOOK_REACH`).
+pub fn webhook_reach() -> Result<Reach, ConfigError> {
+    match optional(WEBHOOK_REACH, "public").as_str() {
+        "public" => Ok(Reach::Public),
+        "public-and-loopback" => Ok(Reach::PublicAndLoopback),
+        "loopback" => Ok(Reach::Loopback),
+        _ => Err(ConfigError::Invalid {
+            name: WEBHOOK_REACH,
+            reason: "must be public, loopback or public-and-loopback".into(),
+        }),
+    }
+}
+
+/// The key webhook secrets are sealed under: only the function that makes webhooks and the
+/// dispatcher read it.
+pub async fn sealing_key(sdk: &SdkConfig) -> Result<SealingKey, ConfigError> {
+    let secret = secret(sdk, WEBHOOK_SEALING_SECRET).await?;
+    if secret.len() < SealingKey::MIN_SECRET_LEN {
+        return Err(ConfigError::Invalid {
+            name: WEBHOOK_SEALING_SECRET,
+            reason: format!("must be at least {} characters", SealingKey::MIN_SECRET_LEN),
+        });
+    }
+    Ok(SealingKey::new(secret.as_bytes()))
+}
+
+/// The webhook dispatcher: the store, the delivery client of the configured reach, the
+/// sealing key, and its own queue, where a message waits out its back-off (the first wait
+/// `TASKFLOW_WEBHOOK_RETRY_BASE_SECONDS`, 30 s by default).
+pub async fn webhook_dispatcher(sdk: &SdkConfig) -> Result<WebhookDispatcher, ConfigError> {
+    let client = WebhookClient::new(webhook_reach()?)
+        .map_err(|e| ConfigError::Invalid { name: WEBHOOK_REACH, reason: format!("the HTTP client: {e}") })?;
+    let retry_base = Duration::from_secs(whole_number(WEBHOOK_RETRY_BASE_SECONDS, 30, 1..=3600)?);
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(sdk).timeout_config(request_path_timeouts()).build(),
+    );
+    let queue = RetryQueue::new(sqs, required(WEBHOOK_QUEUE_URL)?);
+    Ok(WebhookDispatcher::new(store(sdk), client, sealing_key(sdk).await?, queue, retry_base))
 }
 
 /// The exporter: the store to read, the export bucket to write.

@@ -59,6 +59,9 @@ use crate::http::error_responses::{
         api::api_keys::create,
         api::api_keys::list,
         api::api_keys::delete,
+        api::webhooks::create,
+        api::webhooks::list,
+        api::webhooks::delete,
     ),
     components(
         // Answered by no route: the export's download link gives it.
@@ -76,6 +79,7 @@ use crate::http::error_responses::{
         (name = "users", description = "The organization's members."),
         (name = "invitations", description = "Inviting new members by email."),
         (name = "api-keys", description = "Keys with which services call the API for the organization."),
+        (name = "webhooks", description = "Signed deliveries of the organization's events to its endpoints (Standard Webhooks 1.0)."),
         (name = "organizations", description = "The caller's organization."),
         (name = "service", description = "Health and this documentation."),
     ),

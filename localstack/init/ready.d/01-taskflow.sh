@@ -27,6 +27,7 @@ queue_with_dead_letters taskflow-notifications
 queue_with_dead_letters taskflow-deletions
 queue_with_dead_letters taskflow-exports
 queue_with_dead_letters taskflow-audit
+queue_with_dead_letters taskflow-webhooks
 
 # The event topic, each consumer's queue subscribed to the types it wants (as `Consumer` in
 # shared/src/domain/events.rs says, and the template and devstack bootstrap subscribe them).
@@ -47,6 +48,7 @@ subscribe taskflow-notifications '{"type":["task.created","task.assigned","invit
 subscribe taskflow-deletions '{"type":["organization.deletion_requested"]}'
 subscribe taskflow-exports '{"type":["organization.export_requested"]}'
 subscribe taskflow-audit
+subscribe taskflow-webhooks '{"type":["task.created","task.updated","task.assigned","task.deleted","member.joined","member.role_changed","member.removed","invitation.created","invitation.revoked","organization.updated","api_key.created","api_key.revoked","webhook.created","webhook.deleted"]}'
 
 # The export bucket, encrypted, its documents gone after a day (as the template makes it).
 awslocal s3api create-bucket --bucket taskflow-exports

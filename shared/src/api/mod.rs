@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod organizations;
 pub mod tasks;
 pub mod users;
+pub mod webhooks;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};

@@ -16,7 +16,7 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 /// What an event acted on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditTarget {
-    /// `task`, `user`, `invitation`, `organization` or `export`.
+    /// `task`, `user`, `invitation`, `organization`, `export`, `api_key` or `webhook`.
     #[serde(rename = "type")]
     #[schema(example = "task")]
     pub kind: String,
@@ -73,6 +73,9 @@ impl AuditEntry {
             EventKind::OrganizationExportRequested { export_id, .. } => (target("export", export_id), Vec::new()),
             EventKind::ApiKeyCreated { api_key_id, .. } | EventKind::ApiKeyRevoked { api_key_id } => {
                 (target("api_key", api_key_id), Vec::new())
+            }
+            EventKind::WebhookCreated { webhook_id } | EventKind::WebhookDeleted { webhook_id } => {
+                (target("webhook", webhook_id), Vec::new())
             }
         };
         Self {

@@ -13,7 +13,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{ApiKeyId, ExportId, Invitation, InvitationId, MailNonce, OrgId, Role, Task, TaskId, UserId};
+use crate::domain::{
+    ApiKeyId, ExportId, Invitation, InvitationId, MailNonce, OrgId, Role, Task, TaskId, UserId, WEBHOOK_EVENT_TYPES,
+    WebhookId,
+};
 
 /// The message format's version. A consumer refuses versions it does not know instead of
 /// guessing at their meaning; version 1 (before events named their actor) still reads.
@@ -170,10 +173,15 @@ pub enum EventKind {
     ApiKeyCreated { api_key_id: ApiKeyId, role: Role },
     #[serde(rename = "api_key.revoked")]
     ApiKeyRevoked { api_key_id: ApiKeyId },
+    /// An admin made a webhook (its secret is never in an event).
+    #[serde(rename = "webhook.created")]
+    WebhookCreated { webhook_id: WebhookId },
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted { webhook_id: WebhookId },
 }
 
 /// Every event type, as on the wire.
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 18] = [
     "task.created",
     "task.updated",
     "task.assigned",
@@ -190,6 +198,8 @@ pub const EVENT_TYPES: [&str; 16] = [
     "organization.export_requested",
     "api_key.created",
     "api_key.revoked",
+    "webhook.created",
+    "webhook.deleted",
 ];
 
 impl EventKind {
@@ -212,6 +222,8 @@ impl EventKind {
             EventKind::OrganizationExportRequested { .. } => "organization.export_requested",
             EventKind::ApiKeyCreated { .. } => "api_key.created",
             EventKind::ApiKeyRevoked { .. } => "api_key.revoked",
+            EventKind::WebhookCreated { .. } => "webhook.created",
+            EventKind::WebhookDeleted { .. } => "webhook.deleted",
         }
     }
 }
@@ -225,10 +237,12 @@ pub enum Consumer {
     Deleter,
     Exporter,
     AuditWriter,
+    WebhookDispatcher,
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 4] = [Consumer::Mailer, Consumer::Deleter, Consumer::Exporter, Consumer::AuditWriter];
+    pub const ALL: [Consumer; 5] =
+        [Consumer::Mailer, Consumer::Deleter, Consumer::Exporter, Consumer::AuditWriter, Consumer::WebhookDispatcher];
 
     /// The event types its queue receives; `None`: every type.
     pub fn event_types(self) -> Option<&'static [&'static str]> {
@@ -243,6 +257,7 @@ impl Consumer {
             Consumer::Deleter => Some(&["organization.deletion_requested"]),
             Consumer::Exporter => Some(&["organization.export_requested"]),
             Consumer::AuditWriter => None,
+            Consumer::WebhookDispatcher => Some(&WEBHOOK_EVENT_TYPES),
         }
     }
 
@@ -253,6 +268,7 @@ impl Consumer {
             Consumer::Deleter => "taskflow-deletions",
             Consumer::Exporter => "taskflow-exports",
             Consumer::AuditWriter => "taskflow-audit",
+            Consumer::WebhookDispatcher => "taskflow-webhooks",
         }
     }
 
@@ -263,6 +279,7 @@ impl Consumer {
             Consumer::Deleter => "DeletionQueue",
             Consumer::Exporter => "ExportQueue",
             Consumer::AuditWriter => "AuditQueue",
+            Consumer::WebhookDispatcher => "WebhookQueue",
         }
     }
 
@@ -432,6 +449,8 @@ mod tests {
             EventKind::OrganizationExportRequested { export_id: ExportId::generate(), requested_by: user_id },
             EventKind::ApiKeyCreated { api_key_id: ApiKeyId::generate(), role: Role::Member },
             EventKind::ApiKeyRevoked { api_key_id: ApiKeyId::generate() },
+            EventKind::WebhookCreated { webhook_id: WebhookId::generate() },
+            EventKind::WebhookDeleted { webhook_id: WebhookId::generate() },
         ]
     }
 

@@ -82,6 +82,11 @@ id_type!(
     example = "0193a5b6-5071-7283-9e9f-0a1b2c3d4e5f"
 );
 id_type!(
+    /// A webhook: an endpoint of the organization that events are delivered to.
+    WebhookId,
+    example = "0193a5b7-6182-7394-8fa0-1b2c3d4e5f60"
+);
+id_type!(
     /// A refresh session: one login and the chain of refresh tokens rotated from it.
     SessionId,
     example = "0193a5b4-3e5f-7061-9c7d-8e9f0a1b2c3d"

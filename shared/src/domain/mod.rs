@@ -15,6 +15,7 @@ mod secrets;
 mod task;
 mod user;
 mod webhook;
+mod webhook_endpoint;
 
 pub use api_key::{ApiKey, ApiKeyDraft, ApiKeyName, ApiKeySecret, CreatedApiKey, MAX_API_KEY_LIFETIME};
 pub use audit::{AuditEntry, AuditTarget, DEFAULT_AUDIT_RETENTION_DAYS};
@@ -23,7 +24,7 @@ pub use export::{
     EXPORT_FORMAT, EXPORT_LIFETIME, EXPORT_TIME_LIMIT, Export, ExportDocument, ExportState, ExportStatus, ExportSummary,
 };
 pub use idempotency::IdempotencyKey;
-pub use ids::{ApiKeyId, ExportId, InvitationId, OrgId, SessionId, TaskId, UserId};
+pub use ids::{ApiKeyId, ExportId, InvitationId, OrgId, SessionId, TaskId, UserId, WebhookId};
 pub use invitation::{Invitation, InvitationDraft, RoleChange};
 pub use organization::{OrgName, OrgSlug, Organization};
 pub use rate_limit::{RateBudget, RateState};
@@ -31,6 +32,10 @@ pub use secrets::{MailNonce, OpaqueToken, PasswordHash, TokenHash};
 pub use task::{DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle};
 pub use user::{Password, Role, User};
 pub use webhook::{MAX_WEBHOOK_URL_CHARS, Reach, WebhookSecret, WebhookUrl, signature_header};
+pub use webhook_endpoint::{
+    CreatedWebhook, DisabledReason, WEBHOOK_EVENT_TYPES, Webhook, WebhookAttempt, WebhookDelivery, WebhookDescription,
+    WebhookDraft, WebhookEventType, WebhookPayload,
+};
 
 /// Why a value was refused: the field it came from and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

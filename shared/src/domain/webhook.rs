@@ -20,6 +20,10 @@ use super::Invalid;
 pub enum Reach {
     Public,
     PublicAndLoopback,
+    /// Loopback only, and names no further than `localhost`: the local stacks' default, so
+    /// that neither tests nor `make dev` can send a delivery (or a DNS query for one) off
+    /// the machine.
+    Loopback,
 }
 
 impl Reach {
@@ -31,7 +35,10 @@ impl Reach {
             v4 => v4,
         };
         if addr.is_loopback() {
-            return self == Self::PublicAndLoopback;
+            return self != Self::Public;
+        }
+        if self == Self::Loopback {
+            return false;
         }
         match addr {
             IpAddr::V4(v4) => is_public_v4(v4),
@@ -43,9 +50,21 @@ impl Reach {
     /// resolved, by [`Reach::permits`]). With loopback reachable, `localhost` and loopback
     /// literals may use plain `http`.
     fn allows_plain_http(self, host: &url::Host<&str>) -> bool {
-        self == Self::PublicAndLoopback
+        self != Self::Public
             && match host {
                 url::Host::Domain(name) => is_localhost(name),
+                url::Host::Ipv4(v4) => v4.is_loopback(),
+                url::Host::Ipv6(v6) => v6.is_loopback(),
+            }
+    }
+
+    /// Whether a URL may name `host` at all: under [`Reach::Loopback`] only a loopback
+    /// literal or `localhost` itself (which the hosts file answers; a name under it might
+    /// be asked of DNS).
+    fn admits_host(self, host: &url::Host<&str>) -> bool {
+        self != Self::Loopback
+            || match host {
+                url::Host::Domain(name) => name.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
                 url::Host::Ipv4(v4) => v4.is_loopback(),
                 url::Host::Ipv6(v6) => v6.is_loopback(),
             }
@@ -119,6 +138,11 @@ impl WebhookUrl {
         }
         let url = url::Url::parse(raw.trim()).map_err(|e| invalid(&format!("is not an absolute URL ({e})")))?;
         let host = url.host().ok_or_else(|| invalid("must name a host"))?;
+        if !reach.admits_host(&host) {
+            return Err(invalid(
+                "must be http(s)://localhost or a loopback address: this stack delivers only to loopback",
+            ));
+        }
         match url.scheme() {
             "https" => {}
             "http" if reach.allows_plain_http(&host) => {}
@@ -156,6 +180,21 @@ impl WebhookUrl {
 impl std::fmt::Display for WebhookUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A stored URL reads back under the widest reach: whatever a delivery may reach is judged
+/// again, by the dispatcher's own [`Reach`], for every address the host resolves to.
+impl<'de> serde::Deserialize<'de> for WebhookUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&raw, Reach::PublicAndLoopback).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+impl serde::Serialize for WebhookUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -323,6 +362,23 @@ mod tests {
         for raw in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
             assert!(!Reach::Public.permits(ip(raw)), "{raw}");
             assert!(Reach::PublicAndLoopback.permits(ip(raw)), "{raw}");
+            assert!(Reach::Loopback.permits(ip(raw)), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_loopback_stack_reaches_nothing_else_and_names_nothing_but_localhost() {
+        for raw in ["8.8.8.8", "2606:4700:4700::1111", "10.0.0.1", "169.254.169.254", "::ffff:8.8.8.8"] {
+            assert!(!Reach::Loopback.permits(ip(raw)), "{raw}");
+        }
+        for raw in ["http://127.0.0.1:9000/hook", "http://localhost:9000/", "https://LOCALHOST./", "http://[::1]:1/"] {
+            assert!(WebhookUrl::parse(raw, Reach::Loopback).is_ok(), "{raw}");
+        }
+        // A public name would be asked of DNS, and a name under localhost might be.
+        for raw in
+            ["https://hooks.example.com/", "http://internal.localhost/", "https://8.8.8.8/", "https://[::ffff:7f00:1]/"]
+        {
+            assert!(WebhookUrl::parse(raw, Reach::Loopback).is_err(), "{raw}");
         }
     }
 
@@ -360,8 +416,16 @@ mod tests {
         #[test]
         fn an_ipv4_address_and_its_mapped_ipv6_form_are_judged_alike(octets: [u8; 4]) {
             let v4 = Ipv4Addr::from(octets);
-            for reach in [Reach::Public, Reach::PublicAndLoopback] {
+            for reach in [Reach::Public, Reach::PublicAndLoopback, Reach::Loopback] {
                 prop_assert_eq!(reach.permits(IpAddr::V4(v4)), reach.permits(IpAddr::V6(v4.to_ipv6_mapped())));
+            }
+        }
+
+        #[test]
+        fn whatever_loopback_reach_permits_is_loopback(addr: IpAddr) {
+            if Reach::Loopback.permits(addr) {
+                let v4 = match addr { IpAddr::V6(v6) => embedded_v4(v6), IpAddr::V4(v4) => Some(v4) };
+                prop_assert!(addr.is_loopback() || v4.is_some_and(|v4| v4.is_loopback()), "{}", addr);
             }
         }
 

@@ -192,7 +192,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Forbidden("this action needs the admin role, which the caller no longer has")
             }
             StoreError::QuotaExceeded { retry_after } => ApiError::TooManyRequests(retry_after),
-            StoreError::LastAdmin => ApiError::Conflict(e.to_string()),
+            StoreError::LastAdmin | StoreError::LimitReached { .. } => ApiError::Conflict(e.to_string()),
             StoreError::InvalidInvitation => {
                 ApiError::BadRequest("the invitation token is invalid, expired, revoked or already used".into())
             }

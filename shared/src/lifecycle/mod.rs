@@ -1,17 +1,20 @@
 //! An organization's lifecycle beyond requests: the jobs that run off their queues. The
 //! [`Deleter`] removes an organization that asked to be deleted, batch by batch; the
 //! [`Exporter`] writes an organization's data to the export [`Archive`]; the
-//! [`AuditWriter`] keeps its audit log.
+//! [`AuditWriter`] keeps its audit log; the [`WebhookDispatcher`] delivers its events to its
+//! webhooks.
 
 mod archive;
 mod audit;
 mod deleter;
 mod exporter;
+mod webhooks;
 
 pub use archive::{Archive, ArchiveError, DocumentWriter, DownloadLink, PART_SIZE, Written};
 pub use audit::AuditWriter;
 pub use deleter::{DEFAULT_BATCH_SIZE, DONE_MAIL_FAILED_METRIC, Deleter};
 pub use exporter::Exporter;
+pub use webhooks::{RetryQueue, WebhookDispatcher, back_off};
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 
@@ -62,20 +65,26 @@ pub enum Step {
     Abandoned,
 }
 
-/// Runs `step` for each message of an SQS batch and reports the ones that failed, for SQS
-/// to hand out again after the visibility timeout (and to the dead-letter queue at last).
+/// Runs `step` for each message of an SQS batch, concurrently, and reports the ones that
+/// failed, for SQS to hand out again after the visibility timeout (and to the dead-letter
+/// queue at last).
 async fn each_message<'a, F, Fut>(batch: &'a SqsEvent, job: &str, step: F) -> SqsBatchResponse
 where
     F: Fn(&'a SqsMessage) -> Fut,
     Fut: std::future::Future<Output = Result<Step, JobError>>,
 {
+    let step = &step;
+    // Boxed: a step's future nests every store call of a job, deeper than the compiler's
+    // layout limit when inlined into the runtime's.
+    let outcomes = futures_util::future::join_all(
+        batch.records.iter().map(|record| async move { (record, Box::pin(step(record)).await) }),
+    )
+    .await;
     let mut response = SqsBatchResponse::default();
-    for record in &batch.records {
+    for (record, outcome) in outcomes {
         let id = record.message_id.clone().unwrap_or_default();
-        // Boxed: a step's future nests every store call of a job, deeper than the compiler's
-        // layout limit when inlined into the runtime's.
-        match Box::pin(step(record)).await {
-            Ok(step) => tracing::info!(message_id = %id, job, ?step, "job step done"),
+        match outcome {
+            Ok(done) => tracing::info!(message_id = %id, job, step = ?done, "job step done"),
             Err(error) => {
                 tracing::error!(message_id = %id, job, receives = receives(record), %error, "job step failed");
                 let mut failure = BatchItemFailure::default();

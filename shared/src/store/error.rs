@@ -45,6 +45,9 @@ pub enum StoreError {
     /// The caller's stored role is no longer admin: they were demoted after their token was issued.
     #[error("the caller is no longer an admin")]
     CallerNotAdmin,
+    /// The organization has as many of a kind of item as it may (webhooks).
+    #[error("the organization has as many {what} as it may ({max}); delete one first")]
+    LimitReached { what: &'static str, max: usize },
     /// The organization used up a daily quota (invitations).
     #[error("the daily quota is used up")]
     QuotaExceeded { retry_after: u64 },

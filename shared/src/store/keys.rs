@@ -4,6 +4,7 @@ use super::TenantScope;
 use crate::domain::events::EventId;
 use crate::domain::{
     ApiKeyId, Email, ExportId, IdempotencyKey, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId,
+    WebhookId,
 };
 
 pub const PK: &str = "pk";
@@ -138,6 +139,23 @@ pub const API_KEY_SK_PREFIX: &str = "APIKEY#";
 /// An API key, by its id (UUIDv7: keys sort by creation time).
 pub fn api_key_sk(key: ApiKeyId) -> String {
     format!("{API_KEY_SK_PREFIX}{key}")
+}
+
+pub const WEBHOOK_SK_PREFIX: &str = "WEBHOOK#";
+
+/// A webhook, by its id (UUIDv7: webhooks sort by creation time).
+pub fn webhook_sk(webhook: WebhookId) -> String {
+    format!("{WEBHOOK_SK_PREFIX}{webhook}")
+}
+
+/// The deliveries of one webhook, by event id (UUIDv7: newest last).
+pub fn webhook_message_prefix(webhook: WebhookId) -> String {
+    format!("WEBHOOKMSG#{webhook}#")
+}
+
+/// One event's delivery to one webhook: its attempts, and whether one was delivered.
+pub fn webhook_message_sk(webhook: WebhookId, event: EventId) -> String {
+    format!("{}{event}", webhook_message_prefix(webhook))
 }
 
 pub const EXPORT_SK_PREFIX: &str = "EXPORT#";

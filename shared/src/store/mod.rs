@@ -30,6 +30,7 @@ mod tasks;
 mod throttle;
 mod user_item;
 mod users;
+mod webhooks;
 
 pub use account_tokens::{AccountTokenStore, PendingVerification, RESET_LIFETIME, VERIFICATION_LIFETIME};
 pub use api_keys::{ApiKeyPage, ApiKeyStore, FoundApiKey, LAST_USE_RESOLUTION};
@@ -52,6 +53,7 @@ pub use sessions::{RefreshToken, Session, SessionStore};
 pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
 pub use throttle::{ThrottleStore, counter_key};
 pub use users::{UserPage, UserStore};
+pub use webhooks::{DELIVERY_RECORD_LIFETIME, MAX_WEBHOOKS, StoredWebhook, WebhookPage, WebhookStore};
 
 use std::collections::HashMap;
 
@@ -142,6 +144,10 @@ impl Store {
 
     pub fn throttle(&self) -> ThrottleStore<'_> {
         ThrottleStore { store: self }
+    }
+
+    pub fn webhooks(&self) -> WebhookStore<'_> {
+        WebhookStore { store: self }
     }
 
     pub fn rate_limits(&self) -> RateLimitStore<'_> {

@@ -18,10 +18,11 @@ const MAX_RECEIVE_COUNT: u32 = 3;
 
 /// The secrets as the template names them; the functions read them from Secrets Manager
 /// locally too, so the deployed code path is the one exercised.
-const SECRETS: [(&str, &str, &str); 3] = [
+const SECRETS: [(&str, &str, &str); 4] = [
     ("taskflow/jwt-signing-key", "jwt-private.pem", config::JWT_PRIVATE_KEY),
     ("taskflow/cursor-secret", "cursor-secret", config::CURSOR_SECRET),
     ("taskflow/mail-token-secret", "mail-token-secret", config::MAIL_TOKEN_SECRET),
+    ("taskflow/webhook-sealing-secret", "webhook-sealing-secret", config::WEBHOOK_SEALING_SECRET),
 ];
 
 pub async fn run(key_dir: &Path) -> Result<(), Error> {
@@ -86,6 +87,7 @@ fn local_queue_variable(consumer: Consumer) -> &'static str {
         Consumer::Deleter => "TASKFLOW_DELETION_QUEUE",
         Consumer::Exporter => "TASKFLOW_EXPORT_QUEUE",
         Consumer::AuditWriter => "TASKFLOW_AUDIT_QUEUE",
+        Consumer::WebhookDispatcher => "TASKFLOW_WEBHOOK_QUEUE",
     }
 }
 

@@ -61,8 +61,8 @@ fn write_keys(dir: &Path) -> Result<(), Error> {
         write_secret(&private, &pair.private_pem)?;
         write_secret(&dir.join("jwt-public.pem"), &pair.public_pem)?;
     }
-    // Both are 256-bit HMAC keys; the generator is the cursor key's.
-    for name in ["cursor-secret", "mail-token-secret"] {
+    // 256-bit keys (HMAC, and the webhook secrets' sealing); the generator is the cursor key's.
+    for name in ["cursor-secret", "mail-token-secret", "webhook-sealing-secret"] {
         let path = dir.join(name);
         if !path.exists() {
             write_secret(&path, &CursorKey::generate_secret())?;

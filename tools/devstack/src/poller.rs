@@ -1,6 +1,6 @@
 //! The local equivalent of Lambda's SQS event source mappings, plus the re-publisher's
 //! schedule. It long-polls each queue (notifications for the mailer, deletions for the
-//! deleter, exports for the exporter, audit for the audit writer), invokes its function through `cargo lambda watch`'s
+//! deleter, exports for the exporter, audit for the audit writer, webhooks for the dispatcher), invokes its function through `cargo lambda watch`'s
 //! Invoke API with an SQS event, deletes the messages the mailer did not report as failed,
 //! and leaves the failed ones to come back after the visibility timeout, until the
 //! emulator's redrive policy moves them to the dead-letter queue — as Lambda does.
@@ -17,6 +17,7 @@ const MAILER: &str = "notifications-mailer";
 const DELETER: &str = "organizations-deleter";
 const EXPORTER: &str = "organizations-exporter";
 const AUDIT_WRITER: &str = "audit-writer";
+const WEBHOOK_DISPATCHER: &str = "webhooks-dispatcher";
 const REPUBLISHER: &str = "notifications-republisher";
 
 /// A queue and the function its event source mapping invokes.
@@ -33,6 +34,7 @@ struct Settings {
     deletions: Consumer,
     exports: Consumer,
     audit: Consumer,
+    webhooks: Consumer,
     invoke_url: String,
     republish_every: Duration,
 }
@@ -47,7 +49,9 @@ fn settings() -> Result<Settings, Error> {
     let deletions = Consumer { queue_url: var("TASKFLOW_DELETION_QUEUE_URL")?, function: DELETER, batch_size: 1 };
     let exports = Consumer { queue_url: var("TASKFLOW_EXPORT_QUEUE_URL")?, function: EXPORTER, batch_size: 1 };
     let audit = Consumer { queue_url: var("TASKFLOW_AUDIT_QUEUE_URL")?, function: AUDIT_WRITER, batch_size: 10 };
-    Ok(Settings { mail, deletions, exports, audit, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
+    let webhooks =
+        Consumer { queue_url: var("TASKFLOW_WEBHOOK_QUEUE_URL")?, function: WEBHOOK_DISPATCHER, batch_size: 10 };
+    Ok(Settings { mail, deletions, exports, audit, webhooks, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
 }
 
 pub async fn run() -> Result<(), Error> {
@@ -85,6 +89,7 @@ pub async fn run() -> Result<(), Error> {
         () = consume(settings.deletions.clone()) => Ok(()),
         () = consume(settings.exports.clone()) => Ok(()),
         () = consume(settings.audit.clone()) => Ok(()),
+        () = consume(settings.webhooks.clone()) => Ok(()),
         () = republish => Ok(()),
     }
 }
