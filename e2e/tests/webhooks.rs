@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::receiver::{Answer, Received, answer, receiver, scripted_receiver, verified_by_reference_library_raw};
 use e2e::{Api, MAIL_DEADLINE, Tenant, dynamodb, eventually, table};
 use reqwest::{Method, StatusCode};
@@ -24,6 +25,26 @@ async fn next(requests: &mut UnboundedReceiver<Received>) -> Received {
         .await
         .expect("a delivery arrives in time")
         .expect("the receiver runs")
+}
+
+/// The dispatcher's record of `event_id`'s delivery to `webhook`, read from the table.
+async fn delivery_record(
+    tenant: &Tenant,
+    webhook: &Value,
+    event_id: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    let sk = format!("WEBHOOKMSG#{}#{event_id}", webhook["id"].as_str().unwrap());
+    dynamodb()
+        .await
+        .get_item()
+        .table_name(table())
+        .key("pk", AttributeValue::S(format!("ORG#{}", tenant.org_id)))
+        .key("sk", AttributeValue::S(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
 }
 
 fn secret_of(webhook: &Value) -> String {
@@ -89,15 +110,19 @@ async fn a_webhook_gets_its_types_signed_and_its_secret_is_shown_once_and_stored
         .await
         .get_item()
         .table_name(table())
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}", tenant.org_id)))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("WEBHOOK#{}", webhook["id"].as_str().unwrap())))
+        .key("pk", AttributeValue::S(format!("ORG#{}", tenant.org_id)))
+        .key("sk", AttributeValue::S(format!("WEBHOOK#{}", webhook["id"].as_str().unwrap())))
         .send()
         .await
         .unwrap()
         .item
         .expect("the webhook's item");
     let stored = format!("{item:?}");
-    assert!(stored.contains("secrets") && !stored.contains(&secret["whsec_".len()..]), "the secret is sealed");
+    assert!(!stored.contains(&secret["whsec_".len()..]), "the secret is not in clear");
+    let sealed = item["secrets"].as_l().unwrap()[0].as_s().unwrap().clone();
+    let parts: Vec<&str> = sealed.split('.').collect();
+    assert_eq!((parts.len(), parts[0]), (3, "v1"), "sealed as v1.<nonce>.<ciphertext and tag>: {sealed}");
+    assert_eq!(parts[2].len(), 64, "32 bytes and a 16-byte tag, base64url");
 }
 
 #[tokio::test]
@@ -122,20 +147,8 @@ async fn a_failed_delivery_is_tried_again_with_the_same_id_and_recorded() {
     }
     // Both attempts are recorded with the event, and it is delivered: no third attempt.
     let event_id = first.header("webhook-id").unwrap().to_owned();
-    let sk = format!("WEBHOOKMSG#{}#{event_id}", webhook["id"].as_str().unwrap());
     let recorded = eventually(30, || async {
-        let item = dynamodb()
-            .await
-            .get_item()
-            .table_name(table())
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}", tenant.org_id)))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item;
-        item.is_some_and(|i| {
+        delivery_record(&tenant, &webhook, &event_id).await.is_some_and(|i| {
             i.get("delivered").and_then(|d| d.as_bool().ok()) == Some(&true)
                 && i.get("attempts").and_then(|a| a.as_l().ok()).map(Vec::len) == Some(2)
         })
@@ -155,7 +168,7 @@ async fn an_endpoint_answering_410_is_turned_off_and_a_deleted_webhook_gets_noth
     let hook = |addr: std::net::SocketAddr| json!({"url": format!("http://{addr}/"), "event_types": types.clone()});
     let gone_hook = make_webhook(&api, &tenant, hook(gone_addr)).await;
     let deleted_hook = make_webhook(&api, &tenant, hook(deleted_addr)).await;
-    make_webhook(&api, &tenant, hook(marker_addr)).await;
+    let marker_hook = make_webhook(&api, &tenant, hook(marker_addr)).await;
 
     api.create_task(&tenant.admin.token, json!({"title": "first"})).await;
     for requests in [&mut gone, &mut deleted, &mut marker] {
@@ -173,9 +186,18 @@ async fn an_endpoint_answering_410_is_turned_off_and_a_deleted_webhook_gets_noth
     assert_eq!(api.call(Method::DELETE, &path, Some(&tenant.admin.token), None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(api.call(Method::DELETE, &path, Some(&tenant.admin.token), None).await.0, StatusCode::NOT_FOUND);
 
-    // The next event reaches the marker, and so would have reached the others.
+    // The next event reaches the marker, and so would have reached the others: its webhooks
+    // are offered it together. Once the marker's attempt is recorded, neither of the others
+    // has a record of it, nor a request.
     let second = api.create_task(&tenant.admin.token, json!({"title": "second"})).await;
-    assert_eq!(next(&mut marker).await.json()["data"]["task_id"], second["id"]);
+    let got = next(&mut marker).await;
+    assert_eq!(got.json()["data"]["task_id"], second["id"]);
+    let event_id = got.header("webhook-id").unwrap().to_owned();
+    let recorded = eventually(30, || async { delivery_record(&tenant, &marker_hook, &event_id).await.is_some() }).await;
+    assert!(recorded, "the marker's delivery is recorded");
+    for (hook, what) in [(&gone_hook, "disabled"), (&deleted_hook, "deleted")] {
+        assert!(delivery_record(&tenant, hook, &event_id).await.is_none(), "the {what} webhook was not offered it");
+    }
     assert!(gone.try_recv().is_err(), "the disabled webhook got nothing more");
     assert!(deleted.try_recv().is_err(), "the deleted webhook got nothing more");
 }

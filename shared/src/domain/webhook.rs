@@ -64,7 +64,8 @@ impl Reach {
     fn admits_host(self, host: &url::Host<&str>) -> bool {
         self != Self::Loopback
             || match host {
-                url::Host::Domain(name) => name.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+                // Exactly: `localhost.` may be asked of DNS.
+                url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
                 url::Host::Ipv4(v4) => v4.is_loopback(),
                 url::Host::Ipv6(v6) => v6.is_loopback(),
             }
@@ -137,6 +138,10 @@ impl WebhookUrl {
             return Err(invalid("must have at most 2048 characters"));
         }
         let url = url::Url::parse(raw.trim()).map_err(|e| invalid(&format!("is not an absolute URL ({e})")))?;
+        // Judged again as stored: percent-encoding and IDNA can make the URL longer.
+        if url.as_str().len() > MAX_WEBHOOK_URL_CHARS {
+            return Err(invalid("must have at most 2048 characters once normalized (percent-encoded)"));
+        }
         let host = url.host().ok_or_else(|| invalid("must name a host"))?;
         if !reach.admits_host(&host) {
             return Err(invalid(
@@ -371,13 +376,17 @@ mod tests {
         for raw in ["8.8.8.8", "2606:4700:4700::1111", "10.0.0.1", "169.254.169.254", "::ffff:8.8.8.8"] {
             assert!(!Reach::Loopback.permits(ip(raw)), "{raw}");
         }
-        for raw in ["http://127.0.0.1:9000/hook", "http://localhost:9000/", "https://LOCALHOST./", "http://[::1]:1/"] {
+        for raw in ["http://127.0.0.1:9000/hook", "http://localhost:9000/", "https://LOCALHOST/", "http://[::1]:1/"] {
             assert!(WebhookUrl::parse(raw, Reach::Loopback).is_ok(), "{raw}");
         }
         // A public name would be asked of DNS, and a name under localhost might be.
-        for raw in
-            ["https://hooks.example.com/", "http://internal.localhost/", "https://8.8.8.8/", "https://[::ffff:7f00:1]/"]
-        {
+        for raw in [
+            "https://hooks.example.com/",
+            "http://internal.localhost/",
+            "http://localhost./",
+            "https://8.8.8.8/",
+            "https://[::ffff:7f00:1]/",
+        ] {
             assert!(WebhookUrl::parse(raw, Reach::Loopback).is_err(), "{raw}");
         }
     }
@@ -410,6 +419,10 @@ mod tests {
         }
         let long = format!("https://hooks.example.com/{}", "a".repeat(MAX_WEBHOOK_URL_CHARS));
         assert!(WebhookUrl::parse(&long, Reach::Public).is_err());
+        // Short as typed, long once percent-encoded: refused, so that what is stored reads back.
+        let grows = format!("https://hooks.example.com/{}", "é".repeat(1000));
+        assert!(grows.chars().count() < MAX_WEBHOOK_URL_CHARS);
+        assert!(WebhookUrl::parse(&grows, Reach::Public).is_err());
     }
 
     proptest! {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::events::{Event, EventKind};
+use super::events::Event;
 use super::webhook::{Reach, WebhookSecret, WebhookUrl};
 use super::{Invalid, OrgId, UserId, WebhookId, bounded_text, parsed_string_type, text_schema};
 
@@ -235,9 +235,7 @@ impl WebhookPayload {
         // the secret of a mail. Neither leaves TaskFlow.
         fields.remove("origin");
         fields.remove("type");
-        if let EventKind::InvitationCreated { .. } = event.kind {
-            fields.remove("nonce");
-        }
+        fields.remove("nonce");
         Some(Self { event_type, timestamp: event.occurred_at, data })
     }
 
@@ -250,7 +248,7 @@ impl WebhookPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::events::{EVENT_TYPES, Origin, Provenance};
+    use crate::domain::events::{EVENT_TYPES, EventKind, Origin, Provenance};
     use crate::domain::{InvitationId, MailNonce, TaskId};
 
     fn draft(json: serde_json::Value) -> Result<WebhookDraft, serde_json::Error> {

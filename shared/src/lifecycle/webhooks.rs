@@ -144,6 +144,8 @@ impl WebhookDispatcher {
         let now = Utc::now();
         let secrets: Vec<_> = stored.secrets.iter().filter_map(|s| self.sealing.open(scope.org_id(), id, s)).collect();
         if secrets.is_empty() {
+            // The sealing secret was changed or is misconfigured: tried again, and at last the
+            // dead-letter queue (and its alarm), not given up on quietly.
             tracing::error!(webhook_id = %id, "no secret of the webhook opens under the sealing key: not delivered");
             let attempt = WebhookAttempt {
                 attempted_at: now,
@@ -152,8 +154,8 @@ impl WebhookDispatcher {
                 error: Some("the webhook's secret cannot be read; rotate it or make the webhook again".into()),
                 response: String::new(),
             };
-            webhooks.record_attempt(scope, id, event, &attempt, false, true, now).await?;
-            return Ok(Outcome::GivenUp);
+            webhooks.record_attempt(scope, id, event, &attempt, false, false, now).await?;
+            return Ok(Outcome::Retry);
         }
         let message_id = event.event_id.to_string();
         let delivery = Delivery {
@@ -172,13 +174,15 @@ impl WebhookDispatcher {
             error: sent.error,
             response: sent.response,
         };
-        let delivered = sent.verdict == Verdict::Delivered;
-        let given_up = matches!(sent.verdict, Verdict::Gone | Verdict::Failed);
-        webhooks.record_attempt(scope, id, event, &attempt, delivered, given_up, now).await?;
+        // Disabled before the attempt is recorded as given up: if disabling fails, the message
+        // comes back and the 410 is met (and acted on) again.
         if sent.verdict == Verdict::Gone {
             webhooks.disable(scope, id, DisabledReason::EndpointGone).await?;
             tracing::warn!(webhook_id = %id, "the endpoint answered 410: webhook disabled");
         }
+        let delivered = sent.verdict == Verdict::Delivered;
+        let given_up = matches!(sent.verdict, Verdict::Gone | Verdict::Failed);
+        webhooks.record_attempt(scope, id, event, &attempt, delivered, given_up, now).await?;
         Ok(match sent.verdict {
             Verdict::Delivered => Outcome::Delivered,
             Verdict::Retry => Outcome::Retry,

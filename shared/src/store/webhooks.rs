@@ -197,10 +197,14 @@ impl WebhookStore<'_> {
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(webhook_message_sk(webhook, event.event_id)))
-            .update_expression(
-                "SET attempts = list_append(if_not_exists(attempts, :none), :attempt), delivered = :delivered, \
-                 given_up = :given_up, event_id = :event_id, event_type = :event_type, expires_at = :expires_at",
-            )
+            // A flag once true stays true: a later attempt (a duplicate message's) cannot make a
+            // delivered event look undelivered, and so sent again.
+            .update_expression(format!(
+                "SET attempts = list_append(if_not_exists(attempts, :none), :attempt), {}, {}, \
+                 event_id = :event_id, event_type = :event_type, expires_at = :expires_at",
+                if delivered { "delivered = :delivered" } else { "delivered = if_not_exists(delivered, :delivered)" },
+                if given_up { "given_up = :given_up" } else { "given_up = if_not_exists(given_up, :given_up)" },
+            ))
             .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
             .expression_attribute_values(
                 ":attempt",
