@@ -26,7 +26,7 @@ pub use mail_token::{MailTokenKey, MailTokenPurpose};
 pub use password::hash_password;
 pub use principal::Principal;
 pub use queued::{outbox_backlog, queued_event};
-pub use sealing::{SealedSecret, SealingKey};
+pub use sealing::SealingKey;
 pub use sessions::{accept_invitation, refresh, start_session};
 pub use throttle::{PasswordAttempt, PasswordLimits};
 pub use token::{AccessToken, Claims, TokenIssuer, TokenSettings, TokenVerifier};

@@ -8,18 +8,12 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 
-use crate::domain::{OrgId, WebhookId, WebhookSecret};
+use crate::domain::{OrgId, SealedSecret, WebhookId, WebhookSecret};
 
 /// The form sealed secrets are written in, `v1.<nonce>.<ciphertext and tag>`: the version
 /// names the scheme, so it can change without reading old items wrongly.
 const VERSION: &str = "v1";
-
-/// A secret as stored: opens only under the key and for the webhook it was sealed for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SealedSecret(String);
 
 pub struct SealingKey(LessSafeKey);
 
@@ -44,13 +38,13 @@ impl SealingKey {
         self.0
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), bound_to(organization, webhook), &mut sealed)
             .expect("a secret of 64 bytes at most seals");
-        SealedSecret(format!("{VERSION}.{}.{}", URL_SAFE_NO_PAD.encode(nonce), URL_SAFE_NO_PAD.encode(sealed)))
+        SealedSecret::new(format!("{VERSION}.{}.{}", URL_SAFE_NO_PAD.encode(nonce), URL_SAFE_NO_PAD.encode(sealed)))
     }
 
     /// The secret, if `sealed` was sealed under this key for this webhook; `None` otherwise
     /// (another key, another webhook, a changed byte).
     pub fn open(&self, organization: OrgId, webhook: WebhookId, sealed: &SealedSecret) -> Option<WebhookSecret> {
-        let mut parts = sealed.0.split('.');
+        let mut parts = sealed.as_str().split('.');
         let (Some(VERSION), Some(nonce), Some(body), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return None;
@@ -80,7 +74,7 @@ mod tests {
         let (org, hook) = (OrgId::generate(), WebhookId::generate());
         let secret = WebhookSecret::generate();
         let sealed = key.seal(org, hook, &secret);
-        assert!(!sealed.0.contains(&secret.expose()[6..]), "not in clear");
+        assert!(!sealed.as_str().contains(&secret.expose()[6..]), "not in clear");
         assert_eq!(key.open(org, hook, &sealed), Some(secret.clone()));
         assert_ne!(key.seal(org, hook, &secret), sealed, "a fresh nonce each time");
 
@@ -88,11 +82,11 @@ mod tests {
         assert_eq!(key.open(OrgId::generate(), hook, &sealed), None, "another organization");
         let other = SealingKey::new(b"fedcba9876543210fedcba9876543210");
         assert_eq!(other.open(org, hook, &sealed), None, "another key");
-        let mut tampered = sealed.0.clone().into_bytes();
+        let mut tampered = sealed.as_str().to_owned().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert_eq!(key.open(org, hook, &SealedSecret(String::from_utf8(tampered).unwrap())), None, "a changed byte");
-        assert_eq!(key.open(org, hook, &SealedSecret("v2.x.y".into())), None);
-        assert_eq!(key.open(org, hook, &SealedSecret("garbage".into())), None);
+        assert_eq!(key.open(org, hook, &SealedSecret::new(String::from_utf8(tampered).unwrap())), None, "a changed byte");
+        assert_eq!(key.open(org, hook, &SealedSecret::new("v2.x.y".into())), None);
+        assert_eq!(key.open(org, hook, &SealedSecret::new("garbage".into())), None);
     }
 }

@@ -31,7 +31,7 @@ pub use rate_limit::{RateBudget, RateState};
 pub use secrets::{MailNonce, OpaqueToken, PasswordHash, TokenHash};
 pub use task::{DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, TaskStatus, TaskTitle};
 pub use user::{Password, Role, User};
-pub use webhook::{MAX_WEBHOOK_URL_CHARS, Reach, WebhookSecret, WebhookUrl, signature_header};
+pub use webhook::{MAX_WEBHOOK_URL_CHARS, Reach, SealedSecret, WebhookSecret, WebhookUrl, signature_header};
 pub use webhook_endpoint::{
     CreatedWebhook, DisabledReason, WEBHOOK_EVENT_TYPES, Webhook, WebhookAttempt, WebhookDelivery, WebhookDescription,
     WebhookDraft, WebhookEventType, WebhookPayload,

@@ -203,6 +203,22 @@ impl serde::Serialize for WebhookUrl {
     }
 }
 
+/// A webhook's secret as stored, sealed (`auth::SealingKey` makes and opens it): opaque
+/// here, so the store keeps it without being able to read it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct SealedSecret(String);
+
+impl SealedSecret {
+    pub(crate) fn new(sealed: String) -> Self {
+        Self(sealed)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A webhook's signing secret: `whsec_` and the base64 of 32 random bytes, as Standard
 /// Webhooks writes it. Shown to the admin once; its `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq)]

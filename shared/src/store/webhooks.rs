@@ -11,9 +11,8 @@ use super::error::{cancelled_at, unless_condition_failed};
 use super::keys::{PK, SK, WEBHOOK_SK_PREFIX, tenant_pk, webhook_message_sk, webhook_sk};
 use super::outbox;
 use super::{Page, Store, StoreError, TenantScope, readable_items};
-use crate::auth::SealedSecret;
 use crate::domain::events::{Event, EventId, EventKind, Provenance};
-use crate::domain::{DisabledReason, Webhook, WebhookAttempt, WebhookDelivery, WebhookId};
+use crate::domain::{DisabledReason, SealedSecret, Webhook, WebhookAttempt, WebhookDelivery, WebhookId};
 
 /// How long a delivery record is kept: past every retry of its event (about a day) and long
 /// enough for an admin to look into a failure.
