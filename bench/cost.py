@@ -189,6 +189,23 @@ EXPORT_TASKS_PER_SECOND = 20_000  # assumed: a 1 MB page (about 2,000 tasks) per
 EXPORT_PART_MB = 8
 EXPORT_TASK_JSON_KB = 0.6  # assumed: a task's JSON in the document, a little over its item
 
+# Webhook deliveries (shared/src/lifecycle/webhooks.rs), per event of a type webhooks receive,
+# each time its message is handed out: a share of one invocation per batch of WEBHOOK_BATCH
+# messages (deliveries run concurrently, so a batch lasts about as long as its slowest
+# endpoint: WEBHOOK_BATCH_SECONDS assumed) and of the mapping's receive and delete; one
+# strongly consistent Query of the organization's webhooks (WEBHOOK_ITEM_KB each, 4 KB per
+# read unit). Per webhook that wants it: a GetItem of its delivery record (1 read unit,
+# charged when missing too) and the UpdateItem that appends the attempt (the record with up to
+# 1 KB of the answer: WEBHOOK_RECORD_WRITE_UNITS). An attempt to try again comes back with
+# its message, whose back-off is one ChangeMessageVisibility. `failing_since` is written
+# only when it changes (the first failure, the next success): left out. The SNS Publish is
+# the event's, counted where the event is.
+WEBHOOK_BATCH = 10
+WEBHOOK_BATCH_SECONDS = 0.5  # assumed: endpoints answering within 0.5 s
+WEBHOOK_ITEM_KB = 0.7  # assumed: a webhook's item, URL, types and two sealed secrets
+WEBHOOK_RECORD_WRITE_UNITS = 2
+WEBHOOK_MEMORY_MB = 256
+
 COLD_START_SHARE = 0.01  # assumed: 1 invocation in 100 starts a new execution environment
 DEFAULT_CALL_MS = 5.0  # one AWS call in-region, when no measured function gives it
 DEFAULT_COLD_EXTRA_MS = 20.0  # a cold start's extra time, when no measured function gives it
@@ -469,6 +486,43 @@ def lifecycle_markdown(rows, deletions, exports=()):
     return "\n".join(lines + [""])
 
 
+def webhook_deliveries(events, webhooks=1, attempts=1.0, memory_mb=WEBHOOK_MEMORY_MB, prices=None,
+                       batch=WEBHOOK_BATCH, batch_seconds=WEBHOOK_BATCH_SECONDS, item_kb=WEBHOOK_ITEM_KB):
+    """What delivering `events` events to `webhooks` webhooks each costs, in USD, by
+    component, when each delivery takes `attempts` attempts on average (every webhook of an
+    event alike)."""
+    prices = PRICES if prices is None else prices
+    receives = events * attempts
+    batches = receives / batch
+    query_units = max(1, math.ceil(webhooks * item_kb / 4))
+    usd = {
+        "DynamoDB": receives * (query_units + webhooks) * prices["dynamodb_read_unit"]
+        + receives * webhooks * WEBHOOK_RECORD_WRITE_UNITS * prices["dynamodb_write_unit"],
+        "Lambda": batches * (memory_mb / 1024 * batch_seconds * prices["lambda_gb_second"] + prices["lambda_request"]),
+        "SQS": batches * 2 * prices["sqs_request"] + events * (attempts - 1) * prices["sqs_request"],
+    }
+    return {"events": events, "webhooks": webhooks, "attempts": attempts, "usd": usd, "total": sum(usd.values())}
+
+
+def webhooks_markdown(rows):
+    lines = [
+        "",
+        f"Delivering webhooks, per million events ({WEBHOOK_BATCH} messages a batch lasting {WEBHOOK_BATCH_SECONDS} s, "
+        f"{WEBHOOK_MEMORY_MB} MB assumed;",
+        "the event's own Publish is counted with the request that made it):",
+        "",
+        "| webhooks an event | attempts a delivery | $ DynamoDB | $ Lambda | $ SQS | $ total |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for w in rows:
+        u = w["usd"]
+        lines.append(
+            f"| {w['webhooks']} | {w['attempts']:g} | {_usd(u['DynamoDB'])} | {_usd(u['Lambda'])} | {_usd(u['SQS'])} | "
+            f"{_usd(w['total'])} |"
+        )
+    return "\n".join(lines + [""])
+
+
 def _usd(value):
     return f"{value:.2f}" if value >= 0.995 else f"{value:.3f}" if value >= 0.0995 else f"{value:.4f}"
 
@@ -552,9 +606,11 @@ def section(results, template_path):
     memory_mb = memory_sizes(Path(template_path).read_text())
     deletions = [deletion(n, memory_mb.get("organizations-deleter", DELETION_MEMORY_MB)) for n in (1_000, 100_000)]
     exports = [export(n, memory_mb.get("organizations-exporter", EXPORT_MEMORY_MB)) for n in (10_000, 1_000_000)]
+    dispatcher_mb = memory_mb.get("webhooks-dispatcher", WEBHOOK_MEMORY_MB)
+    deliveries = [webhook_deliveries(1e6, w, a, dispatcher_mb) for w, a in ((1, 1.0), (5, 1.0), (1, 3.0))]
     return markdown(breakdown(results, memory_mb)) + "\n" + lifecycle_markdown(
         lifecycle(results, memory_mb), deletions, exports
-    )
+    ) + webhooks_markdown(deliveries)
 
 
 def main(argv):

@@ -241,6 +241,21 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(cost.export(100, prices=prices)["parts"], 1, "a small document is one PutObject")
         self.assertAlmostEqual(e["total"], sum(e["usd"].values()))
 
+    def test_webhook_deliveries_cost_their_reads_writes_and_retries_by_hand(self):
+        prices = {**cost.PRICES}
+        w = cost.webhook_deliveries(1000, webhooks=3, attempts=2.0, memory_mb=1024, prices=prices, batch=10,
+                                    batch_seconds=1.0, item_kb=2.0)
+        # 2,000 receives in 200 batches; each receive a Query of 2 units and 3 GetItems, and 3 records written.
+        self.assertAlmostEqual(w["usd"]["DynamoDB"], 2000 * (2 + 3) * prices["dynamodb_read_unit"]
+                               + 2000 * 3 * cost.WEBHOOK_RECORD_WRITE_UNITS * prices["dynamodb_write_unit"])
+        self.assertAlmostEqual(w["usd"]["Lambda"], 200 * (prices["lambda_gb_second"] + prices["lambda_request"]))
+        self.assertAlmostEqual(w["usd"]["SQS"], 400 * prices["sqs_request"] + 1000 * prices["sqs_request"],
+                               msg="receive and delete per batch, a back-off per retry")
+        self.assertAlmostEqual(w["total"], sum(w["usd"].values()))
+        once = cost.webhook_deliveries(1000, prices=prices)
+        self.assertLess(once["total"], w["total"])
+        self.assertEqual(once["usd"]["SQS"], 1000 / cost.WEBHOOK_BATCH * 2 * prices["sqs_request"], "no retry, no back-off")
+
     def test_the_report_section_has_both_tables(self):
         text = cost.section({}, ROOT / "template.yaml")
         self.assertIn("## Account lifecycle and integrations (estimate)", text)
@@ -249,6 +264,8 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("| 100,000 |", text)
         self.assertIn("| organization export request | organizations-export |", text)
         self.assertIn("| 1,000,000 |", text)
+        self.assertIn("Delivering webhooks, per million events", text)
+        self.assertIn("| 5 | 1 |", text)
 
 
 
