@@ -52,6 +52,8 @@ REQUESTS = {
     "webhooks-create": {"body": {"url": "${WEBHOOK_URL}", "event_types": ["task.created"],
                                  "description": "Sample receiver"}},
     "webhooks-list": {"query": {"limit": "20"}},
+    "webhooks-update": {"body": {"enabled": False}},
+    "webhooks-deliveries": {"query": {"limit": "20"}},
 }
 # Routes anyone may call; every other route's sample carries the access token.
 PUBLIC = {"health", "openapi", "docs", "auth-register", "auth-login", "auth-refresh", "auth-accept-invitation",

@@ -290,9 +290,9 @@ def test_only_the_functions_that_issue_mailed_tokens_and_the_mailer_may_read_the
         assert ("TASKFLOW_MAIL_TOKEN_SECRET_SECRET_ARN" in variables) == (name in readers), name
 
 
-def test_only_the_webhook_maker_and_the_dispatcher_may_read_the_sealing_key(template):
+def test_only_the_functions_that_seal_or_sign_may_read_the_sealing_key(template):
     readers = {name for name, r in functions(template).items() if any("webhook-sealing-secret" in g for g in granted(r))}
-    assert readers == {"WebhooksCreateFunction", "WebhooksDispatcherFunction"}
+    assert readers == {"WebhooksCreateFunction", "WebhooksRotateSecretFunction", "WebhooksDispatcherFunction"}
     for name, resource in functions(template).items():
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
         assert ("TASKFLOW_WEBHOOK_SEALING_SECRET_SECRET_ARN" in variables) == (name in readers), name

@@ -176,7 +176,17 @@ async fn every_function_answers_its_sample_event_as_its_route_promises() {
     run.expect("webhooks-list", with_token(&[]), StatusCode::OK).await;
     run.consumed("webhooks-dispatcher", event_of(&[("TASK_ID", task_id.clone())])).await;
     assert!(received.try_recv().is_err(), "an event from before the webhook was made is not sent to it");
-    run.expect("webhooks-delete", with_token(&[("WEBHOOK_ID", webhook_id)]), StatusCode::NO_CONTENT).await;
+    let hook = |pairs: &[(&'static str, String)]| {
+        let mut v = with_token(&[("WEBHOOK_ID", webhook_id.clone())]);
+        v.extend(pairs.iter().cloned());
+        v
+    };
+    run.expect("webhooks-get", hook(&[]), StatusCode::OK).await;
+    run.expect("webhooks-update", hook(&[]), StatusCode::OK).await;
+    run.expect("webhooks-rotate-secret", hook(&[]), StatusCode::OK).await;
+    run.expect("webhooks-test", hook(&[]), StatusCode::ACCEPTED).await;
+    run.expect("webhooks-deliveries", hook(&[]), StatusCode::OK).await;
+    run.expect("webhooks-delete", hook(&[]), StatusCode::NO_CONTENT).await;
     // An export that is not this organization's, a deletion of an organization not marked
     // for one: both dropped as done, neither retried nor acted on.
     run.consumed("organizations-exporter", event_of(&[("EXPORT_ID", uuid())])).await;

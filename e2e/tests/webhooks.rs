@@ -182,6 +182,15 @@ async fn an_endpoint_answering_410_is_turned_off_and_a_deleted_webhook_gets_noth
     })
     .await;
     assert!(off, "the webhook answered 410 is disabled");
+    let told = eventually(MAIL_DEADLINE, || async {
+        e2e::mails_to(&tenant.admin.email).await.iter().any(|m| {
+            m["subject"].as_str().is_some_and(|s| s.contains("A webhook was turned off"))
+                && m.to_string().contains("410 Gone")
+                && m.to_string().contains(gone_hook["id"].as_str().unwrap())
+        })
+    })
+    .await;
+    assert!(told, "its admin is mailed");
     let path = format!("/api/v1/webhooks/{}", deleted_hook["id"].as_str().unwrap());
     assert_eq!(api.call(Method::DELETE, &path, Some(&tenant.admin.token), None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(api.call(Method::DELETE, &path, Some(&tenant.admin.token), None).await.0, StatusCode::NOT_FOUND);
@@ -269,4 +278,353 @@ async fn only_an_organizations_admins_manage_its_webhooks_and_only_to_loopback_h
         api.call(Method::POST, "/api/v1/webhooks", Some(&tenant.admin.token), Some(body)).await.0,
         StatusCode::CONFLICT
     );
+}
+
+/// `tenant`'s admin calls `method path` on a webhook route.
+async fn admin_call(
+    api: &Api,
+    tenant: &Tenant,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    api.call(method, path, Some(&tenant.admin.token), body).await
+}
+
+fn path_of(webhook: &Value, rest: &str) -> String {
+    format!("/api/v1/webhooks/{}{rest}", webhook["id"].as_str().unwrap())
+}
+
+/// Writes `field` of the stored webhook directly, as time passing would leave it.
+async fn set_stored(tenant: &Tenant, webhook: &Value, expression: &str, value: AttributeValue) {
+    dynamodb()
+        .await
+        .update_item()
+        .table_name(table())
+        .key("pk", AttributeValue::S(format!("ORG#{}", tenant.org_id)))
+        .key("sk", AttributeValue::S(format!("WEBHOOK#{}", webhook["id"].as_str().unwrap())))
+        .update_expression(expression)
+        .expression_attribute_values(":v", value)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn days_ago(days: i64) -> AttributeValue {
+    AttributeValue::S((chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339())
+}
+
+#[tokio::test]
+async fn a_webhook_is_read_and_changed_by_its_admins_only_and_a_change_names_its_fields() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let (first_addr, mut first, _) = receiver(answer("204 No Content", "", "")).await;
+    let (second_addr, mut second, _) = receiver(answer("204 No Content", "", "")).await;
+    let created =
+        make_webhook(&api, &tenant, json!({"url": format!("http://{first_addr}/"), "event_types": ["task.created"]}))
+            .await;
+    let path = path_of(&created, "");
+
+    let (status, got) = admin_call(&api, &tenant, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let mut expected = created.clone();
+    expected.as_object_mut().unwrap().remove("secret");
+    assert_eq!(got, expected, "the webhook as made, without its secret");
+    let member = api.member(&tenant).await;
+    let other = api.tenant().await;
+    for (token, status) in [(&member.token, StatusCode::FORBIDDEN), (&other.admin.token, StatusCode::NOT_FOUND)] {
+        assert_eq!(api.call(Method::GET, &path, Some(token), None).await.0, status);
+        let body = json!({"description": "not yours"});
+        assert_eq!(api.call(Method::PATCH, &path, Some(token), Some(body)).await.0, status);
+    }
+
+    // A change writes the fields it changes and is one webhook.updated naming them.
+    let body = json!({"description": "Warehouse", "event_types": null, "url": format!("http://{second_addr}/")});
+    let (status, changed) = admin_call(&api, &tenant, Method::PATCH, &path, Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!((changed["description"].as_str(), changed["event_types"].clone()), (Some("Warehouse"), Value::Null));
+    assert_eq!(admin_call(&api, &tenant, Method::GET, &path, None).await.1, changed, "it reads back");
+    let audited = eventually(30, || async {
+        let (_, log) =
+            admin_call(&api, &tenant, Method::GET, "/api/v1/audit-log?event_type=webhook.updated", None).await;
+        log["items"].as_array().is_some_and(|items| {
+            items.len() == 1 && items[0]["changes"] == json!(["url", "event_types", "description"])
+        })
+    })
+    .await;
+    assert!(audited, "one webhook.updated, naming the changed fields");
+    // The new URL gets the events, of every type now: the change itself, and the next task.
+    let task = api.create_task(&tenant.admin.token, json!({"title": "to the new url"})).await;
+    let mut got = [next(&mut second).await.json(), next(&mut second).await.json()];
+    got.sort_by_key(|body| body["type"].as_str().unwrap().to_owned());
+    assert_eq!(
+        (got[0]["type"].as_str(), got[0]["data"]["task_id"].clone()),
+        (Some("task.created"), task["id"].clone())
+    );
+    assert_eq!(
+        (got[1]["type"].as_str(), got[1]["data"]["changed"].clone()),
+        (Some("webhook.updated"), json!(["url", "event_types", "description"]))
+    );
+    assert!(first.try_recv().is_err(), "the old one gets nothing more");
+
+    // Refused: nothing, a null where a value must be, an unknown field, a URL off loopback.
+    for body in [
+        json!({}),
+        json!({"enabled": null}),
+        json!({"url": null}),
+        json!({"secret": "whsec_x"}),
+        json!({"url": "https://hooks.example.com/"}),
+        json!({"event_types": []}),
+    ] {
+        let (status, problem) = admin_call(&api, &tenant, Method::PATCH, &path, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+    }
+    assert_eq!(admin_call(&api, &tenant, Method::GET, &path, None).await.1, changed, "nothing refused was written");
+    let missing = format!("/api/v1/webhooks/{}", uuid::Uuid::now_v7());
+    assert_eq!(admin_call(&api, &tenant, Method::GET, &missing, None).await.0, StatusCode::NOT_FOUND);
+    let body = json!({"enabled": false});
+    assert_eq!(admin_call(&api, &tenant, Method::PATCH, &missing, Some(body)).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_new_one_for_its_overlap_only() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let (addr, mut requests, _) = receiver(answer("204 No Content", "", "")).await;
+    let webhook =
+        make_webhook(&api, &tenant, json!({"url": format!("http://{addr}/"), "event_types": ["task.created"]})).await;
+    let original = secret_of(&webhook);
+    let rotate = path_of(&webhook, "/rotate-secret");
+
+    let response = api.request(Method::POST, &rotate, Some(&tenant.admin.token)).send().await.unwrap();
+    assert_eq!(response.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
+    let (status, rotated) = e2e::read(response).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let first = secret_of(&rotated);
+    assert!(first.starts_with("whsec_") && first != original, "{rotated}");
+    let until = chrono::DateTime::parse_from_rfc3339(rotated["previous_secret_expires_at"].as_str().unwrap()).unwrap();
+    let overlap = until.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!((23..=24).contains(&overlap.num_hours()), "about 24 h: {overlap}");
+
+    let signed_by = |got: &Received, secrets: &[&String]| {
+        let secrets: Vec<String> = secrets.iter().map(|s| (*s).clone()).collect();
+        verified_by_reference_library_raw(&secrets, got, &got.body)
+    };
+    api.create_task(&tenant.admin.token, json!({"title": "both sign"})).await;
+    let got = next(&mut requests).await;
+    assert_eq!(signed_by(&got, &[&first, &original]), [true, true], "the new and the replaced secret both sign");
+    assert_eq!(got.header("webhook-signature").unwrap().matches("v1,").count(), 2);
+
+    // A second rotation ends the first's overlap: the secret it replaces goes on signing,
+    // the original does not.
+    let (status, again) = admin_call(&api, &tenant, Method::POST, &rotate, None).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    let second = secret_of(&again);
+    api.create_task(&tenant.admin.token, json!({"title": "rotated twice"})).await;
+    let got = next(&mut requests).await;
+    assert_eq!(signed_by(&got, &[&second, &first, &original]), [true, true, false]);
+
+    // Once the overlap is over, the new secret alone signs.
+    set_stored(&tenant, &webhook, "SET retiring_until = :v", days_ago(1)).await;
+    api.create_task(&tenant.admin.token, json!({"title": "overlap over"})).await;
+    let got = next(&mut requests).await;
+    assert_eq!(signed_by(&got, &[&second, &first]), [true, false]);
+    assert_eq!(got.header("webhook-signature").unwrap().matches("v1,").count(), 1);
+
+    // Two rotations at once: whichever is answered 200 signs the next delivery (one answered
+    // 409 if they raced; both 200 if they did not, the first then being the replaced one).
+    let (a, b) = tokio::join!(
+        admin_call(&api, &tenant, Method::POST, &rotate, None),
+        admin_call(&api, &tenant, Method::POST, &rotate, None)
+    );
+    let answered: Vec<String> =
+        [&a, &b].iter().filter(|(status, _)| *status == StatusCode::OK).map(|(_, body)| secret_of(body)).collect();
+    for (status, body) in [&a, &b] {
+        assert!([StatusCode::OK, StatusCode::CONFLICT].contains(status), "{status}: {body}");
+    }
+    assert!(!answered.is_empty(), "one of them succeeds");
+    api.create_task(&tenant.admin.token, json!({"title": "after the race"})).await;
+    let got = next(&mut requests).await;
+    let refs: Vec<&String> = answered.iter().collect();
+    assert_eq!(signed_by(&got, &refs), vec![true; answered.len()], "no secret answered 200 goes unused");
+
+    // A rotation that read the secret another then replaced is refused, not applied over it:
+    // the first is held before its write while the second reads and writes.
+    let held = e2e::Fault::delay("DynamoDB_20120810.TransactWriteItems", "retiring_until", 2000, 1).await;
+    let (slow, fast) = tokio::join!(admin_call(&api, &tenant, Method::POST, &rotate, None), async {
+        assert!(eventually(5, || async { held.hits().await == 1 }).await, "the first rotation is held");
+        admin_call(&api, &tenant, Method::POST, &rotate, None).await
+    });
+    assert_eq!((slow.0, fast.0), (StatusCode::CONFLICT, StatusCode::OK), "{} {}", slow.1, fast.1);
+    api.create_task(&tenant.admin.token, json!({"title": "after the refused rotation"})).await;
+    let got = next(&mut requests).await;
+    assert_eq!(signed_by(&got, &[&secret_of(&fast.1)]), [true], "the rotation that won signs");
+
+    // Never in clear in the table; only its admins rotate it.
+    let item = dynamodb()
+        .await
+        .get_item()
+        .table_name(table())
+        .key("pk", AttributeValue::S(format!("ORG#{}", tenant.org_id)))
+        .key("sk", AttributeValue::S(format!("WEBHOOK#{}", webhook["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let stored = format!("{item:?}");
+    for secret in [&original, &first, &second] {
+        assert!(!stored.contains(&secret["whsec_".len()..]), "not in clear");
+    }
+    let member = api.member(&tenant).await;
+    assert_eq!(api.call(Method::POST, &rotate, Some(&member.token), None).await.0, StatusCode::FORBIDDEN);
+    let other = api.tenant().await;
+    assert_eq!(api.call(Method::POST, &rotate, Some(&other.admin.token), None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_ping_reaches_its_webhook_alone_and_deliveries_list_each_attempt_newest_first() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let (addr, mut requests, _) = scripted_receiver(
+        "127.0.0.1:0",
+        vec![answer("503 Service Unavailable", "", "warming up"), answer("200 OK", "", "ok")],
+    )
+    .await;
+    let (bystander_addr, mut bystander, _) = receiver(answer("204 No Content", "", "")).await;
+    // Off, and asking for a type the ping is not: a ping reaches it all the same.
+    let webhook = make_webhook(
+        &api,
+        &tenant,
+        json!({"url": format!("http://{addr}/"), "event_types": ["task.deleted"], "enabled": false}),
+    )
+    .await;
+    make_webhook(&api, &tenant, json!({"url": format!("http://{bystander_addr}/")})).await;
+    let secret = secret_of(&webhook);
+
+    let (status, accepted) = admin_call(&api, &tenant, Method::POST, &path_of(&webhook, "/test"), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let ping_id = accepted["event_id"].as_str().unwrap().to_owned();
+    let refused = next(&mut requests).await;
+    let got = next(&mut requests).await;
+    assert_eq!(got.header("webhook-id"), Some(ping_id.as_str()));
+    assert_eq!(refused.header("webhook-id"), Some(ping_id.as_str()), "the 503 was tried again with the same id");
+    assert_eq!(
+        (got.json()["type"].as_str(), got.json()["data"]["webhook_id"].clone()),
+        (Some("webhook.ping"), webhook["id"].clone())
+    );
+    assert_eq!(verified_by_reference_library_raw(std::slice::from_ref(&secret), &got, &got.body), [true]);
+
+    // Its deliveries: the ping's two attempts, the first 503 with its answer, the second 2xx.
+    let deliveries = path_of(&webhook, "/deliveries");
+    let listed = eventually(30, || async {
+        let (_, page) = admin_call(&api, &tenant, Method::GET, &deliveries, None).await;
+        page["items"].as_array().is_some_and(|items| items.len() == 1 && items[0]["delivered"] == json!(true))
+    })
+    .await;
+    assert!(listed, "the ping's delivery is listed, delivered");
+    let (_, page) = admin_call(&api, &tenant, Method::GET, &deliveries, None).await;
+    let delivery = &page["items"][0];
+    assert_eq!(
+        (delivery["event_id"].as_str(), delivery["event_type"].as_str()),
+        (Some(ping_id.as_str()), Some("webhook.ping"))
+    );
+    let attempts = delivery["attempts"].as_array().unwrap();
+    assert_eq!(attempts.iter().map(|a| a["status"].clone()).collect::<Vec<_>>(), [json!(503), json!(200)]);
+    assert_eq!(attempts[0]["response"], "warming up");
+    assert!(attempts.iter().all(|a| a["latency_ms"].is_u64() && a["attempted_at"].is_string()));
+    assert_eq!(page["next_cursor"], Value::Null);
+    let (_, stored) = admin_call(&api, &tenant, Method::GET, &path_of(&webhook, ""), None).await;
+    assert_eq!(stored["failing_since"], Value::Null, "a success clears the failing mark the 503 set");
+
+    // Two pings more: three deliveries, newest first, page by page.
+    let mut ids = vec![ping_id];
+    for _ in 0..2 {
+        let (_, accepted) = admin_call(&api, &tenant, Method::POST, &path_of(&webhook, "/test"), None).await;
+        ids.push(accepted["event_id"].as_str().unwrap().to_owned());
+        next(&mut requests).await;
+    }
+    let all_listed = eventually(30, || async {
+        let (_, page) = admin_call(&api, &tenant, Method::GET, &format!("{deliveries}?limit=100"), None).await;
+        page["items"].as_array().is_some_and(|items| items.len() == 3)
+    })
+    .await;
+    assert!(all_listed, "three deliveries");
+    let (_, first_page) = admin_call(&api, &tenant, Method::GET, &format!("{deliveries}?limit=2"), None).await;
+    let cursor = first_page["next_cursor"].as_str().expect("a second page").to_owned();
+    let (_, second_page) =
+        admin_call(&api, &tenant, Method::GET, &format!("{deliveries}?limit=2&cursor={cursor}"), None).await;
+    assert_eq!(second_page["next_cursor"], Value::Null);
+    let listed: Vec<Value> = [&first_page, &second_page]
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap().iter().map(|d| d["event_id"].clone()))
+        .collect();
+    ids.reverse();
+    assert_eq!(listed, ids.iter().map(|i| json!(i)).collect::<Vec<_>>(), "newest first");
+    // The other webhook (every type) got the organization's events, and no ping.
+    while let Ok(got) = bystander.try_recv() {
+        assert_ne!(got.json()["type"], "webhook.ping", "no ping reached another webhook");
+    }
+
+    // A cursor is good for its own webhook only; others' and missing webhooks are 404.
+    let bystander_list = format!("/api/v1/webhooks/{}/deliveries?cursor={cursor}", uuid::Uuid::now_v7());
+    assert_eq!(admin_call(&api, &tenant, Method::GET, &bystander_list, None).await.0, StatusCode::BAD_REQUEST);
+    let other = api.tenant().await;
+    for (method, route) in [(Method::GET, "/deliveries"), (Method::POST, "/test")] {
+        let path = path_of(&webhook, route);
+        assert_eq!(api.call(method.clone(), &path, Some(&other.admin.token), None).await.0, StatusCode::NOT_FOUND);
+        let member = api.member(&tenant).await;
+        assert_eq!(api.call(method, &path, Some(&member.token), None).await.0, StatusCode::FORBIDDEN);
+    }
+    let missing = format!("/api/v1/webhooks/{}/deliveries", uuid::Uuid::now_v7());
+    assert_eq!(admin_call(&api, &tenant, Method::GET, &missing, None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_webhook_failing_for_three_days_is_turned_off_its_admin_mailed_once_and_it_can_be_turned_on() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let (addr, mut requests, _) = receiver(answer("500 Internal Server Error", "", "down")).await;
+    let (marker_addr, mut marker, _) = receiver(answer("204 No Content", "", "")).await;
+    let types = json!(["task.created"]);
+    let webhook = make_webhook(&api, &tenant, json!({"url": format!("http://{addr}/"), "event_types": types})).await;
+    let marker_hook =
+        make_webhook(&api, &tenant, json!({"url": format!("http://{marker_addr}/"), "event_types": types})).await;
+    // As if its endpoint had failed every attempt for four days.
+    set_stored(&tenant, &webhook, "SET webhook.failing_since = :v", days_ago(4)).await;
+
+    api.create_task(&tenant.admin.token, json!({"title": "one failure more"})).await;
+    next(&mut requests).await;
+    next(&mut marker).await;
+    let path = path_of(&webhook, "");
+    let off = eventually(30, || async {
+        let (_, got) = admin_call(&api, &tenant, Method::GET, &path, None).await;
+        got["enabled"] == json!(false) && got["disabled_reason"] == "failing"
+    })
+    .await;
+    assert!(off, "turned off as failing");
+    let subject = "A webhook was turned off";
+    assert!(eventually(MAIL_DEADLINE, || async { e2e::mails_about(&tenant.admin.email, subject).await == 1 }).await);
+    let mail = e2e::mails_to(&tenant.admin.email)
+        .await
+        .into_iter()
+        .find(|m| m["subject"].as_str().unwrap().contains(subject))
+        .unwrap();
+    let text = mail.to_string();
+    assert!(text.contains(webhook["id"].as_str().unwrap()) && text.contains("three days"), "{text}");
+
+    // The next event finds it off: once the marker's attempt is recorded, the failing
+    // webhook has no record of it.
+    let later = api.create_task(&tenant.admin.token, json!({"title": "while off"})).await;
+    let got = next(&mut marker).await;
+    assert_eq!(got.json()["data"]["task_id"], later["id"]);
+    let event_id = got.header("webhook-id").unwrap().to_owned();
+    assert!(eventually(30, || async { delivery_record(&tenant, &marker_hook, &event_id).await.is_some() }).await);
+    assert!(delivery_record(&tenant, &webhook, &event_id).await.is_none(), "not offered to the webhook turned off");
+
+    // Turned on again, it is healthy as new: no reason, no failing mark.
+    let (status, on) = admin_call(&api, &tenant, Method::PATCH, &path, Some(json!({"enabled": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{on}");
+    assert_eq!((on["disabled_reason"].clone(), on["failing_since"].clone()), (Value::Null, Value::Null));
+    assert_eq!(e2e::mails_about(&tenant.admin.email, subject).await, 1, "mailed once");
 }

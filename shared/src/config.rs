@@ -406,7 +406,7 @@ pub async fn webhook_dispatcher(sdk: &SdkConfig) -> Result<WebhookDispatcher, Co
         aws_sdk_sqs::config::Builder::from(sdk).timeout_config(request_path_timeouts()).build(),
     );
     let queue = RetryQueue::new(sqs, required(WEBHOOK_QUEUE_URL)?);
-    Ok(WebhookDispatcher::new(store(sdk), client, sealing_key(sdk).await?, queue, retry_base))
+    Ok(WebhookDispatcher::new(store(sdk), client, sealing_key(sdk).await?, queue, publisher(sdk)?, retry_base))
 }
 
 /// The exporter: the store to read, the export bucket to write.

@@ -62,6 +62,11 @@ use crate::http::error_responses::{
         api::webhooks::create,
         api::webhooks::list,
         api::webhooks::delete,
+        api::webhooks::get,
+        api::webhooks::update,
+        api::webhooks::rotate_secret,
+        api::webhooks::deliveries,
+        api::webhooks::test,
     ),
     components(
         // Answered by no route: the export's download link gives it.

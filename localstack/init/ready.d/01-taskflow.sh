@@ -44,11 +44,11 @@ print(json.dumps(attributes))' "$policy" "$(queue_arn "$queue-dlq")")
   awslocal sns subscribe --topic-arn "$topic_arn" --protocol sqs --notification-endpoint "$endpoint" \
     --attributes "$attributes"
 }
-subscribe taskflow-notifications '{"type":["task.created","task.assigned","invitation.created","password_reset.requested","email_verification.requested"]}'
+subscribe taskflow-notifications '{"type":["task.created","task.assigned","invitation.created","password_reset.requested","email_verification.requested","webhook.disabled"]}'
 subscribe taskflow-deletions '{"type":["organization.deletion_requested"]}'
 subscribe taskflow-exports '{"type":["organization.export_requested"]}'
 subscribe taskflow-audit
-subscribe taskflow-webhooks '{"type":["task.created","task.updated","task.assigned","task.deleted","member.joined","member.role_changed","member.removed","invitation.created","invitation.revoked","organization.updated","api_key.created","api_key.revoked","webhook.created","webhook.deleted"]}'
+subscribe taskflow-webhooks '{"type":["task.created","task.updated","task.assigned","task.deleted","member.joined","member.role_changed","member.removed","invitation.created","invitation.revoked","organization.updated","api_key.created","api_key.revoked","webhook.created","webhook.updated","webhook.disabled","webhook.deleted","webhook.ping"]}'
 
 # The export bucket, encrypted, its documents gone after a day (as the template makes it).
 awslocal s3api create-bucket --bucket taskflow-exports

@@ -85,7 +85,11 @@ mod tests {
         let mut tampered = sealed.as_str().to_owned().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert_eq!(key.open(org, hook, &SealedSecret::new(String::from_utf8(tampered).unwrap())), None, "a changed byte");
+        assert_eq!(
+            key.open(org, hook, &SealedSecret::new(String::from_utf8(tampered).unwrap())),
+            None,
+            "a changed byte"
+        );
         assert_eq!(key.open(org, hook, &SealedSecret::new("v2.x.y".into())), None);
         assert_eq!(key.open(org, hook, &SealedSecret::new("garbage".into())), None);
     }

@@ -74,9 +74,11 @@ impl AuditEntry {
             EventKind::ApiKeyCreated { api_key_id, .. } | EventKind::ApiKeyRevoked { api_key_id } => {
                 (target("api_key", api_key_id), Vec::new())
             }
-            EventKind::WebhookCreated { webhook_id } | EventKind::WebhookDeleted { webhook_id } => {
-                (target("webhook", webhook_id), Vec::new())
-            }
+            EventKind::WebhookCreated { webhook_id }
+            | EventKind::WebhookDeleted { webhook_id }
+            | EventKind::WebhookPing { webhook_id } => (target("webhook", webhook_id), Vec::new()),
+            EventKind::WebhookUpdated { webhook_id, changed } => (target("webhook", webhook_id), changed.clone()),
+            EventKind::WebhookDisabled { webhook_id, .. } => (target("webhook", webhook_id), vec!["enabled".into()]),
         };
         Self {
             event_id: event.event_id,

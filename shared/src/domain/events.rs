@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{
-    ApiKeyId, ExportId, Invitation, InvitationId, MailNonce, OrgId, Role, Task, TaskId, UserId, WEBHOOK_EVENT_TYPES,
-    WebhookId,
+    ApiKeyId, DISPATCHED_EVENT_TYPES, DisabledReason, ExportId, Invitation, InvitationId, MailNonce, OrgId, Role, Task,
+    TaskId, UserId, WebhookId,
 };
 
 /// The message format's version. A consumer refuses versions it does not know instead of
@@ -176,12 +176,22 @@ pub enum EventKind {
     /// An admin made a webhook (its secret is never in an event).
     #[serde(rename = "webhook.created")]
     WebhookCreated { webhook_id: WebhookId },
+    /// An admin changed a webhook; `changed` names the fields (`secret` for a rotation, never
+    /// its value).
+    #[serde(rename = "webhook.updated")]
+    WebhookUpdated { webhook_id: WebhookId, changed: Vec<String> },
+    /// TaskFlow turned a webhook off, for `reason`: mail the organization's admins.
+    #[serde(rename = "webhook.disabled")]
+    WebhookDisabled { webhook_id: WebhookId, reason: DisabledReason },
     #[serde(rename = "webhook.deleted")]
     WebhookDeleted { webhook_id: WebhookId },
+    /// An admin asked for a test delivery to this webhook (and to no other).
+    #[serde(rename = "webhook.ping")]
+    WebhookPing { webhook_id: WebhookId },
 }
 
 /// Every event type, as on the wire.
-pub const EVENT_TYPES: [&str; 18] = [
+pub const EVENT_TYPES: [&str; 21] = [
     "task.created",
     "task.updated",
     "task.assigned",
@@ -199,7 +209,10 @@ pub const EVENT_TYPES: [&str; 18] = [
     "api_key.created",
     "api_key.revoked",
     "webhook.created",
+    "webhook.updated",
+    "webhook.disabled",
     "webhook.deleted",
+    "webhook.ping",
 ];
 
 impl EventKind {
@@ -223,7 +236,10 @@ impl EventKind {
             EventKind::ApiKeyCreated { .. } => "api_key.created",
             EventKind::ApiKeyRevoked { .. } => "api_key.revoked",
             EventKind::WebhookCreated { .. } => "webhook.created",
+            EventKind::WebhookUpdated { .. } => "webhook.updated",
+            EventKind::WebhookDisabled { .. } => "webhook.disabled",
             EventKind::WebhookDeleted { .. } => "webhook.deleted",
+            EventKind::WebhookPing { .. } => "webhook.ping",
         }
     }
 }
@@ -253,11 +269,12 @@ impl Consumer {
                 "invitation.created",
                 "password_reset.requested",
                 "email_verification.requested",
+                "webhook.disabled",
             ]),
             Consumer::Deleter => Some(&["organization.deletion_requested"]),
             Consumer::Exporter => Some(&["organization.export_requested"]),
             Consumer::AuditWriter => None,
-            Consumer::WebhookDispatcher => Some(&WEBHOOK_EVENT_TYPES),
+            Consumer::WebhookDispatcher => Some(&DISPATCHED_EVENT_TYPES),
         }
     }
 
@@ -451,6 +468,9 @@ mod tests {
             EventKind::ApiKeyRevoked { api_key_id: ApiKeyId::generate() },
             EventKind::WebhookCreated { webhook_id: WebhookId::generate() },
             EventKind::WebhookDeleted { webhook_id: WebhookId::generate() },
+            EventKind::WebhookUpdated { webhook_id: WebhookId::generate(), changed: vec!["url".into()] },
+            EventKind::WebhookDisabled { webhook_id: WebhookId::generate(), reason: DisabledReason::Failing },
+            EventKind::WebhookPing { webhook_id: WebhookId::generate() },
         ]
     }
 
@@ -589,7 +609,7 @@ mod tests {
         let wanted = |c: Consumer| kinds.iter().filter(|k| c.wants(k)).map(|k| k.type_name()).collect::<Vec<_>>();
         assert_eq!(wanted(Consumer::Deleter), ["organization.deletion_requested"]);
         assert_eq!(wanted(Consumer::Exporter), ["organization.export_requested"]);
-        assert_eq!(wanted(Consumer::Mailer).len(), 5);
+        assert_eq!(wanted(Consumer::Mailer).len(), 6);
         for consumer in Consumer::ALL {
             for t in consumer.event_types().unwrap_or(&[]) {
                 assert!(EVENT_TYPES.contains(t), "{consumer:?} names an unknown type {t}");

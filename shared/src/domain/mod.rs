@@ -33,8 +33,9 @@ pub use task::{DueDate, Priority, Task, TaskDescription, TaskDraft, TaskPatch, T
 pub use user::{Password, Role, User};
 pub use webhook::{MAX_WEBHOOK_URL_CHARS, Reach, SealedSecret, WebhookSecret, WebhookUrl, signature_header};
 pub use webhook_endpoint::{
-    CreatedWebhook, DisabledReason, WEBHOOK_EVENT_TYPES, Webhook, WebhookAttempt, WebhookDelivery, WebhookDescription,
-    WebhookDraft, WebhookEventType, WebhookPayload,
+    CreatedWebhook, DISPATCHED_EVENT_TYPES, DisabledReason, FAILING_LIMIT, PING_EVENT_TYPE, ROTATION_OVERLAP,
+    WEBHOOK_EVENT_TYPES, Webhook, WebhookAttempt, WebhookDelivery, WebhookDescription, WebhookDraft, WebhookEventType,
+    WebhookPatch, WebhookPayload,
 };
 
 /// Why a value was refused: the field it came from and what is wrong with it.

@@ -5,14 +5,17 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::events::Event;
+use super::events::{Event, EventKind};
+use super::task::{not_null, present};
 use super::webhook::{Reach, WebhookSecret, WebhookUrl};
 use super::{Invalid, OrgId, UserId, WebhookId, bounded_text, parsed_string_type, text_schema};
 
-/// The event types a webhook can receive. Left out are those that concern one person's
-/// account (a password reset, an email verification: their mail is theirs) and the jobs an
-/// admin starts (deletion, export), which answer on their own routes.
-pub const WEBHOOK_EVENT_TYPES: [&str; 14] = [
+/// The event types the dispatcher sends: those a webhook can ask for, then the ping an admin
+/// asks for on one webhook (`POST /api/v1/webhooks/{id}/test`), which goes to that webhook
+/// alone. Left out are those that concern one person's account (a password reset, an email
+/// verification: their mail is theirs) and the jobs an admin starts (deletion, export),
+/// which answer on their own routes.
+pub const DISPATCHED_EVENT_TYPES: [&str; 17] = [
     "task.created",
     "task.updated",
     "task.assigned",
@@ -26,8 +29,30 @@ pub const WEBHOOK_EVENT_TYPES: [&str; 14] = [
     "api_key.created",
     "api_key.revoked",
     "webhook.created",
+    "webhook.updated",
+    "webhook.disabled",
     "webhook.deleted",
+    PING_EVENT_TYPE,
 ];
+
+/// The test delivery's type.
+pub const PING_EVENT_TYPE: &str = "webhook.ping";
+
+/// The event types a webhook can ask for: all the dispatcher sends but the ping.
+pub const WEBHOOK_EVENT_TYPES: &[&str] = {
+    let all: &[&str] = &DISPATCHED_EVENT_TYPES;
+    match all.split_last() {
+        Some((_, subscribable)) => subscribable,
+        None => &[],
+    }
+};
+
+/// How long the secret a rotation replaces still signs, beside the new one: time for the
+/// receiver to take the new secret without refusing a delivery meanwhile.
+pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
+
+/// How long every attempt to reach a webhook may fail before TaskFlow turns it off.
+pub const FAILING_LIMIT: chrono::Duration = chrono::Duration::days(3);
 
 /// One of [`WEBHOOK_EVENT_TYPES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +74,7 @@ impl utoipa::PartialSchema for WebhookEventType {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(WEBHOOK_EVENT_TYPES))
+            .enum_values(Some(WEBHOOK_EVENT_TYPES.iter().copied()))
             .examples(["task.created"])
             .into()
     }
@@ -100,12 +125,42 @@ fn enabled_by_default() -> bool {
     true
 }
 
+/// The body of `PATCH /api/v1/webhooks/{id}`: only the fields present change; `event_types:
+/// null` means every type.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"enabled": true, "event_types": null}), min_properties = 1)]
+pub struct WebhookPatch {
+    /// As when the webhook was made.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = String, format = "uri", example = "https://hooks.example.com/taskflow")]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<WebhookEventType>>)]
+    pub event_types: Option<Option<Vec<WebhookEventType>>>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = WebhookDescription)]
+    pub description: Option<WebhookDescription>,
+    /// `true` turns a webhook TaskFlow disabled back on.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool)]
+    pub enabled: Option<bool>,
+}
+
+impl WebhookPatch {
+    pub fn is_empty(&self) -> bool {
+        self.url.is_none() && self.event_types.is_none() && self.description.is_none() && self.enabled.is_none()
+    }
+}
+
 /// Why TaskFlow turned a webhook off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DisabledReason {
     /// The endpoint answered 410 Gone: it asked for no more deliveries.
     EndpointGone,
+    /// Every attempt to reach it failed for three days.
+    Failing,
 }
 
 /// A webhook as admins see it. Its secret is not here: it is answered once, at creation.
@@ -119,9 +174,14 @@ pub struct Webhook {
     pub event_types: Option<Vec<WebhookEventType>>,
     pub description: WebhookDescription,
     pub enabled: bool,
-    /// Set when TaskFlow turned the webhook off; `null` otherwise.
+    /// Set when TaskFlow turned the webhook off; `null` otherwise. Enabling it again clears it.
     #[serde(default)]
     pub disabled_reason: Option<DisabledReason>,
+    /// Since when every attempt to reach it has failed; `null` while deliveries succeed.
+    /// After three days TaskFlow turns it off (`disabled_reason: failing`) and mails the
+    /// organization's admins.
+    #[serde(default)]
+    pub failing_since: Option<DateTime<Utc>>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
 }
@@ -147,38 +207,86 @@ impl Webhook {
         created_by: UserId,
         now: DateTime<Utc>,
     ) -> Result<(Self, WebhookSecret), Invalid> {
-        let url = WebhookUrl::parse(&draft.url, reach)?;
-        let event_types = match draft.event_types {
-            None => None,
-            Some(types) if types.is_empty() => {
-                return Err(Invalid::new("event_types", "must name at least one type, or be left out for every type"));
-            }
-            Some(mut types) => {
-                types.sort_by_key(|t| t.as_str());
-                types.dedup();
-                Some(types)
-            }
-        };
         let webhook = Self {
             id: WebhookId::generate(),
             organization_id,
-            url,
-            event_types,
+            url: WebhookUrl::parse(&draft.url, reach)?,
+            event_types: event_types(draft.event_types)?,
             description: draft.description,
             enabled: draft.enabled,
             disabled_reason: None,
+            failing_since: None,
             created_by,
             created_at: now,
         };
         Ok((webhook, WebhookSecret::generate()))
     }
 
-    /// Whether `event` is delivered to this webhook now.
+    /// The webhook `patch` makes of this one, and the names of the fields whose values it
+    /// changes (empty: nothing to write). Enabling a webhook clears why it was off and its
+    /// failures; so does a new URL (another endpoint, with no history).
+    pub fn patched(&self, patch: WebhookPatch, reach: Reach) -> Result<(Self, Vec<&'static str>), Invalid> {
+        let mut next = self.clone();
+        let mut changed = Vec::new();
+        if let Some(url) = patch.url {
+            next.url = WebhookUrl::parse(&url, reach)?;
+            if next.url != self.url {
+                changed.push("url");
+                next.failing_since = None;
+            }
+        }
+        if let Some(types) = patch.event_types {
+            next.event_types = event_types(types)?;
+            if next.event_types != self.event_types {
+                changed.push("event_types");
+            }
+        }
+        if let Some(description) = patch.description
+            && description != self.description
+        {
+            next.description = description;
+            changed.push("description");
+        }
+        if let Some(enabled) = patch.enabled
+            && enabled != self.enabled
+        {
+            next.enabled = enabled;
+            changed.push("enabled");
+            if enabled {
+                next.disabled_reason = None;
+                next.failing_since = None;
+            }
+        }
+        Ok((next, changed))
+    }
+
+    /// Whether `event` is delivered to this webhook now: a ping for it, whether it is enabled
+    /// or not (an admin may try an endpoint before turning it back on), or an event of a type
+    /// it asked for while it is enabled.
     pub fn wants(&self, event: &Event) -> bool {
+        if let EventKind::WebhookPing { webhook_id } = event.kind {
+            return webhook_id == self.id;
+        }
         let name = event.kind.type_name();
         self.enabled
             && WEBHOOK_EVENT_TYPES.contains(&name)
             && self.event_types.as_ref().is_none_or(|types| types.iter().any(|t| t.as_str() == name))
+    }
+}
+
+/// A list of event types as kept: absent for every type, else sorted, each once, and at
+/// least one.
+fn event_types(types: Option<Vec<WebhookEventType>>) -> Result<Option<Vec<WebhookEventType>>, Invalid> {
+    match types {
+        None => Ok(None),
+        Some(types) if types.is_empty() => {
+            Err(Invalid::new("event_types", "must name at least one type, or be null for every type"))
+        }
+        Some(mut types) => {
+            types.sort_by_key(|t| t.as_str());
+            types.dedup();
+            Ok(Some(types))
+        }
     }
 }
 
@@ -226,7 +334,7 @@ impl WebhookPayload {
     /// The payload of `event`; `None` for a type no webhook receives.
     pub fn of(event: &Event) -> Option<Self> {
         let event_type = event.kind.type_name();
-        if !WEBHOOK_EVENT_TYPES.contains(&event_type) {
+        if !DISPATCHED_EVENT_TYPES.contains(&event_type) {
             return None;
         }
         let mut data = serde_json::to_value(event).ok()?;
@@ -332,5 +440,46 @@ mod tests {
         assert!(hook.wants(&task) && !hook.wants(&private));
         hook.enabled = false;
         assert!(!hook.wants(&task));
+    }
+
+    #[test]
+    fn a_patch_changes_what_it_names_and_turning_on_clears_why_it_was_off() {
+        let (org, user, now) = (OrgId::generate(), UserId::generate(), Utc::now());
+        let d = draft(serde_json::json!({"url": "https://h.example/x", "event_types": ["task.created"]})).unwrap();
+        let (mut hook, _) = Webhook::new(d, Reach::Public, org, user, now).unwrap();
+        (hook.enabled, hook.disabled_reason, hook.failing_since) = (false, Some(DisabledReason::Failing), Some(now));
+        let patch = |json| serde_json::from_value::<WebhookPatch>(json);
+
+        let on = patch(serde_json::json!({"enabled": true, "event_types": null})).unwrap();
+        let (next, changed) = hook.patched(on, Reach::Public).unwrap();
+        assert_eq!(changed, ["event_types", "enabled"]);
+        assert_eq!((next.enabled, next.disabled_reason, next.failing_since), (true, None, None));
+        assert_eq!(next.event_types, None, "null: every type");
+        let same =
+            patch(serde_json::json!({"enabled": true, "description": "", "url": "https://h.example/x"})).unwrap();
+        assert!(next.patched(same, Reach::Public).unwrap().1.is_empty(), "nothing changes, nothing to write");
+
+        let local = patch(serde_json::json!({"url": "http://127.0.0.1:9/"})).unwrap();
+        assert_eq!(next.patched(local, Reach::Public).unwrap_err().field, "url");
+        let none = patch(serde_json::json!({"event_types": []})).unwrap();
+        assert_eq!(next.patched(none, Reach::Public).unwrap_err().field, "event_types");
+        assert!(patch(serde_json::json!({"enabled": null})).is_err(), "null where a value must be");
+        assert!(patch(serde_json::json!({"secret": "whsec_x"})).is_err(), "an unknown field");
+        assert!(patch(serde_json::json!({})).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_ping_goes_to_its_webhook_alone_even_when_it_is_off_and_cannot_be_asked_for() {
+        let (org, now) = (OrgId::generate(), Utc::now());
+        let d =
+            draft(serde_json::json!({"url": "https://h.example/x", "event_types": ["task.deleted"], "enabled": false}))
+                .unwrap();
+        let (hook, _) = Webhook::new(d, Reach::Public, org, UserId::generate(), now).unwrap();
+        let ping = |webhook_id| Event::new(org, now, &Provenance::system(), EventKind::WebhookPing { webhook_id });
+        assert!(hook.wants(&ping(hook.id)));
+        assert!(!hook.wants(&ping(WebhookId::generate())));
+        assert_eq!(WebhookPayload::of(&ping(hook.id)).unwrap().data["webhook_id"], serde_json::json!(hook.id));
+        assert!(WebhookEventType::parse(PING_EVENT_TYPE).is_err());
+        assert_eq!(WEBHOOK_EVENT_TYPES.len() + 1, DISPATCHED_EVENT_TYPES.len());
     }
 }

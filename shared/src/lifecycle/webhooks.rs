@@ -19,9 +19,9 @@ use futures_util::future::join_all;
 
 use super::{JobError, Step, each_message, receives};
 use crate::auth::{self, SealingKey};
-use crate::domain::events::Event;
-use crate::domain::{DisabledReason, WebhookAttempt, WebhookPayload};
-use crate::notifications::{Delivery, Verdict, WebhookClient};
+use crate::domain::events::{Event, EventKind, Provenance};
+use crate::domain::{DisabledReason, FAILING_LIMIT, WebhookAttempt, WebhookPayload};
+use crate::notifications::{self, Delivery, Publisher, Verdict, WebhookClient};
 use crate::store::{Store, StoredWebhook, TenantScope};
 
 /// The longest back-off between two attempts (SQS allows a visibility of 12 h at most).
@@ -70,6 +70,8 @@ pub struct WebhookDispatcher {
     client: WebhookClient,
     sealing: SealingKey,
     queue: RetryQueue,
+    /// Where the `webhook.disabled` events it records go (the mailer tells the admins).
+    publisher: Publisher,
     retry_base: Duration,
 }
 
@@ -90,9 +92,10 @@ impl WebhookDispatcher {
         client: WebhookClient,
         sealing: SealingKey,
         queue: RetryQueue,
+        publisher: Publisher,
         retry_base: Duration,
     ) -> Self {
-        Self { store, client, sealing, queue, retry_base }
+        Self { store, client, sealing, queue, publisher, retry_base }
     }
 
     pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
@@ -142,7 +145,8 @@ impl WebhookDispatcher {
             return Ok(Outcome::Settled);
         }
         let now = Utc::now();
-        let secrets: Vec<_> = stored.secrets.iter().filter_map(|s| self.sealing.open(scope.org_id(), id, s)).collect();
+        let secrets: Vec<_> =
+            stored.signing_secrets(now).iter().filter_map(|s| self.sealing.open(scope.org_id(), id, s)).collect();
         if secrets.is_empty() {
             // The sealing secret was changed or is misconfigured: tried again, and at last the
             // dead-letter queue (and its alarm), not given up on quietly.
@@ -177,9 +181,9 @@ impl WebhookDispatcher {
         // Disabled before the attempt is recorded as given up: if disabling fails, the message
         // comes back and the 410 is met (and acted on) again.
         if sent.verdict == Verdict::Gone {
-            webhooks.disable(scope, id, DisabledReason::EndpointGone).await?;
-            tracing::warn!(webhook_id = %id, "the endpoint answered 410: webhook disabled");
+            self.disable(scope, stored, DisabledReason::EndpointGone).await?;
         }
+        self.note_health(scope, stored, sent.verdict, now).await?;
         let delivered = sent.verdict == Verdict::Delivered;
         let given_up = matches!(sent.verdict, Verdict::Gone | Verdict::Failed);
         webhooks.record_attempt(scope, id, event, &attempt, delivered, given_up, now).await?;
@@ -188,6 +192,54 @@ impl WebhookDispatcher {
             Verdict::Retry => Outcome::Retry,
             Verdict::Gone | Verdict::Failed => Outcome::GivenUp,
         })
+    }
+}
+
+impl WebhookDispatcher {
+    /// Keeps the webhook's `failing_since` (written only when it changes: a healthy webhook
+    /// costs no write), and turns the webhook off once every attempt has failed for
+    /// [`FAILING_LIMIT`].
+    async fn note_health(
+        &self,
+        scope: &TenantScope,
+        stored: &StoredWebhook,
+        verdict: Verdict,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), JobError> {
+        let webhooks = self.store.webhooks();
+        let id = stored.webhook.id;
+        match (verdict, stored.webhook.failing_since) {
+            (Verdict::Delivered, Some(_)) => webhooks.set_failing_since(scope, id, None).await?,
+            (Verdict::Delivered | Verdict::Gone, _) => {}
+            (Verdict::Retry | Verdict::Failed, None) => webhooks.set_failing_since(scope, id, Some(now)).await?,
+            (Verdict::Retry | Verdict::Failed, Some(since)) if now - since >= FAILING_LIMIT => {
+                self.disable(scope, stored, DisabledReason::Failing).await?;
+            }
+            (Verdict::Retry | Verdict::Failed, Some(_)) => {}
+        }
+        Ok(())
+    }
+
+    /// Turns the webhook off with its `webhook.disabled` event, which the mailer turns into
+    /// a mail to the organization's admins; once, however many attempts meet the reason.
+    async fn disable(
+        &self,
+        scope: &TenantScope,
+        stored: &StoredWebhook,
+        reason: DisabledReason,
+    ) -> Result<(), JobError> {
+        let id = stored.webhook.id;
+        let event = Event::new(
+            scope.org_id(),
+            Utc::now(),
+            &Provenance::system(),
+            EventKind::WebhookDisabled { webhook_id: id, reason },
+        );
+        if self.store.webhooks().disable(scope, id, &event).await? {
+            tracing::warn!(webhook_id = %id, ?reason, "webhook disabled");
+            notifications::dispatch(&self.store, &self.publisher, scope, &event).await;
+        }
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Email, Invitation, OpaqueToken, Organization, Task, User};
+use crate::domain::{DisabledReason, Email, Invitation, OpaqueToken, Organization, Task, User, Webhook};
 
 /// One email, plain text and HTML.
 #[derive(Debug, PartialEq, Eq)]
@@ -147,6 +147,38 @@ impl Mail {
     }
 }
 
+impl Mail {
+    /// To an admin, when TaskFlow turned one of the organization's webhooks off. The mail
+    /// names the endpoint by its host only: a URL's path and query often hold a token.
+    pub fn webhook_disabled(webhook: &Webhook, reason: DisabledReason, organization: &Organization, to: &User) -> Self {
+        let org = organization.name.as_str();
+        let url = webhook.url.as_url();
+        let host = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+        let why = match reason {
+            DisabledReason::EndpointGone => "it answered 410 Gone, which asks for no more deliveries",
+            DisabledReason::Failing => "every attempt to deliver to it failed for three days",
+        };
+        let text = format!(
+            "TaskFlow turned off a webhook of {org}: {why}.\n\nWebhook: {id}\nEndpoint: {host}\n\n\
+             No events are sent to it now. Its deliveries (GET /api/v1/webhooks/{id}/deliveries) show \
+             what the endpoint answered; once it works, turn the webhook on again with \
+             PATCH /api/v1/webhooks/{id} {{\"enabled\": true}} (POST /api/v1/webhooks/{id}/test sends it a ping first).\n",
+            id = webhook.id
+        );
+        let html = format!(
+            "<p>TaskFlow turned off a webhook of <strong>{}</strong>: {why}.</p>\
+             <p>Webhook: {id}<br>Endpoint: {}</p>\
+             <p>No events are sent to it now. Its deliveries (<code>GET /api/v1/webhooks/{id}/deliveries</code>) show \
+             what the endpoint answered; once it works, turn the webhook on again with \
+             <code>PATCH /api/v1/webhooks/{id}</code> <code>{{\"enabled\": true}}</code>.</p>",
+            escape_html(org),
+            escape_html(&host),
+            id = webhook.id
+        );
+        Self { to: to.email.as_str().to_owned(), subject: format!("[{org}] A webhook was turned off"), text, html }
+    }
+}
+
 fn escape_html(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
@@ -237,5 +269,37 @@ mod tests {
         assert_eq!(mail.subject, "[Gone <i>Inc</i>] Your organization has been deleted");
         assert!(mail.text.contains("gone-inc") && mail.text.contains("2026-12-02 10:30 UTC"));
         assert!(mail.html.contains("Gone &lt;i&gt;Inc&lt;/i&gt;") && !mail.html.contains("<i>"));
+    }
+
+    #[test]
+    fn a_webhook_mail_names_the_endpoint_by_its_host_only() {
+        let org = Organization {
+            id: OrgId::generate(),
+            name: OrgName::parse("Acme").unwrap(),
+            slug: OrgSlug::parse("acme").unwrap(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let draft: crate::domain::WebhookDraft =
+            serde_json::from_value(serde_json::json!({"url": "https://hooks.acme.example/in/T0K3N?key=s3cr3t"}))
+                .unwrap();
+        let (webhook, _) =
+            Webhook::new(draft, crate::domain::Reach::Public, org.id, UserId::generate(), Utc::now()).unwrap();
+        let admin = User {
+            id: webhook.created_by,
+            email: Email::parse("ada@acme.example").unwrap(),
+            role: Role::Admin,
+            organization_id: org.id,
+            created_at: Utc::now(),
+            email_verified: true,
+        };
+        let mail = Mail::webhook_disabled(&webhook, DisabledReason::Failing, &org, &admin);
+        assert_eq!((mail.to.as_str(), mail.subject.as_str()), ("ada@acme.example", "[Acme] A webhook was turned off"));
+        for body in [&mail.text, &mail.html] {
+            assert!(body.contains("https://hooks.acme.example") && body.contains(&webhook.id.to_string()), "{body}");
+            assert!(!body.contains("T0K3N") && !body.contains("s3cr3t"), "no path or query: {body}");
+        }
+        let gone = Mail::webhook_disabled(&webhook, DisabledReason::EndpointGone, &org, &admin);
+        assert!(gone.text.contains("410 Gone") && mail.text.contains("three days"));
     }
 }

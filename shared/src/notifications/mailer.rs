@@ -13,8 +13,8 @@ use chrono::Utc;
 
 use super::Mail;
 use crate::auth::{self, MailTokenKey, MailTokenPurpose};
-use crate::domain::Organization;
 use crate::domain::events::{Consumer, Event, EventId, EventKind};
+use crate::domain::{Organization, Role, User, Webhook};
 use crate::metrics::{self, Metric};
 use crate::store::{Claim, ClaimRule, DeliveryState, Store, StoreError, TenantScope};
 
@@ -255,10 +255,49 @@ impl Mailer {
                 let expires_at = event.occurred_at + crate::store::RESET_LIFETIME;
                 Ok(Composed::Mail(Mail::password_reset(&user, &token, organization, expires_at)))
             }
+            EventKind::WebhookDisabled { webhook_id, reason } => {
+                let Some(stored) = self.store.webhooks().get(scope, *webhook_id).await? else {
+                    return Ok(Composed::Nothing("the webhook was deleted meanwhile"));
+                };
+                if stored.webhook.enabled {
+                    return Ok(Composed::Nothing("the webhook was turned on again meanwhile"));
+                }
+                let Some(admin) = self.admin_to_tell(scope, &stored.webhook).await? else {
+                    return Ok(Composed::Nothing("the organization has no admin with a verified address"));
+                };
+                Ok(Composed::Mail(Mail::webhook_disabled(&stored.webhook, *reason, organization, &admin)))
+            }
             other => Err(DeliveryError::Permanent(format!("{} is not an event the mailer sends", other.type_name()))),
         }
     }
 }
+
+impl Mailer {
+    /// Who hears of a webhook's trouble: the admin who made it, while they are one with a
+    /// verified address; else the first such admin of the organization.
+    async fn admin_to_tell(&self, scope: &TenantScope, webhook: &Webhook) -> Result<Option<User>, DeliveryError> {
+        let can_be_told = |u: &User| u.role == Role::Admin && u.email_verified;
+        if let Some(creator) = self.store.users().get(scope, webhook.created_by).await?
+            && can_be_told(&creator)
+        {
+            return Ok(Some(creator));
+        }
+        let mut after = None;
+        loop {
+            let page = self.store.users().list_page(scope, MAX_PAGE, after).await?;
+            if let Some(admin) = page.items.into_iter().find(can_be_told) {
+                return Ok(Some(admin));
+            }
+            match page.last {
+                Some(last) => after = Some(last),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+/// The page size the mailer reads users in.
+const MAX_PAGE: usize = 100;
 
 /// Why a `SendEmail` did not confirm.
 #[derive(Debug)]

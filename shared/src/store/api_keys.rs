@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::error::{cancelled_at, is_transaction_conflict, unless_condition_failed};
+use super::error::{is_transaction_conflict, unless_condition_failed};
 use super::keys::{API_KEY_SK_PREFIX, PK, SK, api_key_sk, tenant_pk, user_sk};
-use super::outbox;
 use super::user_item::UserItem;
 use super::{Page, Store, StoreError, TenantScope, again_on_conflict, read_item};
 use crate::domain::events::{Event, EventKind, Provenance};
@@ -79,16 +78,14 @@ impl ApiKeyStore<'_> {
             last_used: None,
             expires_at: key.expires_at.map(|at| at.timestamp()),
         };
-        let items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
-            outbox::record(self.store, scope, event)?,
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) => Err(StoreError::dynamo(e)),
-        }
+        self.store
+            .write_as_caller(
+                scope,
+                caller,
+                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
+                event,
+            )
+            .await
     }
 
     /// The key `id` and the user `creator`, read together in one consistent call
@@ -194,17 +191,8 @@ impl ApiKeyStore<'_> {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().delete(delete).build(),
-            outbox::record(self.store, scope, &event)?,
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(event),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::dynamo(e)),
-        }
+        self.store.write_as_caller(scope, caller, TransactWriteItem::builder().delete(delete).build(), &event).await?;
+        Ok(event)
     }
 }
 

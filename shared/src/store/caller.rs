@@ -6,9 +6,12 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 
+use super::error::cancelled_at;
 use super::keys::{PK, SK, tenant_pk, user_sk};
+use super::outbox;
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope};
+use crate::domain::events::Event;
 use crate::domain::{Role, UserId};
 
 /// Who is writing, and whether the write needs them to be an admin now.
@@ -90,6 +93,28 @@ impl Caller {
             Ok(Some(item)) if needs_verified && !item.user.email_verified => StoreError::CallerUnverified,
             Ok(Some(_)) => StoreError::VersionConflict,
             Err(e) => e,
+        }
+    }
+}
+
+impl Store {
+    /// The common shape of a caller's write: one `write` of one item, the caller's check and
+    /// `event`'s outbox record, in one transaction. The caller's refusal when the check
+    /// fails; `NotFound` when the write's own condition does (the item is not there, or not
+    /// as the write requires).
+    pub(super) async fn write_as_caller(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        write: TransactWriteItem,
+        event: &Event,
+    ) -> Result<(), StoreError> {
+        let items = vec![caller.check(self, scope)?, write, outbox::record(self, scope, event)?];
+        match self.transact(items).await {
+            Ok(_) => Ok(()),
+            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self, scope).await),
+            Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
+            Err(e) => Err(StoreError::dynamo(e)),
         }
     }
 }

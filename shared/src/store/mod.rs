@@ -53,7 +53,7 @@ pub use sessions::{RefreshToken, Session, SessionStore};
 pub use tasks::{DeleteRefused, TaskFilter, TaskPage, TaskStore};
 pub use throttle::{ThrottleStore, counter_key};
 pub use users::{UserPage, UserStore};
-pub use webhooks::{DELIVERY_RECORD_LIFETIME, MAX_WEBHOOKS, StoredWebhook, WebhookPage, WebhookStore};
+pub use webhooks::{DELIVERY_RECORD_LIFETIME, DeliveryPage, MAX_WEBHOOKS, StoredWebhook, WebhookPage, WebhookStore};
 
 use std::collections::HashMap;
 

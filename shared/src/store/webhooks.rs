@@ -2,17 +2,19 @@
 //! sealed (never in clear), and beside it one record per event delivered to it, with every
 //! attempt. Deleting the organization deletes them with the partition.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use super::error::{cancelled_at, unless_condition_failed};
-use super::keys::{PK, SK, WEBHOOK_SK_PREFIX, tenant_pk, webhook_message_sk, webhook_sk};
+use super::keys::{PK, SK, WEBHOOK_SK_PREFIX, tenant_pk, webhook_message_prefix, webhook_message_sk, webhook_sk};
 use super::outbox;
 use super::{Page, Store, StoreError, TenantScope, readable_items};
 use crate::domain::events::{Event, EventId, EventKind, Provenance};
-use crate::domain::{DisabledReason, SealedSecret, Webhook, WebhookAttempt, WebhookDelivery, WebhookId};
+use crate::domain::{SealedSecret, Webhook, WebhookAttempt, WebhookDelivery, WebhookId};
 
 /// How long a delivery record is kept: past every retry of its event (about a day) and long
 /// enough for an admin to look into a failure.
@@ -29,12 +31,38 @@ struct WebhookItem {
     webhook: Webhook,
     /// The secrets that sign its deliveries, sealed; the newest first.
     secrets: Vec<SealedSecret>,
+    /// Until when the secrets after the first still sign (a rotation's overlap); absent when
+    /// the webhook was never rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retiring_until: Option<DateTime<Utc>>,
 }
 
 /// A webhook as the dispatcher reads it: with its sealed secrets. (No `Debug`.)
 pub struct StoredWebhook {
     pub webhook: Webhook,
-    pub secrets: Vec<SealedSecret>,
+    secrets: Vec<SealedSecret>,
+    retiring_until: Option<DateTime<Utc>>,
+}
+
+impl StoredWebhook {
+    /// The secrets that sign a delivery made `now`: the newest, and the one a rotation
+    /// replaced while its overlap lasts.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> &[SealedSecret] {
+        let overlapping = self.retiring_until.is_some_and(|until| now < until);
+        let keep = if overlapping { self.secrets.len() } else { self.secrets.len().min(1) };
+        &self.secrets[..keep]
+    }
+
+    /// The secret new deliveries are signed with first.
+    pub fn current_secret(&self) -> Option<&SealedSecret> {
+        self.secrets.first()
+    }
+}
+
+impl From<WebhookItem> for StoredWebhook {
+    fn from(item: WebhookItem) -> Self {
+        Self { webhook: item.webhook, secrets: item.secrets, retiring_until: item.retiring_until }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -51,6 +79,13 @@ struct DeliveryRecordItem {
 pub struct WebhookPage {
     pub items: Vec<Webhook>,
     pub last: Option<WebhookId>,
+}
+
+/// A page of one webhook's deliveries, newest first.
+#[derive(Debug)]
+pub struct DeliveryPage {
+    pub items: Vec<WebhookDelivery>,
+    pub last: Option<EventId>,
 }
 
 pub struct WebhookStore<'a> {
@@ -79,17 +114,16 @@ impl WebhookStore<'_> {
             sk: webhook_sk(webhook.id),
             webhook: webhook.clone(),
             secrets: vec![secret],
+            retiring_until: None,
         };
-        let items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
-            outbox::record(self.store, scope, event)?,
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) => Err(StoreError::dynamo(e)),
-        }
+        self.store
+            .write_as_caller(
+                scope,
+                caller,
+                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
+                event,
+            )
+            .await
     }
 
     /// A page of the organization's webhooks, newest first.
@@ -111,7 +145,106 @@ impl WebhookStore<'_> {
         let out =
             self.store.query_partition(scope, WEBHOOK_SK_PREFIX.into()).send().await.map_err(StoreError::dynamo)?;
         let items: Vec<WebhookItem> = readable_items(out.items.unwrap_or_default());
-        Ok(items.into_iter().map(|i| StoredWebhook { webhook: i.webhook, secrets: i.secrets }).collect())
+        Ok(items.into_iter().map(StoredWebhook::from).collect())
+    }
+
+    /// The webhook `id` of this organization, with its secrets: one GetItem.
+    pub async fn get(&self, scope: &TenantScope, id: WebhookId) -> Result<Option<StoredWebhook>, StoreError> {
+        let item: Option<WebhookItem> = self.store.get_item(tenant_pk(scope), webhook_sk(id)).await?;
+        Ok(item.map(StoredWebhook::from))
+    }
+
+    /// Writes the fields in which `after` differs from `before` (and only those: a field the
+    /// dispatcher changes meanwhile, or another admin, is not written back), with its event,
+    /// if the caller is still an admin. `NotFound` when the webhook was deleted meanwhile.
+    pub async fn update(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        before: &Webhook,
+        after: &Webhook,
+        event: &Event,
+    ) -> Result<(), StoreError> {
+        debug_assert!(caller.needs_admin, "changing a webhook is an admin's write");
+        let (old, new): (HashMap<String, AttributeValue>, HashMap<String, AttributeValue>) =
+            (serde_dynamo::to_item(before)?, serde_dynamo::to_item(after)?);
+        let mut fields: Vec<(&String, &AttributeValue)> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).collect();
+        fields.sort_by_key(|(k, _)| *k);
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let mut update = Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(webhook_sk(after.id)))
+            .condition_expression("attribute_exists(pk)");
+        let mut sets = Vec::new();
+        for (i, (field, value)) in fields.into_iter().enumerate() {
+            sets.push(format!("webhook.#f{i} = :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), field.as_str())
+                .expression_attribute_values(format!(":v{i}"), value.clone());
+        }
+        let update = update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        self.store.write_as_caller(scope, caller, TransactWriteItem::builder().update(update).build(), event).await
+    }
+
+    /// Makes `secret` the webhook's first secret, the one it replaces (`current`) signing
+    /// beside it until `overlap_until`, with its event, if the caller is still an admin.
+    /// Only the secret read as current is replaced: a rotation that raced another is refused
+    /// (`VersionConflict`) rather than losing the secret the other answered. `NotFound` when
+    /// the webhook was deleted meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rotate(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        id: WebhookId,
+        current: &SealedSecret,
+        secret: SealedSecret,
+        overlap_until: DateTime<Utc>,
+        event: &Event,
+    ) -> Result<(), StoreError> {
+        debug_assert!(caller.needs_admin, "rotating a webhook's secret is an admin's write");
+        let update = Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(webhook_sk(id)))
+            .update_expression("SET secrets = :secrets, retiring_until = :until")
+            .condition_expression("attribute_exists(pk) AND secrets[0] = :current")
+            .expression_attribute_values(":secrets", serde_dynamo::to_attribute_value(vec![&secret, current])?)
+            .expression_attribute_values(":until", serde_dynamo::to_attribute_value(overlap_until)?)
+            .expression_attribute_values(":current", serde_dynamo::to_attribute_value(current)?)
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let write = TransactWriteItem::builder().update(update).build();
+        match self.store.write_as_caller(scope, caller, write, event).await {
+            // Still there: another rotation replaced the secret first.
+            Err(StoreError::NotFound) => match self.get(scope, id).await? {
+                Some(_) => Err(StoreError::VersionConflict),
+                None => Err(StoreError::NotFound),
+            },
+            other => other,
+        }
+    }
+
+    /// A page of the webhook's deliveries, newest first (one Query; an unknown webhook has
+    /// none).
+    pub async fn deliveries_page(
+        &self,
+        scope: &TenantScope,
+        id: WebhookId,
+        limit: usize,
+        after: Option<EventId>,
+    ) -> Result<DeliveryPage, StoreError> {
+        let prefix = webhook_message_prefix(id);
+        let page: Page<DeliveryRecordItem> =
+            self.store.partition_page(scope, &prefix, limit, after.map(|e| webhook_message_sk(id, e))).await?;
+        let last = page.last_sk.and_then(|sk| sk.strip_prefix(prefix.as_str()).and_then(EventId::parse));
+        Ok(DeliveryPage { items: page.items.into_iter().map(|i| i.delivery).collect(), last })
     }
 
     /// Deletes the webhook, with its event, if the caller is still an admin: no event is
@@ -133,21 +266,68 @@ impl WebhookStore<'_> {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().delete(delete).build(),
-            outbox::record(self.store, scope, &event)?,
-        ];
+        self.store.write_as_caller(scope, caller, TransactWriteItem::builder().delete(delete).build(), &event).await?;
+        Ok(event)
+    }
+
+    /// Records `event` (a ping of the webhook `id`) if the webhook exists and the caller is
+    /// still an admin. `NotFound` when there is no such webhook (in this organization).
+    pub async fn ping(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        id: WebhookId,
+        event: &Event,
+    ) -> Result<(), StoreError> {
+        debug_assert!(caller.needs_admin, "a test delivery is an admin's write");
+        let exists = ConditionCheck::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(webhook_sk(id)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        self.store
+            .write_as_caller(scope, caller, TransactWriteItem::builder().condition_check(exists).build(), event)
+            .await
+    }
+
+    /// Turns the webhook off for `reason`, with its event (`webhook.disabled`, which mails the
+    /// admins), if it is still on: `false` when it was off already or is gone, and then no
+    /// event is recorded (two dispatchers meeting the same 410 mail once).
+    pub async fn disable(&self, scope: &TenantScope, id: WebhookId, event: &Event) -> Result<bool, StoreError> {
+        let EventKind::WebhookDisabled { reason, .. } = &event.kind else {
+            return Err(StoreError::Dynamo("a webhook is disabled with a webhook.disabled event".into()));
+        };
+        let update = Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(webhook_sk(id)))
+            .update_expression("SET webhook.enabled = :off, webhook.disabled_reason = :reason")
+            .condition_expression("attribute_exists(pk) AND webhook.enabled = :on")
+            .expression_attribute_values(":off", AttributeValue::Bool(false))
+            .expression_attribute_values(":on", AttributeValue::Bool(true))
+            .expression_attribute_values(":reason", serde_dynamo::to_attribute_value(reason)?)
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let items =
+            vec![TransactWriteItem::builder().update(update).build(), outbox::record(self.store, scope, event)?];
         match self.store.transact(items).await {
-            Ok(_) => Ok(event),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_at(&e, 0) => Ok(false),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }
 
-    /// Turns the webhook off for `reason`; nothing when it is gone meanwhile.
-    pub async fn disable(&self, scope: &TenantScope, id: WebhookId, reason: DisabledReason) -> Result<(), StoreError> {
+    /// Notes since when every attempt has failed (`Some`), or that one succeeded (`None`);
+    /// nothing when the webhook is gone meanwhile. Called only when it changes, so a healthy
+    /// webhook costs no write.
+    pub async fn set_failing_since(
+        &self,
+        scope: &TenantScope,
+        id: WebhookId,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         let result = self
             .store
             .client
@@ -155,10 +335,9 @@ impl WebhookStore<'_> {
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(webhook_sk(id)))
-            .update_expression("SET webhook.enabled = :off, webhook.disabled_reason = :reason")
+            .update_expression("SET webhook.failing_since = :since")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":off", AttributeValue::Bool(false))
-            .expression_attribute_values(":reason", serde_dynamo::to_attribute_value(reason)?)
+            .expression_attribute_values(":since", serde_dynamo::to_attribute_value(since)?)
             .send()
             .await;
         unless_condition_failed(result)
@@ -241,11 +420,36 @@ mod tests {
             sk: webhook_sk(webhook.id),
             webhook: webhook.clone(),
             secrets: vec![key.seal(org, webhook.id, &secret)],
+            retiring_until: None,
         };
         let raw: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(&item).unwrap();
         assert!(!format!("{raw:?}").contains(&secret.expose()[6..]), "the secret is not in clear");
         let back: WebhookItem = serde_dynamo::from_item(raw).unwrap();
         assert_eq!(back.webhook, webhook);
         assert_eq!(key.open(org, webhook.id, &back.secrets[0]), Some(secret));
+    }
+
+    #[test]
+    fn a_replaced_secret_signs_only_while_its_overlap_lasts() {
+        let draft: WebhookDraft = serde_json::from_value(serde_json::json!({"url": "https://h.example/x"})).unwrap();
+        let (org, now) = (OrgId::generate(), Utc::now());
+        let (webhook, _) = Webhook::new(draft, Reach::Public, org, UserId::generate(), now).unwrap();
+        let key = SealingKey::new(b"0123456789abcdef0123456789abcdef");
+        let [new, old] = [(); 2].map(|_| key.seal(org, webhook.id, &crate::domain::WebhookSecret::generate()));
+        let stored = |secrets: Vec<SealedSecret>, retiring_until| StoredWebhook {
+            webhook: webhook.clone(),
+            secrets,
+            retiring_until,
+        };
+        let rotated = stored(vec![new.clone(), old.clone()], Some(now + Duration::hours(24)));
+        assert_eq!(rotated.signing_secrets(now), [new.clone(), old.clone()]);
+        assert_eq!(
+            rotated.signing_secrets(now + Duration::hours(24)),
+            std::slice::from_ref(&new),
+            "the overlap is over"
+        );
+        assert_eq!(stored(vec![new.clone(), old], None).signing_secrets(now), std::slice::from_ref(&new));
+        assert_eq!(rotated.current_secret(), Some(&new));
+        assert!(stored(Vec::new(), None).signing_secrets(now).is_empty());
     }
 }
