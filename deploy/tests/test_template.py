@@ -290,6 +290,15 @@ def test_only_the_functions_that_issue_mailed_tokens_and_the_mailer_may_read_the
         assert ("TASKFLOW_MAIL_TOKEN_SECRET_SECRET_ARN" in variables) == (name in readers), name
 
 
+def test_every_function_that_publishes_events_may_clear_their_outbox_markers(template):
+    # notifications::dispatch deletes an event's outbox marker once it is published; without
+    # DeleteItem the marker stays and the re-publisher sends the event a second time.
+    for name, resource in functions(template).items():
+        grants = granted(resource)
+        if "sns:Publish topic" in grants:
+            assert "dynamodb:DeleteItem table" in grants, name
+
+
 def test_only_the_functions_that_seal_or_sign_may_read_the_sealing_key(template):
     readers = {name for name, r in functions(template).items() if any("webhook-sealing-secret" in g for g in granted(r))}
     assert readers == {"WebhooksCreateFunction", "WebhooksRotateSecretFunction", "WebhooksDispatcherFunction"}

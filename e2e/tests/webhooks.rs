@@ -310,8 +310,11 @@ async fn set_stored(tenant: &Tenant, webhook: &Value, expression: &str, value: A
         .unwrap();
 }
 
+/// A time `days` ago, as the store writes times (serde's RFC 3339 form, which the store's
+/// conditions compare as written).
 fn days_ago(days: i64) -> AttributeValue {
-    AttributeValue::S((chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339())
+    let at = serde_json::to_value(chrono::Utc::now() - chrono::Duration::days(days)).unwrap();
+    AttributeValue::S(at.as_str().unwrap().to_owned())
 }
 
 #[tokio::test]

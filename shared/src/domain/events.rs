@@ -180,7 +180,8 @@ pub enum EventKind {
     /// its value).
     #[serde(rename = "webhook.updated")]
     WebhookUpdated { webhook_id: WebhookId, changed: Vec<String> },
-    /// TaskFlow turned a webhook off, for `reason`: mail the organization's admins.
+    /// TaskFlow turned a webhook off, for `reason`: mail an admin (the one who made it, while
+    /// they are one).
     #[serde(rename = "webhook.disabled")]
     WebhookDisabled { webhook_id: WebhookId, reason: DisabledReason },
     #[serde(rename = "webhook.deleted")]

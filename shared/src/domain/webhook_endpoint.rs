@@ -178,8 +178,8 @@ pub struct Webhook {
     #[serde(default)]
     pub disabled_reason: Option<DisabledReason>,
     /// Since when every attempt to reach it has failed; `null` while deliveries succeed.
-    /// After three days TaskFlow turns it off (`disabled_reason: failing`) and mails the
-    /// organization's admins.
+    /// After three days TaskFlow turns it off (`disabled_reason: failing`) and mails an admin
+    /// (the one who made it, while they are one).
     #[serde(default)]
     pub failing_since: Option<DateTime<Utc>>,
     pub created_by: UserId,

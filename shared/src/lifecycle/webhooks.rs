@@ -181,7 +181,7 @@ impl WebhookDispatcher {
         // Disabled before the attempt is recorded as given up: if disabling fails, the message
         // comes back and the 410 is met (and acted on) again.
         if sent.verdict == Verdict::Gone {
-            self.disable(scope, stored, DisabledReason::EndpointGone).await?;
+            self.disable(scope, stored, DisabledReason::EndpointGone, None).await?;
         }
         self.note_health(scope, stored, sent.verdict, now).await?;
         let delivered = sent.verdict == Verdict::Delivered;
@@ -208,25 +208,24 @@ impl WebhookDispatcher {
     ) -> Result<(), JobError> {
         let webhooks = self.store.webhooks();
         let id = stored.webhook.id;
-        match (verdict, stored.webhook.failing_since) {
-            (Verdict::Delivered, Some(_)) => webhooks.set_failing_since(scope, id, None).await?,
-            (Verdict::Delivered | Verdict::Gone, _) => {}
-            (Verdict::Retry | Verdict::Failed, None) => webhooks.set_failing_since(scope, id, Some(now)).await?,
-            (Verdict::Retry | Verdict::Failed, Some(since)) if now - since >= FAILING_LIMIT => {
-                self.disable(scope, stored, DisabledReason::Failing).await?;
-            }
-            (Verdict::Retry | Verdict::Failed, Some(_)) => {}
+        match health_step(verdict, stored.webhook.failing_since, now) {
+            HealthStep::Nothing => {}
+            HealthStep::Clear(since) => webhooks.clear_failing(scope, id, since).await?,
+            HealthStep::Mark => webhooks.mark_failing(scope, id, now).await?,
+            HealthStep::Disable(since) => self.disable(scope, stored, DisabledReason::Failing, Some(since)).await?,
         }
         Ok(())
     }
 
     /// Turns the webhook off with its `webhook.disabled` event, which the mailer turns into
-    /// a mail to the organization's admins; once, however many attempts meet the reason.
+    /// a mail to an admin; once, however many attempts meet the reason. For failures, only
+    /// while its failing mark is still `failing_since`, the one this attempt read.
     async fn disable(
         &self,
         scope: &TenantScope,
         stored: &StoredWebhook,
         reason: DisabledReason,
+        failing_since: Option<chrono::DateTime<Utc>>,
     ) -> Result<(), JobError> {
         let id = stored.webhook.id;
         let event = Event::new(
@@ -235,11 +234,38 @@ impl WebhookDispatcher {
             &Provenance::system(),
             EventKind::WebhookDisabled { webhook_id: id, reason },
         );
-        if self.store.webhooks().disable(scope, id, &event).await? {
+        if self.store.webhooks().disable(scope, id, &event, failing_since).await? {
             tracing::warn!(webhook_id = %id, ?reason, "webhook disabled");
             notifications::dispatch(&self.store, &self.publisher, scope, &event).await;
         }
         Ok(())
+    }
+}
+
+/// What an attempt's verdict does to a webhook's failing mark, as it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HealthStep {
+    Nothing,
+    /// A success after failures: clear the mark read.
+    Clear(chrono::DateTime<Utc>),
+    /// The first failure after a success.
+    Mark,
+    /// Failing for [`FAILING_LIMIT`] since the mark read: turn it off.
+    Disable(chrono::DateTime<Utc>),
+}
+
+fn health_step(
+    verdict: Verdict,
+    failing_since: Option<chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
+) -> HealthStep {
+    match (verdict, failing_since) {
+        (Verdict::Delivered, Some(since)) => HealthStep::Clear(since),
+        // A 410 turns the webhook off on its own.
+        (Verdict::Delivered | Verdict::Gone, _) => HealthStep::Nothing,
+        (Verdict::Retry | Verdict::Failed, None) => HealthStep::Mark,
+        (Verdict::Retry | Verdict::Failed, Some(since)) if now - since >= FAILING_LIMIT => HealthStep::Disable(since),
+        (Verdict::Retry | Verdict::Failed, Some(_)) => HealthStep::Nothing,
     }
 }
 
@@ -259,5 +285,21 @@ mod tests {
         // The template's receive limit (13) leaves 12 waits between the first and last attempt.
         let total: Duration = (1..=12).map(|n| back_off(base, n, 0)).sum();
         assert!((20 * 3600..=28 * 3600).contains(&total.as_secs()), "{total:?}");
+    }
+
+    #[test]
+    fn three_days_of_failures_turn_a_webhook_off_and_a_success_clears_the_mark() {
+        let now = Utc::now();
+        let since = |hours| Some(now - chrono::Duration::hours(hours));
+        assert_eq!(health_step(Verdict::Delivered, None, now), HealthStep::Nothing, "a healthy webhook costs no write");
+        assert_eq!(health_step(Verdict::Delivered, since(5), now), HealthStep::Clear(now - chrono::Duration::hours(5)));
+        assert_eq!(health_step(Verdict::Retry, None, now), HealthStep::Mark);
+        assert_eq!(health_step(Verdict::Failed, None, now), HealthStep::Mark);
+        assert_eq!(health_step(Verdict::Retry, since(71), now), HealthStep::Nothing, "under three days: still on");
+        assert_eq!(
+            health_step(Verdict::Failed, since(72), now),
+            HealthStep::Disable(now - chrono::Duration::hours(72))
+        );
+        assert_eq!(health_step(Verdict::Gone, since(100), now), HealthStep::Nothing, "a 410 disables on its own");
     }
 }

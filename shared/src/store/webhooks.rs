@@ -292,24 +292,38 @@ impl WebhookStore<'_> {
             .await
     }
 
-    /// Turns the webhook off for `reason`, with its event (`webhook.disabled`, which mails the
-    /// admins), if it is still on: `false` when it was off already or is gone, and then no
-    /// event is recorded (two dispatchers meeting the same 410 mail once).
-    pub async fn disable(&self, scope: &TenantScope, id: WebhookId, event: &Event) -> Result<bool, StoreError> {
+    /// Turns the webhook off for `reason`, with its event (`webhook.disabled`, which mails an
+    /// admin), if it is still on: `false` when it was off already or is gone, and then no
+    /// event is recorded (two dispatchers meeting the same 410 mail once). With `failing_since`, only while the webhook's mark is still that one: an admin who
+    /// turned it back on meanwhile (which clears the mark) is not overruled by an attempt
+    /// that read the webhook before.
+    pub async fn disable(
+        &self,
+        scope: &TenantScope,
+        id: WebhookId,
+        event: &Event,
+        failing_since: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
         let EventKind::WebhookDisabled { reason, .. } = &event.kind else {
             return Err(StoreError::Dynamo("a webhook is disabled with a webhook.disabled event".into()));
         };
-        let update = Update::builder()
+        let mut update = Update::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(webhook_sk(id)))
             .update_expression("SET webhook.enabled = :off, webhook.disabled_reason = :reason")
-            .condition_expression("attribute_exists(pk) AND webhook.enabled = :on")
             .expression_attribute_values(":off", AttributeValue::Bool(false))
             .expression_attribute_values(":on", AttributeValue::Bool(true))
-            .expression_attribute_values(":reason", serde_dynamo::to_attribute_value(reason)?)
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .expression_attribute_values(":reason", serde_dynamo::to_attribute_value(reason)?);
+        update = match failing_since {
+            Some(since) => update
+                .condition_expression(
+                    "attribute_exists(pk) AND webhook.enabled = :on AND webhook.failing_since = :since",
+                )
+                .expression_attribute_values(":since", serde_dynamo::to_attribute_value(since)?),
+            None => update.condition_expression("attribute_exists(pk) AND webhook.enabled = :on"),
+        };
+        let update = update.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let items =
             vec![TransactWriteItem::builder().update(update).build(), outbox::record(self.store, scope, event)?];
         match self.store.transact(items).await {
@@ -319,14 +333,35 @@ impl WebhookStore<'_> {
         }
     }
 
-    /// Notes since when every attempt has failed (`Some`), or that one succeeded (`None`);
-    /// nothing when the webhook is gone meanwhile. Called only when it changes, so a healthy
-    /// webhook costs no write.
-    pub async fn set_failing_since(
+    /// Marks the webhook failing since `now`, if it is not marked already (a concurrent
+    /// failure's mark is kept: it is the older); nothing when it is gone meanwhile.
+    pub async fn mark_failing(&self, scope: &TenantScope, id: WebhookId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let result = self
+            .store
+            .client
+            .update_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(webhook_sk(id)))
+            .update_expression("SET webhook.failing_since = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(webhook.failing_since) \
+                 OR attribute_type(webhook.failing_since, :null))",
+            )
+            .expression_attribute_values(":now", serde_dynamo::to_attribute_value(now)?)
+            .expression_attribute_values(":null", AttributeValue::S("NULL".into()))
+            .send()
+            .await;
+        unless_condition_failed(result)
+    }
+
+    /// Clears the webhook's failing mark after a success, if it is still the mark `since`
+    /// that was read (a newer one, set after a later failure, stays).
+    pub async fn clear_failing(
         &self,
         scope: &TenantScope,
         id: WebhookId,
-        since: Option<DateTime<Utc>>,
+        since: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let result = self
             .store
@@ -335,8 +370,9 @@ impl WebhookStore<'_> {
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(webhook_sk(id)))
-            .update_expression("SET webhook.failing_since = :since")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression("SET webhook.failing_since = :none")
+            .condition_expression("webhook.failing_since = :since")
+            .expression_attribute_values(":none", AttributeValue::Null(true))
             .expression_attribute_values(":since", serde_dynamo::to_attribute_value(since)?)
             .send()
             .await;
