@@ -27,13 +27,10 @@ async fn next(requests: &mut UnboundedReceiver<Received>) -> Received {
         .expect("the receiver runs")
 }
 
-/// The dispatcher's record of `event_id`'s delivery to `webhook`, read from the table.
-async fn delivery_record(
-    tenant: &Tenant,
-    webhook: &Value,
-    event_id: &str,
-) -> Option<std::collections::HashMap<String, AttributeValue>> {
-    let sk = format!("WEBHOOKMSG#{}#{event_id}", webhook["id"].as_str().unwrap());
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// The item `sk` of `tenant`'s partition, read from the table as it is stored.
+async fn stored_item(tenant: &Tenant, sk: String) -> Option<Item> {
     dynamodb()
         .await
         .get_item()
@@ -45,6 +42,16 @@ async fn delivery_record(
         .await
         .unwrap()
         .item
+}
+
+/// The dispatcher's record of `event_id`'s delivery to `webhook`, read from the table.
+async fn delivery_record(tenant: &Tenant, webhook: &Value, event_id: &str) -> Option<Item> {
+    stored_item(tenant, format!("WEBHOOKMSG#{}#{event_id}", webhook["id"].as_str().unwrap())).await
+}
+
+/// The webhook's own item, read from the table.
+async fn webhook_item(tenant: &Tenant, webhook: &Value) -> Item {
+    stored_item(tenant, format!("WEBHOOK#{}", webhook["id"].as_str().unwrap())).await.expect("the webhook's item")
 }
 
 fn secret_of(webhook: &Value) -> String {
@@ -106,17 +113,7 @@ async fn a_webhook_gets_its_types_signed_and_its_secret_is_shown_once_and_stored
     let (status, list) = api.call(Method::GET, "/api/v1/webhooks", Some(&tenant.admin.token), None).await;
     assert_eq!((status, list["items"][0]["id"].clone()), (StatusCode::OK, webhook["id"].clone()));
     assert!(list["items"][0].get("secret").is_none() && !list.to_string().contains(&secret["whsec_".len()..]));
-    let item = dynamodb()
-        .await
-        .get_item()
-        .table_name(table())
-        .key("pk", AttributeValue::S(format!("ORG#{}", tenant.org_id)))
-        .key("sk", AttributeValue::S(format!("WEBHOOK#{}", webhook["id"].as_str().unwrap())))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the webhook's item");
+    let item = webhook_item(&tenant, &webhook).await;
     let stored = format!("{item:?}");
     assert!(!stored.contains(&secret["whsec_".len()..]), "the secret is not in clear");
     let sealed = item["secrets"].as_l().unwrap()[0].as_s().unwrap().clone();
@@ -464,17 +461,7 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_its_overlap_only() {
     assert_eq!(signed_by(&got, &[&secret_of(&fast.1)]), [true], "the rotation that won signs");
 
     // Never in clear in the table; only its admins rotate it.
-    let item = dynamodb()
-        .await
-        .get_item()
-        .table_name(table())
-        .key("pk", AttributeValue::S(format!("ORG#{}", tenant.org_id)))
-        .key("sk", AttributeValue::S(format!("WEBHOOK#{}", webhook["id"].as_str().unwrap())))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = webhook_item(&tenant, &webhook).await;
     let stored = format!("{item:?}");
     for secret in [&original, &first, &second] {
         assert!(!stored.contains(&secret["whsec_".len()..]), "not in clear");

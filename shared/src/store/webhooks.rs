@@ -93,6 +93,30 @@ pub struct WebhookStore<'a> {
 }
 
 impl WebhookStore<'_> {
+    /// An update of the webhook `id`'s item, in a transaction.
+    fn webhook_update(&self, scope: &TenantScope, id: WebhookId) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(webhook_sk(id)))
+    }
+
+    /// An update of the webhook `id`'s item, on its own.
+    fn update_webhook_item(
+        &self,
+        scope: &TenantScope,
+        id: WebhookId,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.store
+            .client
+            .update_item()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(webhook_sk(id)))
+    }
+}
+
+impl WebhookStore<'_> {
     /// Stores a new webhook with its sealed secret and its event, if the caller is still an
     /// admin and the organization has fewer than [`MAX_WEBHOOKS`].
     pub async fn create(
@@ -173,11 +197,7 @@ impl WebhookStore<'_> {
         if fields.is_empty() {
             return Ok(());
         }
-        let mut update = Update::builder()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(webhook_sk(after.id)))
-            .condition_expression("attribute_exists(pk)");
+        let mut update = self.webhook_update(scope, after.id).condition_expression("attribute_exists(pk)");
         let mut sets = Vec::new();
         for (i, (field, value)) in fields.into_iter().enumerate() {
             sets.push(format!("webhook.#f{i} = :v{i}"));
@@ -209,10 +229,8 @@ impl WebhookStore<'_> {
         event: &Event,
     ) -> Result<(), StoreError> {
         debug_assert!(caller.needs_admin, "rotating a webhook's secret is an admin's write");
-        let update = Update::builder()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(webhook_sk(id)))
+        let update = self
+            .webhook_update(scope, id)
             .update_expression("SET secrets = :secrets, retiring_until = :until")
             .condition_expression("attribute_exists(pk) AND secrets[0] = :current")
             .expression_attribute_values(":secrets", serde_dynamo::to_attribute_value(vec![&secret, current])?)
@@ -307,10 +325,8 @@ impl WebhookStore<'_> {
         let EventKind::WebhookDisabled { reason, .. } = &event.kind else {
             return Err(StoreError::Dynamo("a webhook is disabled with a webhook.disabled event".into()));
         };
-        let mut update = Update::builder()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(webhook_sk(id)))
+        let mut update = self
+            .webhook_update(scope, id)
             .update_expression("SET webhook.enabled = :off, webhook.disabled_reason = :reason")
             .expression_attribute_values(":off", AttributeValue::Bool(false))
             .expression_attribute_values(":on", AttributeValue::Bool(true))
@@ -337,12 +353,7 @@ impl WebhookStore<'_> {
     /// failure's mark is kept: it is the older); nothing when it is gone meanwhile.
     pub async fn mark_failing(&self, scope: &TenantScope, id: WebhookId, now: DateTime<Utc>) -> Result<(), StoreError> {
         let result = self
-            .store
-            .client
-            .update_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(webhook_sk(id)))
+            .update_webhook_item(scope, id)
             .update_expression("SET webhook.failing_since = :now")
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(webhook.failing_since) \
@@ -364,12 +375,7 @@ impl WebhookStore<'_> {
         since: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let result = self
-            .store
-            .client
-            .update_item()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(webhook_sk(id)))
+            .update_webhook_item(scope, id)
             .update_expression("SET webhook.failing_since = :none")
             .condition_expression("webhook.failing_since = :since")
             .expression_attribute_values(":none", AttributeValue::Null(true))
