@@ -81,6 +81,13 @@ edition.workspace = true
 publish.workspace = true
 license.workspace = true
 
+# The function is its main over the library, where the tests are: no test harness of its own
+# to link for `cargo test` (one per function, each linking the SDK).
+[[bin]]
+name = "{name}"
+path = "src/main.rs"
+test = false
+
 [dependencies]
 taskflow.workspace = true
 lambda_http.workspace = true
