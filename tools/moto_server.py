@@ -9,14 +9,16 @@ good, memory grows without bound, and each read of `/moto-api/data.json` (how th
 sent mail) walks them all.
 
 Here DynamoDB's items and tables are not kept in that list (the dashboard shows no
-DynamoDB; mail, queues and secrets are still there), and a transaction copies each table
-once: every copy was taken before the first action ran, so they were all the same state
-and the rollback is unchanged.
+DynamoDB; mail, queues and secrets are still there), and a transaction copies no table at
+all: it keeps the items its actions name, as they were, and a rollback puts them back.
 
 Nor are S3's models: the dashboard reads every public attribute of every instance it keeps,
 and an S3 object's `status` raises NoSuchBucket once its bucket's objects were deleted (an
 organization's exports are), which fails the whole `/moto-api/data.json` with a 500, the
-tests' mail included. They also hold every object's body for good.
+tests' mail included. They also hold every object's body for good. Nor SQS's and SNS's:
+every event is a message on three queues, each kept for good and walked, attribute by
+attribute, by every read of `/moto-api/data.json` (a fifth of the emulator's CPU under the
+test suite, as tests poll it for mail). The tests read only SES's sent mail there.
 """
 
 import copy
@@ -24,12 +26,17 @@ import functools
 import sys
 import threading
 
+import moto.backends as backends
 import moto.dynamodb.models as dynamodb_models
 import moto.s3.models as s3_models
+import moto.sns.models as sns_models
+import moto.sqs.models as sqs_models
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.server import main
+
+_list_of_moto_modules = backends.list_of_moto_modules
 
 
 class _Untracked(list):
@@ -41,40 +48,93 @@ class _Untracked(list):
 
 for model in (Item, Table):
     model.instances_tracked = _Untracked()
-for model in vars(s3_models).values():
-    if isinstance(model, type) and model.__module__ == s3_models.__name__ and hasattr(model, "instances_tracked"):
-        model.instances_tracked = _Untracked()
+for module in (s3_models, sqs_models, sns_models):
+    for model in vars(module).values():
+        if isinstance(model, type) and model.__module__ == module.__name__ and hasattr(model, "instances_tracked"):
+            model.instances_tracked = _Untracked()
 
 
-class _OneCopyPerTransaction:
+# moto finds a request's service by listing its own package directory, with a stat of each
+# of its ~170 entries, for every request, under a lock that serializes all requests: a third
+# of the emulator's CPU under the test suite (py-spy). The directory does not change while it
+# runs.
+backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
+
+
+class _NoTableCopies:
     """The `copy` module as moto's DynamoDB models see it: inside a transaction, a table is
-    deep-copied once and that copy is handed out again."""
+    not copied (transact_write_items below keeps what the rollback needs instead)."""
 
     _local = threading.local()
 
     def deepcopy(self, value, memo=None):
-        copies = getattr(self._local, "tables", None)
-        if copies is None or not isinstance(value, Table):
-            return copy.deepcopy(value, memo)
-        if id(value) not in copies:
-            copies[id(value)] = copy.deepcopy(value)
-        return copies[id(value)]
+        if getattr(self._local, "in_transaction", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
 
     def __getattr__(self, name):
         return getattr(copy, name)
 
 
-_copy = _OneCopyPerTransaction()
+_copy = _NoTableCopies()
 dynamodb_models.copy = _copy
 _transact_write_items = DynamoDBBackend.transact_write_items
 
 
+def _key_of(table, attributes):
+    """The (hash, range) key of an action's item in `table`, as moto keys its items; None
+    when the action lacks it (moto then refuses the transaction)."""
+    try:
+        hash_value = DynamoType(attributes[table.hash_key_attr])
+        range_value = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+    except (KeyError, TypeError):
+        return None
+    return hash_value, range_value
+
+
+def _stored(table, hash_value, range_value):
+    """The item stored under a key, or None, without adding an entry to the table's
+    defaultdict of partitions."""
+    if range_value is None:
+        return table.items.get(hash_value)
+    return table.items.get(hash_value, {}).get(range_value)
+
+
+def _restore(table, hash_value, range_value, item):
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+    elif item is None:
+        table.items.get(hash_value, {}).pop(range_value, None)
+    else:
+        table.items[hash_value][range_value] = item
+
+
 def transact_write_items(self, transact_items):
-    _copy._local.tables = {}
+    """moto's TransactWriteItems, rolled back from a copy of the items its actions name
+    instead of a copy of every table they touch. moto deep-copies a whole table per
+    transaction; the suite's table grows to tens of thousands of items, so each transaction
+    cost more than the one before (and one operation runs at a time, see below). An action
+    changes only the item its key names, so those items, as they were, are all a rollback
+    needs."""
+    before = []
+    for action in transact_items:
+        operation = next(iter(action.values()), None)
+        table = self.tables.get(operation.get("TableName")) if isinstance(operation, dict) else None
+        key = table and _key_of(table, operation.get("Item") or operation.get("Key") or {})
+        if key:
+            before.append((table, *key, copy.deepcopy(_stored(table, *key))))
+    _copy._local.in_transaction = True
     try:
         return _transact_write_items(self, transact_items)
+    except BaseException:
+        for table, hash_value, range_value, item in reversed(before):
+            _restore(table, hash_value, range_value, item)
+        raise
     finally:
-        _copy._local.tables = None
+        _copy._local.in_transaction = False
 
 
 DynamoDBBackend.transact_write_items = transact_write_items

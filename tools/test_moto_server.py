@@ -120,6 +120,63 @@ class PatchedMoto(unittest.TestCase):
             thread.join(30)
         self.assertEqual(errors, [])
 
+    def test_a_cancelled_transaction_puts_back_what_its_updates_deletes_and_puts_changed(self):
+        # The rollback keeps the items the actions name (no table copy): on a table with a
+        # sort key, an update, a delete and an overwriting put before the refused check are
+        # all undone, to the attribute, and what the transaction did not name is untouched.
+        self.db.create_table(TableName="undo", BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                        {"AttributeName": "sk", "KeyType": "RANGE"}])
+
+        def key(sk):
+            return {"pk": {"S": "org"}, "sk": {"S": sk}}
+
+        for sk, n in [("counter", "1"), ("gone", "2"), ("replaced", "3"), ("bystander", "4")]:
+            self.db.put_item(TableName="undo", Item={**key(sk), "n": {"N": n}, "tags": {"L": [{"S": "a"}]}})
+        before = {sk: self.db.get_item(TableName="undo", Key=key(sk)).get("Item")
+                  for sk in ("counter", "gone", "replaced", "bystander", "new")}
+        with self.assertRaises(ClientError) as refused:
+            self.db.transact_write_items(TransactItems=[
+                {"Update": {"TableName": "undo", "Key": key("counter"),
+                            "UpdateExpression": "SET n = n + :one, tags[0] = :b",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":b": {"S": "b"}}}},
+                {"Delete": {"TableName": "undo", "Key": key("gone")}},
+                {"Put": {"TableName": "undo", "Item": {**key("replaced"), "n": {"N": "30"}}}},
+                {"Put": {"TableName": "undo", "Item": {**key("new"), "n": {"N": "5"}}}},
+                {"ConditionCheck": {"TableName": "undo", "Key": key("bystander"),
+                                    "ConditionExpression": "attribute_not_exists(pk)"}},
+            ])
+        self.assertEqual(refused.exception.response["Error"]["Code"], "TransactionCanceledException")
+        after = {sk: self.db.get_item(TableName="undo", Key=key(sk)).get("Item") for sk in before}
+        self.assertEqual(after, before)
+        self.assertIsNone(after["new"])
+        self.db.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "undo", "Key": key("counter"), "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"Delete": {"TableName": "undo", "Key": key("gone")}},
+        ])
+        self.assertEqual(self.db.get_item(TableName="undo", Key=key("counter"))["Item"]["n"], {"N": "2"})
+        self.assertNotIn("Item", self.db.get_item(TableName="undo", Key=key("gone")))
+
+    def test_queue_messages_are_not_kept_in_the_dashboard_state_and_sent_mail_is(self):
+        sqs = boto3.client("sqs", endpoint_url=self.url, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        queue = sqs.create_queue(QueueName="events")["QueueUrl"]
+        for n in range(20):
+            sqs.send_message(QueueUrl=queue, MessageBody=f"event {n}")
+        ses = boto3.client("sesv2", endpoint_url=self.url, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        ses.create_email_identity(EmailIdentity="from@example.com")
+        ses.send_email(FromEmailAddress="from@example.com", Destination={"ToAddresses": ["to@example.com"]},
+                       Content={"Simple": {"Subject": {"Data": "kept"}, "Body": {"Text": {"Data": "hello"}}}})
+        state = json.loads(urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=10).read())
+        self.assertEqual(state.get("sqs", {}).get("Message", []), [])
+        self.assertIn("kept", [mail["subject"] for mail in state["ses"]["Message"]])
+        # Still served from the queue itself.
+        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+        self.assertEqual(len(received), 10)
+
     def test_the_dashboard_state_survives_deleted_s3_objects(self):
         s3 = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test")
