@@ -14,6 +14,12 @@ pub const EXPORT_BUCKET: &str = "taskflow-exports";
 /// seconds, and three receives before the dead-letter queue (the template sets the
 /// production values).
 const VISIBILITY_TIMEOUT_SECONDS: u32 = 2;
+/// The webhook dispatcher's queue is the exception: it times each retry itself (it hides a
+/// failed message for its back-off), so its visibility timeout only has to outlast an
+/// invocation, as the template's does (360 s for a 60 s function). At 2 s, a batch still
+/// being delivered on a loaded machine came back to a second poller, and a receiver got the
+/// same attempt twice, which Lambda would not do.
+const WEBHOOK_VISIBILITY_TIMEOUT_SECONDS: u32 = 60;
 const MAX_RECEIVE_COUNT: u32 = 3;
 
 /// The secrets as the template names them; the functions read them from Secrets Manager
@@ -39,7 +45,11 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     let mut queue_exports = Vec::new();
     for consumer in Consumer::ALL {
         let name = consumer.local_queue();
-        let (queue_url, dlq_url) = queue_with_dead_letters(&sqs, name, &format!("{name}-dlq")).await?;
+        let visibility = match consumer {
+            Consumer::WebhookDispatcher => WEBHOOK_VISIBILITY_TIMEOUT_SECONDS,
+            _ => VISIBILITY_TIMEOUT_SECONDS,
+        };
+        let (queue_url, dlq_url) = queue_with_dead_letters(&sqs, name, &format!("{name}-dlq"), visibility).await?;
         subscribe(&sns, &sqs, &topic_arn, consumer, &queue_url).await?;
         let variable = local_queue_variable(consumer);
         queue_exports.push(format!("export {variable}_URL='{queue_url}'"));
@@ -162,6 +172,7 @@ async fn queue_with_dead_letters(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
     dead_letters: &str,
+    visibility_timeout_seconds: u32,
 ) -> Result<(String, String), Error> {
     let dlq_url = sqs.create_queue().queue_name(dead_letters).send().await?.queue_url.unwrap_or_default();
     let dlq_arn = sqs
@@ -178,7 +189,7 @@ async fn queue_with_dead_letters(
         .create_queue()
         .queue_name(name)
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_TIMEOUT_SECONDS.to_string())
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility_timeout_seconds.to_string())
         .send()
         .await?
         .queue_url

@@ -19,6 +19,12 @@ const EXPORTER: &str = "organizations-exporter";
 const AUDIT_WRITER: &str = "audit-writer";
 const WEBHOOK_DISPATCHER: &str = "webhooks-dispatcher";
 const REPUBLISHER: &str = "notifications-republisher";
+/// Batches of one queue handled at once. Lambda's mapping of a standard queue starts with
+/// five pollers and scales out; `cargo lambda watch` runs at most four instances of a
+/// function under test (tools/stack.sh), so more would only wait there. One at a time made
+/// every test's mail (each test's organization starts with a verification mail) wait behind
+/// every other test's, and a deletion's redelivered copies never ran beside each other.
+const POLLERS_PER_QUEUE: usize = 4;
 
 /// A queue and the function its event source mapping invokes.
 #[derive(Clone)]
@@ -59,10 +65,9 @@ pub async fn run() -> Result<(), Error> {
     let sdk = taskflow::config::sdk_config().await?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let http = reqwest::Client::new();
-    let consume = |consumer: Consumer| {
+    let poller = |consumer: Consumer| {
         let (sqs, http, invoke_url) = (&sqs, &http, &settings.invoke_url);
         async move {
-            eprintln!("polling {} for {}", consumer.queue_url, consumer.function);
             loop {
                 if let Err(e) = poll_once(sqs, http, invoke_url, &consumer).await {
                     eprintln!("poll of {} failed: {e}", consumer.function);
@@ -70,6 +75,10 @@ pub async fn run() -> Result<(), Error> {
                 }
             }
         }
+    };
+    let consume = |consumer: Consumer| {
+        eprintln!("polling {} for {} ({POLLERS_PER_QUEUE} at once)", consumer.queue_url, consumer.function);
+        futures_util::future::join_all((0..POLLERS_PER_QUEUE).map(|_| poller(consumer.clone())))
     };
     let republish = async {
         let mut schedule = tokio::time::interval(settings.republish_every);
@@ -85,11 +94,11 @@ pub async fn run() -> Result<(), Error> {
     // never holds up the mail.
     tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
-        () = consume(settings.mail.clone()) => Ok(()),
-        () = consume(settings.deletions.clone()) => Ok(()),
-        () = consume(settings.exports.clone()) => Ok(()),
-        () = consume(settings.audit.clone()) => Ok(()),
-        () = consume(settings.webhooks.clone()) => Ok(()),
+        _ = consume(settings.mail.clone()) => Ok(()),
+        _ = consume(settings.deletions.clone()) => Ok(()),
+        _ = consume(settings.exports.clone()) => Ok(()),
+        _ = consume(settings.audit.clone()) => Ok(()),
+        _ = consume(settings.webhooks.clone()) => Ok(()),
         () = republish => Ok(()),
     }
 }
