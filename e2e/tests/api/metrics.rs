@@ -41,13 +41,6 @@ const UNITS: &[&str] = &[
 /// A log event's largest size, which an EMF document shares.
 const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
-fn function_log() -> String {
-    let path = std::env::var("TASKFLOW_FUNCTION_LOG").expect(
-        "TASKFLOW_FUNCTION_LOG is not set: run the tests inside the stack (make test, or tools/stack.sh -- cargo test)",
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 /// The EMF documents of the log: every line that is a JSON object with an `_aws` member.
 ///
 /// The stack's log is shared with cargo-lambda's builds, and cargo writes a status word
@@ -58,24 +51,12 @@ fn documents(log: &str) -> Vec<(String, Value)> {
     log.lines()
         .filter(|line| line.contains("\"_aws\""))
         .map(|line| {
-            let line = without_a_build_status_word(line);
+            let line = e2e::without_a_build_status_word(line);
             let doc: Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("an EMF document must be a whole log line of JSON ({e}): {line}"));
             (line.to_owned(), doc)
         })
         .collect()
-}
-
-fn without_a_build_status_word(line: &str) -> &str {
-    match line.find('{') {
-        Some(start) if is_a_status_word(&line[..start]) => &line[start..],
-        _ => line,
-    }
-}
-
-fn is_a_status_word(prefix: &str) -> bool {
-    let word = prefix.trim_start_matches(' ');
-    !word.is_empty() && word.chars().all(|c| c.is_ascii_alphabetic())
 }
 
 fn only_members(object: &Value, allowed: &[&str], what: &str) -> Result<(), String> {
@@ -195,10 +176,10 @@ fn the_specification_check_refuses_what_the_specification_forbids() {
 #[test]
 fn only_a_build_status_word_is_taken_off_a_documents_line() {
     let doc = r#"{"_aws":{}}"#;
-    assert_eq!(without_a_build_status_word(&format!("    Blocking{doc}")), doc);
-    assert_eq!(without_a_build_status_word(doc), doc);
+    assert_eq!(e2e::without_a_build_status_word(&format!("    Blocking{doc}")), doc);
+    assert_eq!(e2e::without_a_build_status_word(doc), doc);
     for written_by_a_function in [format!("metrics: {doc}"), format!("INFO {doc}"), format!("[1]{doc}")] {
-        assert_eq!(without_a_build_status_word(&written_by_a_function), written_by_a_function);
+        assert_eq!(e2e::without_a_build_status_word(&written_by_a_function), written_by_a_function);
     }
 }
 
@@ -224,10 +205,10 @@ async fn every_function_writes_valid_metric_documents_and_an_organizations_reque
     };
     let wanted = ["tasks-create", "tasks-get", "tasks-list"];
     assert!(
-        eventually(30, || async { wanted.iter().all(|f| ours(&function_log()).contains_key(*f)) }).await,
+        eventually(30, || async { wanted.iter().all(|f| ours(&e2e::function_log()).contains_key(*f)) }).await,
         "no metrics document of the organization's requests in the function log"
     );
-    let log = function_log();
+    let log = e2e::function_log();
     let now = chrono::Utc::now().timestamp_millis();
     let all = documents(&log);
     for (line, doc) in &all {

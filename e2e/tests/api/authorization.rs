@@ -154,15 +154,42 @@ async fn invitations_of_an_admin_who_is_demoted_or_removed_can_no_longer_be_acce
     }
 }
 
+/// The password throttle's window, as the stack sets it, in seconds.
+fn throttle_window() -> i64 {
+    std::env::var("TASKFLOW_PASSWORD_WINDOW_SECONDS").unwrap().parse().unwrap()
+}
+
 /// Waits until the password throttle's window has just begun, so that a test's attempts all
-/// fall into one window (the test stack's is 20 s).
+/// fall into one window.
 async fn early_in_a_window() {
-    let window: i64 = std::env::var("TASKFLOW_PASSWORD_WINDOW_SECONDS").unwrap().parse().unwrap();
+    let window = throttle_window();
     let started = eventually(u64::try_from(window).unwrap() + 2, || async {
         chrono::Utc::now().timestamp() % window < window / 4
     })
     .await;
     assert!(started);
+}
+
+/// Runs `attempts` against a fresh organization, started early in a window of the password
+/// throttle, and answers what they saw, once a run fits in one window. On a loaded machine a
+/// run can outlast the window, and then its attempts are counted in two: such a run proves
+/// nothing and is made again (with an organization of its own), three times at most.
+async fn in_one_window<T, F, Fut>(api: &Api, attempts: F) -> T
+where
+    F: Fn(e2e::Tenant) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let window = throttle_window();
+    for _ in 0..3 {
+        let tenant = api.tenant().await;
+        early_in_a_window().await;
+        let started = chrono::Utc::now().timestamp() / window;
+        let seen = attempts(tenant).await;
+        if chrono::Utc::now().timestamp() / window == started {
+            return seen;
+        }
+    }
+    panic!("three runs each outlasted the password throttle's window of {window} s");
 }
 
 fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
@@ -172,17 +199,22 @@ fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
 #[tokio::test]
 async fn concurrent_wrong_logins_get_at_most_the_limit_of_401s() {
     let api = Api::from_env();
-    let tenant = api.tenant().await;
-    early_in_a_window().await;
-    let attempts = (0..40).map(|_| {
+    let statuses = in_one_window(&api, |tenant| {
         let api = api.clone();
-        let email = tenant.admin.email.clone();
-        tokio::spawn(async move { api.login(&email, "wrong-password").await.0 })
-    });
-    let mut statuses = Vec::new();
-    for attempt in attempts {
-        statuses.push(attempt.await.unwrap());
-    }
+        async move {
+            let attempts = (0..40).map(|_| {
+                let api = api.clone();
+                let email = tenant.admin.email.clone();
+                tokio::spawn(async move { api.login(&email, "wrong-password").await.0 })
+            });
+            let mut statuses = Vec::new();
+            for attempt in attempts {
+                statuses.push(attempt.await.unwrap());
+            }
+            statuses
+        }
+    })
+    .await;
     let limit: usize = std::env::var("TASKFLOW_PASSWORD_MAX_FAILURES").map_or(10, |v| v.parse().unwrap());
     assert_eq!(count(&statuses, StatusCode::UNAUTHORIZED), limit, "{statuses:?}");
     assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 40 - limit, "{statuses:?}");
@@ -191,27 +223,38 @@ async fn concurrent_wrong_logins_get_at_most_the_limit_of_401s() {
 #[tokio::test]
 async fn a_stolen_access_token_is_no_password_guessing_oracle() {
     let api = Api::from_env();
-    let tenant = api.tenant().await;
     let change = |current: &str| json!({"current_password": current, "new_password": "brand-new-pass"});
-    early_in_a_window().await;
-    let mut statuses = Vec::new();
-    for _ in 0..15 {
-        let (status, _) = api
-            .call(Method::POST, "/api/v1/auth/password", Some(&tenant.admin.token), Some(change("wrong-password")))
-            .await;
-        statuses.push(status);
-    }
+    let (statuses, right_password, retry_after, login) = in_one_window(&api, |tenant| {
+        let api = api.clone();
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..15 {
+                let (status, _) = api
+                    .call(
+                        Method::POST,
+                        "/api/v1/auth/password",
+                        Some(&tenant.admin.token),
+                        Some(change("wrong-password")),
+                    )
+                    .await;
+                statuses.push(status);
+            }
+            let response = api
+                .request(Method::POST, "/api/v1/auth/password", Some(&tenant.admin.token))
+                .json(&change(PASSWORD))
+                .send()
+                .await
+                .unwrap();
+            let retry_after = response.headers().contains_key("retry-after");
+            (statuses, response.status(), retry_after, api.login(&tenant.admin.email, PASSWORD).await.0)
+        }
+    })
+    .await;
     assert_eq!(count(&statuses[..10], StatusCode::UNAUTHORIZED), 10, "{statuses:?}");
     assert_eq!(count(&statuses[10..], StatusCode::TOO_MANY_REQUESTS), 5, "{statuses:?}");
-    let response = api
-        .request(Method::POST, "/api/v1/auth/password", Some(&tenant.admin.token))
-        .json(&change(PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "login and password change share the throttle");
-    assert!(response.headers().contains_key("retry-after"));
-    assert_eq!(api.login(&tenant.admin.email, PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(right_password, StatusCode::TOO_MANY_REQUESTS, "login and password change share the throttle");
+    assert!(retry_after);
+    assert_eq!(login, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
@@ -373,22 +416,34 @@ async fn no_invitation_token_is_stored_or_queued_in_clear() {
 #[tokio::test]
 async fn throttled_from_one_address_the_owner_still_logs_in_from_another() {
     let api = Api::from_env();
-    let tenant = api.tenant().await;
-    let login = |password: &str, from: &'static str| {
-        let body = json!({"email": tenant.admin.email, "password": password});
-        let api = api.clone();
-        async move { api.invoke("auth-login", Method::POST, "/api/v1/auth/login", body, from).await }
-    };
     let (attacker, owner) = ("127.0.0.2", "127.0.0.3");
-    early_in_a_window().await;
-    for _ in 0..10 {
-        assert_eq!(login("wrong-password", attacker).await.0, StatusCode::UNAUTHORIZED);
-    }
-    let (status, problem) = login(PASSWORD, attacker).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the attacker's address is throttled for the email: {problem}");
-    let (status, body) = login(PASSWORD, owner).await;
-    assert_eq!(status, StatusCode::OK, "the owner, elsewhere, is not locked out: {body}");
-    assert!(body["access_token"].is_string());
+    let (guesses, attacker_right, (owner_status, owner_body), attacker_after) = in_one_window(&api, |tenant| {
+        let api = api.clone();
+        async move {
+            let login = |password: &str, from: &'static str| {
+                let body = json!({"email": tenant.admin.email, "password": password});
+                let api = api.clone();
+                async move { api.invoke("auth-login", Method::POST, "/api/v1/auth/login", body, from).await }
+            };
+            let mut guesses = Vec::new();
+            for _ in 0..10 {
+                guesses.push(login("wrong-password", attacker).await.0);
+            }
+            let attacker_right = login(PASSWORD, attacker).await;
+            let owner = login(PASSWORD, owner).await;
+            (guesses, attacker_right, owner, login(PASSWORD, attacker).await.0)
+        }
+    })
+    .await;
+    assert_eq!(count(&guesses, StatusCode::UNAUTHORIZED), 10, "{guesses:?}");
+    assert_eq!(
+        attacker_right.0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the attacker's address is throttled for the email: {}",
+        attacker_right.1
+    );
+    assert_eq!(owner_status, StatusCode::OK, "the owner, elsewhere, is not locked out: {owner_body}");
+    assert!(owner_body["access_token"].is_string());
     // The owner's success does not lift the attacker's throttle.
-    assert_eq!(login(PASSWORD, attacker).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(attacker_after, StatusCode::TOO_MANY_REQUESTS);
 }
