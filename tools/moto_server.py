@@ -87,7 +87,8 @@ def _key_of(table, attributes):
     try:
         hash_value = DynamoType(attributes[table.hash_key_attr])
         range_value = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
-    except (KeyError, TypeError):
+        hash(hash_value), hash(range_value)
+    except Exception:  # a malformed key: moto answers it with its own validation error
         return None
     return hash_value, range_value
 

@@ -159,6 +159,18 @@ class PatchedMoto(unittest.TestCase):
         self.assertEqual(self.db.get_item(TableName="undo", Key=key("counter"))["Item"]["n"], {"N": "2"})
         self.assertNotIn("Item", self.db.get_item(TableName="undo", Key=key("gone")))
 
+    def test_a_refused_transaction_on_a_hash_only_table_undoes_an_update_that_created_an_item(self):
+        # Table "t" has no sort key. The update creates "made"; the same key named twice is
+        # refused by moto after the first action ran: both leave nothing behind.
+        update = {"Update": {"TableName": "t", "Key": {"pk": {"S": "made"}}, "UpdateExpression": "SET n = :one",
+                             "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+        with self.assertRaises(ClientError):
+            self.db.transact_write_items(TransactItems=[update, self.put("taken-too", "attribute_exists(nothing)")])
+        self.assertNotIn("Item", self.db.get_item(TableName="t", Key={"pk": {"S": "made"}}))
+        with self.assertRaises(ClientError):
+            self.db.transact_write_items(TransactItems=[update, self.put("made")])
+        self.assertNotIn("Item", self.db.get_item(TableName="t", Key={"pk": {"S": "made"}}))
+
     def test_queue_messages_are_not_kept_in_the_dashboard_state_and_sent_mail_is(self):
         sqs = boto3.client("sqs", endpoint_url=self.url, region_name="us-east-1",
                            aws_access_key_id="test", aws_secret_access_key="test")

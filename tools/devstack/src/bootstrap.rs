@@ -13,7 +13,7 @@ pub const EXPORT_BUCKET: &str = "taskflow-exports";
 /// Local settings: a short visibility timeout so that a failed message comes back within
 /// seconds, and three receives before the dead-letter queue (the template sets the
 /// production values).
-const VISIBILITY_TIMEOUT_SECONDS: u32 = 2;
+pub(crate) const VISIBILITY_TIMEOUT_SECONDS: u32 = 2;
 /// The webhook dispatcher's queue is the exception: it times each retry itself (it hides a
 /// failed message for its back-off), so its visibility timeout only has to outlast an
 /// invocation, as the template's does (360 s for a 60 s function). At 2 s, a batch still

@@ -9,7 +9,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
+};
 
 use crate::Error;
 
@@ -33,6 +35,14 @@ struct Consumer {
     function: &'static str,
     /// The mapping's batch size, as the template sets it.
     batch_size: i32,
+    /// Whether the poller keeps a batch hidden while its invocation runs. A deployed queue's
+    /// visibility timeout outlasts the function's (the template's are 3 to 6 times it); the
+    /// local one is 2 s, so that a failed message comes back at once, and without this a
+    /// batch still running (a delayed call, a loaded machine) came back to another poller
+    /// and ran twice at the same time. Not for the webhook queue: the dispatcher hides each
+    /// failed message for its own back-off, which this must never overwrite, and that
+    /// queue's visibility outlasts an invocation already (bootstrap.rs).
+    hidden_while_running: bool,
 }
 
 struct Settings {
@@ -51,12 +61,36 @@ fn settings() -> Result<Settings, Error> {
         Ok(s) => Duration::from_secs(s.parse()?),
         Err(_) => Duration::from_secs(60),
     };
-    let mail = Consumer { queue_url: var("TASKFLOW_QUEUE_URL")?, function: MAILER, batch_size: 10 };
-    let deletions = Consumer { queue_url: var("TASKFLOW_DELETION_QUEUE_URL")?, function: DELETER, batch_size: 1 };
-    let exports = Consumer { queue_url: var("TASKFLOW_EXPORT_QUEUE_URL")?, function: EXPORTER, batch_size: 1 };
-    let audit = Consumer { queue_url: var("TASKFLOW_AUDIT_QUEUE_URL")?, function: AUDIT_WRITER, batch_size: 10 };
-    let webhooks =
-        Consumer { queue_url: var("TASKFLOW_WEBHOOK_QUEUE_URL")?, function: WEBHOOK_DISPATCHER, batch_size: 10 };
+    let mail = Consumer {
+        queue_url: var("TASKFLOW_QUEUE_URL")?,
+        function: MAILER,
+        batch_size: 10,
+        hidden_while_running: true,
+    };
+    let deletions = Consumer {
+        queue_url: var("TASKFLOW_DELETION_QUEUE_URL")?,
+        function: DELETER,
+        batch_size: 1,
+        hidden_while_running: true,
+    };
+    let exports = Consumer {
+        queue_url: var("TASKFLOW_EXPORT_QUEUE_URL")?,
+        function: EXPORTER,
+        batch_size: 1,
+        hidden_while_running: true,
+    };
+    let audit = Consumer {
+        queue_url: var("TASKFLOW_AUDIT_QUEUE_URL")?,
+        function: AUDIT_WRITER,
+        batch_size: 10,
+        hidden_while_running: true,
+    };
+    let webhooks = Consumer {
+        queue_url: var("TASKFLOW_WEBHOOK_QUEUE_URL")?,
+        function: WEBHOOK_DISPATCHER,
+        batch_size: 10,
+        hidden_while_running: false,
+    };
     Ok(Settings { mail, deletions, exports, audit, webhooks, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
 }
 
@@ -122,7 +156,13 @@ async fn poll_once(
         return Ok(());
     }
     let event = sqs_event(&messages);
-    let answer = invoke(http, invoke_url, consumer.function, &serde_json::to_value(&event)?).await;
+    let payload = serde_json::to_value(&event)?;
+    let invocation = invoke(http, invoke_url, consumer.function, &payload);
+    let answer = if consumer.hidden_while_running {
+        hidden_while(sqs, &consumer.queue_url, &messages, invocation).await
+    } else {
+        invocation.await
+    };
     let done = match answer {
         Ok(body) => succeeded(&messages, &serde_json::from_value(body)?),
         // A crashed or unreachable function fails the whole batch, as in Lambda.
@@ -143,6 +183,48 @@ async fn poll_once(
         .collect();
     sqs.delete_message_batch().queue_url(&consumer.queue_url).set_entries(Some(entries)).send().await?;
     Ok(())
+}
+
+/// Runs `invocation`, renewing the messages' visibility timeout twice within each timeout
+/// until it ends: what a deployed queue's longer timeout gives, while a message that fails
+/// still comes back one local timeout after its invocation.
+async fn hidden_while<T>(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    messages: &[Message],
+    invocation: impl std::future::Future<Output = T>,
+) -> T {
+    let timeout = Duration::from_secs(u64::from(crate::bootstrap::VISIBILITY_TIMEOUT_SECONDS));
+    let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = messages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            ChangeMessageVisibilityBatchRequestEntry::builder()
+                .id(i.to_string())
+                .set_receipt_handle(m.receipt_handle.clone())
+                .visibility_timeout(i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX))
+                .build()
+                .ok()
+        })
+        .collect();
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + timeout / 2, timeout / 2);
+    tokio::pin!(invocation);
+    loop {
+        tokio::select! {
+            answer = &mut invocation => return answer,
+            _ = renew.tick() => {
+                let renewed = sqs
+                    .change_message_visibility_batch()
+                    .queue_url(queue_url)
+                    .set_entries(Some(entries.clone()))
+                    .send()
+                    .await;
+                if let Err(e) = renewed {
+                    eprintln!("the visibility of a batch of {queue_url} was not renewed: {e}");
+                }
+            }
+        }
+    }
 }
 
 async fn invoke(
