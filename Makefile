@@ -108,7 +108,7 @@ test:
 	@tools/phase.sh "tools and the functions' build" \
 	  $(MAKE) --no-print-directory -j4 tools contract-tools deploy-tools build $(NEXTEST)
 	@tools/phase.sh "checks of the tools" sh -c '$(PYTHON) tools/sample_events.py --check && \
-	  $(VENV)/bin/python -m unittest tools/test_moto_server.py tools/test_dev_stack.py'
+	  $(VENV)/bin/python -m unittest tools/test_moto_server.py tools/test_dev_stack.py tools/test_one_build.py'
 	@tools/phase.sh "the tests' build (sharing the functions')" $(PYTHON) tools/one_build.py
 	@TASKFLOW_NEXTEST=$(NEXTEST) tools/phase.sh "the stack, and the tests in it" \
 	  tools/stack.sh --api-port 0 --faults -- tools/in-stack-tests.sh

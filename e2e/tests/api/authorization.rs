@@ -2,7 +2,7 @@
 //! removed, and replay the token one still holds; guess passwords concurrently; lock the
 //! owner out; use invitations as a mail cannon.
 
-use e2e::{Api, Caller, PASSWORD, Tenant, eventually, invitation_token, mails_to, unique};
+use e2e::{Api, Caller, PASSWORD, Tenant, invitation_token, mails_to, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -154,44 +154,6 @@ async fn invitations_of_an_admin_who_is_demoted_or_removed_can_no_longer_be_acce
     }
 }
 
-/// The password throttle's window, as the stack sets it, in seconds.
-fn throttle_window() -> i64 {
-    std::env::var("TASKFLOW_PASSWORD_WINDOW_SECONDS").unwrap().parse().unwrap()
-}
-
-/// Waits until the password throttle's window has just begun, so that a test's attempts all
-/// fall into one window.
-async fn early_in_a_window() {
-    let window = throttle_window();
-    let started = eventually(u64::try_from(window).unwrap() + 2, || async {
-        chrono::Utc::now().timestamp() % window < window / 4
-    })
-    .await;
-    assert!(started);
-}
-
-/// Runs `attempts` against a fresh organization, started early in a window of the password
-/// throttle, and answers what they saw, once a run fits in one window. On a loaded machine a
-/// run can outlast the window, and then its attempts are counted in two: such a run proves
-/// nothing and is made again (with an organization of its own), three times at most.
-async fn in_one_window<T, F, Fut>(api: &Api, attempts: F) -> T
-where
-    F: Fn(e2e::Tenant) -> Fut,
-    Fut: std::future::Future<Output = T>,
-{
-    let window = throttle_window();
-    for _ in 0..3 {
-        let tenant = api.tenant().await;
-        early_in_a_window().await;
-        let started = chrono::Utc::now().timestamp() / window;
-        let seen = attempts(tenant).await;
-        if chrono::Utc::now().timestamp() / window == started {
-            return seen;
-        }
-    }
-    panic!("three runs each outlasted the password throttle's window of {window} s");
-}
-
 fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
     statuses.iter().filter(|s| **s == wanted).count()
 }
@@ -199,7 +161,7 @@ fn count(statuses: &[StatusCode], wanted: StatusCode) -> usize {
 #[tokio::test]
 async fn concurrent_wrong_logins_get_at_most_the_limit_of_401s() {
     let api = Api::from_env();
-    let statuses = in_one_window(&api, |tenant| {
+    let statuses = e2e::in_one_window(&api, |tenant| {
         let api = api.clone();
         async move {
             let attempts = (0..40).map(|_| {
@@ -224,7 +186,7 @@ async fn concurrent_wrong_logins_get_at_most_the_limit_of_401s() {
 async fn a_stolen_access_token_is_no_password_guessing_oracle() {
     let api = Api::from_env();
     let change = |current: &str| json!({"current_password": current, "new_password": "brand-new-pass"});
-    let (statuses, right_password, retry_after, login) = in_one_window(&api, |tenant| {
+    let (statuses, right_password, retry_after, login) = e2e::in_one_window(&api, |tenant| {
         let api = api.clone();
         async move {
             let mut statuses = Vec::new();
@@ -417,7 +379,7 @@ async fn no_invitation_token_is_stored_or_queued_in_clear() {
 async fn throttled_from_one_address_the_owner_still_logs_in_from_another() {
     let api = Api::from_env();
     let (attacker, owner) = ("127.0.0.2", "127.0.0.3");
-    let (guesses, attacker_right, (owner_status, owner_body), attacker_after) = in_one_window(&api, |tenant| {
+    let (guesses, attacker_right, (owner_status, owner_body), attacker_after) = e2e::in_one_window(&api, |tenant| {
         let api = api.clone();
         async move {
             let login = |password: &str, from: &'static str| {
