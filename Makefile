@@ -136,10 +136,17 @@ test-deploy: deploy-tools build
 # each function for about a minute on two cores. `SAM_BUILD_MODE=debug` builds the dev profile
 # instead (SAM's own switch): one compile of the dependencies, then seconds per function.
 FUNCTION_PACKAGES = $(foreach f,$(notdir $(wildcard functions/*)),-p $(f))
+# By `--bin`, not `-p`: features resolve over the whole workspace, as in SAM's own `--bin` builds.
+FUNCTION_BINS = $(foreach f,$(notdir $(wildcard functions/*)),--bin $(f))
 SAM_BUILD_MODE ?=
 
+# Every function is compiled first in one cargo-lambda build, as SAM's builder runs it (the
+# same flags, the same target directory), which links two at a time; SAM's build of each
+# function then finds it built and copies it (about 1 s each, where compiling and linking one
+# after another took 5).
 sam-build: tools deploy-tools
 	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build $(if $(SAM_BUILD_MODE),,--release) --arm64 --locked $(FUNCTION_BINS)
 	SAM_BUILD_MODE=$(SAM_BUILD_MODE) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(DEPLOY_VENV)/bin/sam build --template template.yaml
 	@for f in .aws-sam/build/*Function; do \
 	  test -x "$$f/bootstrap" || { echo "$$f has no bootstrap" >&2; exit 1; }; \
