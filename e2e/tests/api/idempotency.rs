@@ -79,8 +79,11 @@ async fn an_answer_lost_after_the_write_is_given_again_and_a_retry_meanwhile_wai
     let body = json!({"title": title});
     let key = uuid::Uuid::new_v4().to_string();
 
-    // The write is held for 3 s: a retry meanwhile is told the first still runs.
-    let held = Fault::delay("DynamoDB_20120810.TransactWriteItems", &title, 3000, 1).await;
+    // The write is held for 15 s: a retry meanwhile is told the first still runs. (The retry
+    // must arrive inside the hold; with the whole suite running at once it may start a new
+    // instance of the function first, which took more than 3 s. The hold stays under the
+    // stack's 20 s attempt timeout, so the SDK does not retry the held write.)
+    let held = Fault::delay("DynamoDB_20120810.TransactWriteItems", &title, 15000, 1).await;
     let first = {
         let (api, token, key, body) = (api.clone(), tenant.admin.token.clone(), key.clone(), body.clone());
         tokio::spawn(async move { post(&api, "/api/v1/tasks", &token, &key, &body).await })
