@@ -135,14 +135,16 @@ LIFECYCLE = {
     # publishes it (its Query, Publish, the marker's DeleteItem + outbox-by-age), and the mailer.
     "password reset request": dict(function="auth-password-reset", measured_as=None, aws_calls=4, work_ms=0.0, sqs=0,
                                    events=1, mails=1, read_units=1, write_units=2 + 3 * 2 + 1 + 1 + 2),
-    # The address's password-throttle count, GetItem of the lookup and of the credentials,
-    # argon2id, revoke_all (Query + an UpdateItem per session: one assumed), TransactWrite of
-    # credentials, lookup delete (+ its index entry) and user (3 x 2 + 1).
-    "password reset confirm": dict(function="auth-password-reset-confirm", measured_as=None, aws_calls=6,
-                                   work_ms=ARGON2_VERIFY_MS, sqs=0, mails=0, read_units=2 + 1, write_units=1 + 1 + 3 * 2 + 1),
-    # GetItem of the lookup; TransactWrite of the lookup delete and the user (2 x 2) + the index entry.
-    "email verification": dict(function="auth-verify-email", measured_as=None, aws_calls=2, work_ms=0.0, sqs=0, mails=0,
-                               read_units=1, write_units=2 * 2 + 1),
+    # The address's password-throttle count, GetItem of the lookup, the credentials and the
+    # user, argon2id, TransactWrite of the credentials (password and credential version),
+    # the lookup delete (+ its index entry) and the user (verified, credential version):
+    # 3 x 2 + 1. Every session ends by the version: no call per session.
+    "password reset confirm": dict(function="auth-password-reset-confirm", measured_as=None, aws_calls=5,
+                                   work_ms=ARGON2_VERIFY_MS, sqs=0, mails=0, read_units=3, write_units=1 + 3 * 2 + 1),
+    # GetItem of the lookup and of the user; TransactWrite of the lookup delete and the user
+    # (2 x 2) + the index entry.
+    "email verification": dict(function="auth-verify-email", measured_as=None, aws_calls=3, work_ms=0.0, sqs=0, mails=0,
+                               read_units=2, write_units=2 * 2 + 1),
     # GetItem of the user, two throttle counts, TransactWrite of the check, lookup and marker
     # (3 x 2) + two index entries; Publish; the marker's DeleteItem (1 + 1).
     "verification resend": dict(function="auth-verify-email-resend", measured_as=None, aws_calls=6, work_ms=0.0, sqs=0,
@@ -155,10 +157,11 @@ LIFECYCLE = {
     # and the outbox marker (4 x 2) + outbox-by-age; Publish; the marker's DeleteItem.
     "organization export request": dict(function="organizations-export", measured_as=None, aws_calls=4, work_ms=0.0,
                                         sqs=0, events=1, mails=0, read_units=0, write_units=4 * 2 + 1 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
-    # One BatchGetItem of the export, the caller and the organization (strongly consistent,
-    # under 4 KB each); the link is signed locally.
-    "export poll": dict(function="organizations-export-status", measured_as=None, aws_calls=2, work_ms=0.0, sqs=0,
-                        mails=0, read_units=3, write_units=RATE_COUNTER_WRITE_UNITS, rate_counted=True),
+    # A poll that hands out a link: one BatchGetItem of the export, the caller and the
+    # organization (strongly consistent, under 4 KB each); the link is signed locally, and
+    # its export.downloaded event published (for the audit log) before the answer.
+    "export poll": dict(function="organizations-export-status", measured_as=None, aws_calls=3, work_ms=0.0, sqs=0,
+                        events=1, mails=0, read_units=3, write_units=RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # tasks-create with an Idempotency-Key: the claim's conditional Put (1) before it, and the
     # answer's Update inside the task's transaction (1 x 2).
     "task create with Idempotency-Key": dict(function="tasks-create", measured_as=None, aws_calls=5, work_ms=0.0,

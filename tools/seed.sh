@@ -64,7 +64,7 @@ seed_org() {
   # An admin verifies their address (the mailed token) before inviting anyone.
   if [ "$verified" != true ] && [ -n "$endpoint" ]; then
     local verification
-    verification=$(mailed_token "$email" "Confirm your email address")
+    verification=$(mailed_token "$email" "Confirm your TaskFlow email address")
     [ -n "$verification" ] || { echo "no verification mail reached $email" >&2; exit 1; }
     post /api/v1/auth/verify-email "{\"token\":\"$verification\"}" > /dev/null
     echo "verified $email"

@@ -134,6 +134,10 @@ if [ ${#command[@]} -gt 0 ]; then
   export TASKFLOW_PASSWORD_WINDOW_SECONDS=${TASKFLOW_PASSWORD_WINDOW_SECONDS:-60}
   # The same for mail requests (password resets, verification resends) per address.
   export TASKFLOW_MAIL_REQUESTS_PER_ADDRESS=${TASKFLOW_MAIL_REQUESTS_PER_ADDRESS:-1000000}
+  # Registrations per address and hour: above what the suite and the contract fuzzer send
+  # from 127.0.0.1 in one run (a few hundred), and few enough that the throttle's test
+  # reaches it from an address of its own with requests that cost one write each.
+  export TASKFLOW_REGISTRATIONS_PER_ADDRESS=${TASKFLOW_REGISTRATIONS_PER_ADDRESS:-600}
   # moto shares two cores with the whole suite (and copies a whole table per transaction
   # item): an AWS call may take seconds here that takes milliseconds in AWS. The fault tests
   # read this to delay calls past it.

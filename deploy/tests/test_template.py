@@ -25,6 +25,16 @@ EXPANDED_LINT_ACCEPTED = [
     "ES1007",
 ]
 
+# The one SES identity mail may be sent as: the SenderIdentity parameter, or MailFrom itself when
+# it is empty (README, Deploy).
+SENDER_IDENTITY = {
+    "Fn::If": [
+        "SenderIdentityGiven",
+        {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"},
+        {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailFrom}"},
+    ]
+}
+
 # Resource names in the functions' declared permissions (Cargo.toml) and how the template
 # writes them.
 RESOURCES = {
@@ -43,7 +53,7 @@ RESOURCES = {
     "cursor-secret": {"Ref": "CursorSecret"},
     "mail-token-secret": {"Ref": "MailTokenSecret"},
     "webhook-sealing-secret": {"Ref": "WebhookSealingSecret"},
-    "mail-identity": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
+    "mail-identity": SENDER_IDENTITY,
 }
 
 
@@ -253,6 +263,103 @@ def test_expanded_inline_policies_name_no_wildcard_resource(template_text):
                 assert statement["Resource"] != "*", f"{name} grants {statement['Action']} on *"
 
 
+def ses_grants(expanded: dict) -> dict:
+    """{role: SES actions} of every role or policy in an expanded template that grants any; fails
+    on one that grants an SES action (or `*`) on anything but the configured sender identity."""
+    found = {}
+    for name, resource in expanded["Resources"].items():
+        properties = resource["Properties"]
+        if resource["Type"] == "AWS::IAM::Role":
+            documents = [p["PolicyDocument"] for p in properties.get("Policies", [])]
+            managed = json.dumps(properties.get("ManagedPolicyArns", []))
+            assert "SES" not in managed.upper(), f"{name} has a managed SES policy: {managed}"
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents = [properties["PolicyDocument"]]
+        else:
+            continue
+        for document in documents:
+            for statement in document["Statement"]:
+                actions = statement.get("Action", [])
+                actions = actions if isinstance(actions, list) else [actions]
+                ses = [a for a in actions if a == "*" or a.lower().startswith("ses:")]
+                if not ses:
+                    continue
+                assert "NotResource" not in statement and "NotAction" not in statement, name
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                assert resources == [SENDER_IDENTITY], f"{name} grants {ses} on {resources}, not only on the sender identity"
+                found.setdefault(name, set()).update(ses)
+    return found
+
+
+def test_only_the_mailer_and_the_deleter_may_send_mail_and_only_as_the_sender_identity(template_text):
+    grants = ses_grants(expand(template_text))
+    assert grants == {
+        "NotificationsMailerFunctionRole": {"ses:SendEmail"},
+        "OrganizationsDeleterFunctionRole": {"ses:SendEmail"},
+    }
+
+
+@pytest.mark.parametrize("wider", [
+    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*",
+    "*",
+])
+def test_a_copy_that_lets_the_mailer_send_as_any_identity_fails_the_check(template_text, wider):
+    narrow = 'identity/${MailFrom}"'
+    assert template_text.count(narrow) == 2, "the template no longer names MailFrom's identity: update this test"
+    broken = template_text.replace(
+        '- !Sub "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:' + narrow, f'- !Sub "{wider}"', 1,
+    )
+    with pytest.raises(AssertionError, match="NotificationsMailerFunctionRole grants"):
+        ses_grants(expand(broken))
+
+
+def resolve(node, parameters: dict):
+    """The few intrinsic functions the sender identity is written with, given parameter values."""
+    if isinstance(node, str):
+        return node
+    ((function, argument),) = node.items()
+    if function == "Ref":
+        return parameters[argument]
+    if function == "Fn::Sub":
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: parameters[m.group(1)], argument)
+    if function == "Fn::Equals":
+        return resolve(argument[0], parameters) == resolve(argument[1], parameters)
+    if function == "Fn::Not":
+        return not resolve(argument[0], parameters)
+    if function == "Condition":
+        return resolve(parameters["Conditions"][argument], parameters)
+    if function == "Fn::If":
+        given = resolve({"Condition": argument[0]}, parameters)
+        return resolve(argument[1] if given else argument[2], parameters)
+    raise AssertionError(f"unexpected {function}")
+
+
+@pytest.mark.parametrize("sender_identity, arn", [
+    ("", "arn:aws:ses:us-east-1:123456789012:identity/notifications@example.com"),
+    ("example.com", "arn:aws:ses:us-east-1:123456789012:identity/example.com"),
+    ("notifications@example.com", "arn:aws:ses:us-east-1:123456789012:identity/notifications@example.com"),
+])
+def test_the_sender_identity_is_the_given_one_or_else_the_mail_from_address(template, sender_identity, arn):
+    parameter = template["Parameters"]["SenderIdentity"]
+    assert parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], sender_identity)
+    parameters = {
+        "AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+        "MailFrom": "notifications@example.com", "SenderIdentity": sender_identity,
+        "Conditions": plain(template["Conditions"]),
+    }
+    assert resolve(SENDER_IDENTITY, parameters) == arn
+    for name in ("NotificationsMailerFunction", "OrganizationsDeleterFunction"):
+        statements = [s for p in template["Resources"][name]["Properties"]["Policies"] for s in plain(p)["Statement"]]
+        sending = [s["Resource"] for s in statements if any(a.startswith("ses:") for a in s["Action"])]
+        assert sending == [SENDER_IDENTITY], name
+
+
+@pytest.mark.parametrize("wildcard", ["*", "*.example.com", "notifications@*", "exa?ple.com", "example.com notifications@example.com"])
+def test_the_sender_identity_parameter_refuses_wildcards(template, wildcard):
+    assert not re.fullmatch(template["Parameters"]["SenderIdentity"]["AllowedPattern"], wildcard)
+
+
 def test_the_queue_outlasts_six_mailer_timeouts_and_redrives_to_the_dlq(template):
     resources = template["Resources"]
     mailer = resources["NotificationsMailerFunction"]["Properties"]
@@ -290,12 +397,32 @@ def test_only_the_functions_that_issue_mailed_tokens_and_the_mailer_may_read_the
         assert ("TASKFLOW_MAIL_TOKEN_SECRET_SECRET_ARN" in variables) == (name in readers), name
 
 
+def test_the_functions_that_start_or_refresh_sessions_may_check_the_credential_version(template):
+    # A session is written, and rotated, in a transaction that checks the user's credential
+    # version (a ConditionCheck); each login trims the user's oldest sessions (a Query, then
+    # DeleteItems). The local stack does not enforce IAM: without these, every login would
+    # fail in AWS only.
+    grants = {name: granted(resource) for name, resource in functions(template).items()}
+    for name in ["AuthLoginFunction", "AuthRegisterFunction", "AuthAcceptInvitationFunction"]:
+        for action in ["dynamodb:ConditionCheckItem table", "dynamodb:Query table", "dynamodb:DeleteItem table"]:
+            assert action in grants[name], (name, action)
+    assert "dynamodb:ConditionCheckItem table" in grants["AuthRefreshFunction"]
+    # A webhook's creation and deletion read the organization's webhooks (the count's start).
+    for name in ["WebhooksCreateFunction", "WebhooksDeleteFunction"]:
+        assert "dynamodb:Query table" in grants[name], name
+
+
+# Publishes straight to the topic, with no outbox marker: the event of a download link it
+# hands out (a read, which writes nothing to the table; see api::organizations::export_status).
+PUBLISH_WITHOUT_OUTBOX = {"OrganizationsExportStatusFunction"}
+
+
 def test_every_function_that_publishes_events_may_clear_their_outbox_markers(template):
     # notifications::dispatch deletes an event's outbox marker once it is published; without
     # DeleteItem the marker stays and the re-publisher sends the event a second time.
     for name, resource in functions(template).items():
         grants = granted(resource)
-        if "sns:Publish topic" in grants:
+        if "sns:Publish topic" in grants and name not in PUBLISH_WITHOUT_OUTBOX:
             assert "dynamodb:DeleteItem table" in grants, name
 
 

@@ -46,7 +46,7 @@ def verify_address(api: str, email: str) -> None:
         with urllib.request.urlopen(f"{emulator}/moto-api/data.json", timeout=30) as response:
             mails = json.load(response).get("ses", {}).get("Message", [])
         for mail in reversed(mails):
-            if email in mail["destinations"]["ToAddresses"] and "Confirm your email address" in mail["subject"]:
+            if email in mail["destinations"]["ToAddresses"] and "Confirm your TaskFlow email address" in mail["subject"]:
                 token = mail["body"].split("<code>", 1)[1].split("</code>", 1)[0]
                 request = urllib.request.Request(
                     f"{api}/api/v1/auth/verify-email", data=json.dumps({"token": token}).encode(),

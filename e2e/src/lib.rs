@@ -73,6 +73,24 @@ impl Api {
         body: Value,
         source_ip: &str,
     ) -> (StatusCode, Value) {
+        let answer = self.invoke_answer(function, method, path, body, source_ip).await;
+        let status =
+            StatusCode::from_u16(u16::try_from(answer["statusCode"].as_u64().expect("a status code")).unwrap())
+                .unwrap();
+        let text = answer["body"].as_str().unwrap_or("");
+        (status, serde_json::from_str(text).unwrap_or(Value::Null))
+    }
+
+    /// [`Self::invoke`]'s whole answer, as API Gateway would get it: `statusCode`, `headers`
+    /// (lowercase names) and `body`.
+    pub async fn invoke_answer(
+        &self,
+        function: &str,
+        method: Method,
+        path: &str,
+        body: Value,
+        source_ip: &str,
+    ) -> Value {
         let event = json!({
             "version": "2.0",
             "routeKey": format!("{method} {path}"),
@@ -95,8 +113,7 @@ impl Api {
             "isBase64Encoded": false,
         });
         let url = self.url(&format!("/2015-03-31/functions/{function}/invocations"));
-        let answer: Value = self
-            .http
+        self.http
             .post(url)
             .json(&event)
             .send()
@@ -104,12 +121,7 @@ impl Api {
             .expect("the Invoke API answers")
             .json()
             .await
-            .expect("a JSON answer");
-        let status =
-            StatusCode::from_u16(u16::try_from(answer["statusCode"].as_u64().expect("a status code")).unwrap())
-                .unwrap();
-        let text = answer["body"].as_str().unwrap_or("");
-        (status, serde_json::from_str(text).unwrap_or(Value::Null))
+            .expect("a JSON answer")
     }
 
     fn with_client(builder: reqwest::ClientBuilder) -> Self {
@@ -381,7 +393,7 @@ pub async fn invitation_token(to: &str) -> String {
 }
 
 /// What the subject of a verification mail says.
-pub const VERIFICATION_SUBJECT: &str = "Confirm your email address";
+pub const VERIFICATION_SUBJECT: &str = "Confirm your TaskFlow email address";
 /// What the subject of a password reset mail says.
 pub const RESET_SUBJECT: &str = "Reset your TaskFlow password";
 

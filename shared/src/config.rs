@@ -12,7 +12,7 @@ use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{
-    MailRequestLimits, MailTokenKey, PasswordLimits, SealingKey, TokenIssuer, TokenSettings, TokenVerifier,
+    MailRequestLimits, MailTokenKey, RegistrationLimits, PasswordLimits, SealingKey, TokenIssuer, TokenSettings, TokenVerifier,
 };
 use crate::domain::{RateBudget, Reach};
 use crate::lifecycle::{Archive, AuditWriter, DEFAULT_BATCH_SIZE, Deleter, Exporter, RetryQueue, WebhookDispatcher};
@@ -34,6 +34,8 @@ pub const MAIL_REQUEST_WINDOW_SECONDS: &str = "TASKFLOW_MAIL_REQUEST_WINDOW_SECO
 pub const MAIL_REQUESTS_PER_EMAIL: &str = "TASKFLOW_MAIL_REQUESTS_PER_EMAIL";
 pub const MAIL_REQUESTS_PER_ADDRESS: &str = "TASKFLOW_MAIL_REQUESTS_PER_ADDRESS";
 pub const INVITATIONS_PER_DAY: &str = "TASKFLOW_INVITATIONS_PER_DAY";
+pub const REGISTRATIONS_PER_ADDRESS: &str = "TASKFLOW_REGISTRATIONS_PER_ADDRESS";
+pub const MAILS_PER_ORGANIZATION_PER_DAY: &str = "TASKFLOW_MAILS_PER_ORGANIZATION_PER_DAY";
 pub const RATE_LIMIT_QUOTA: &str = "TASKFLOW_RATE_LIMIT_QUOTA";
 pub const RATE_LIMIT_WINDOW_SECONDS: &str = "TASKFLOW_RATE_LIMIT_WINDOW_SECONDS";
 pub const MAIL_TOKEN_SECRET: &str = "TASKFLOW_MAIL_TOKEN_SECRET";
@@ -251,6 +253,15 @@ pub fn mail_request_limits() -> Result<MailRequestLimits, ConfigError> {
     })
 }
 
+/// How many registrations one source address (an IPv6 /64) may make per mail-request
+/// window: 20 an hour by default. Every request to the route counts, whatever it holds.
+pub fn registration_limits() -> Result<RegistrationLimits, ConfigError> {
+    Ok(RegistrationLimits {
+        window_seconds: whole_number(MAIL_REQUEST_WINDOW_SECONDS, 3600, 1..=24 * 3600)?,
+        per_address: count(REGISTRATIONS_PER_ADDRESS, 20, 1..=1_000_000)?,
+    })
+}
+
 /// Every organization's request budget, unless its counter names a quota of its own:
 /// 100 requests per 2 s by default (50 a second, in bursts of up to 100).
 pub fn rate_budget() -> Result<RateBudget, ConfigError> {
@@ -341,7 +352,8 @@ fn request_path_timeouts() -> TimeoutConfig {
 /// `SendEmail` whose first answer was lost sends the mail twice, so the mailer decides, from
 /// what SES answered, whether a send may be repeated (shared/src/notifications/mailer.rs).
 pub async fn mailer(sdk: &SdkConfig) -> Result<Mailer, ConfigError> {
-    Ok(Mailer::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?, mail_token_key(sdk).await?))
+    let budget = count(MAILS_PER_ORGANIZATION_PER_DAY, 1000, 1..=1_000_000)?;
+    Ok(Mailer::new(store(sdk), ses_client(sdk), required(MAIL_FROM)?, mail_token_key(sdk).await?, budget))
 }
 
 /// The deleter: the store, a postman for its done mail (SES as the mailer's), and its own

@@ -72,10 +72,12 @@ pub enum Metric {
     /// Mails SES accepted, and mails not sent (refused, or SES's answer lost).
     MailsSent,
     MailsFailed,
+    /// Mails not sent because their organization's budget for the day was spent.
+    MailsDropped,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 15] = [
         Metric::ColdStart,
         Metric::Latency,
         Metric::Requests,
@@ -90,6 +92,7 @@ impl Metric {
         Metric::MessagesFailed,
         Metric::MailsSent,
         Metric::MailsFailed,
+        Metric::MailsDropped,
     ];
 
     pub fn name(self) -> &'static str {
@@ -108,6 +111,7 @@ impl Metric {
             Metric::MessagesFailed => "MessagesFailed",
             Metric::MailsSent => "MailsSent",
             Metric::MailsFailed => "MailsFailed",
+            Metric::MailsDropped => "MailsDropped",
         }
     }
 

@@ -25,7 +25,7 @@ async fn member(store: &Store, scope: &TenantScope) -> Caller {
     let email = Email::parse(&format!("m-{}@example.com", uuid::Uuid::new_v4().simple())).unwrap();
     let hash = hash_password(&Password::parse("member123").unwrap()).unwrap();
     let user = store.users().create(scope, email, Role::Member, hash, Utc::now()).await.unwrap();
-    Caller { user_id: user.id, needs_admin: false }
+    Caller { user_id: user.id, needs_admin: false, needs_verified: false, credential_version: None }
 }
 
 fn draft(title: &str) -> TaskDraft {

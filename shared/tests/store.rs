@@ -66,7 +66,7 @@ async fn register(
     let token = taskflow::domain::OpaqueToken::generate().hash();
     let new_admin = taskflow::store::NewAdmin { id: admin, verification: &token, event: &event };
     let registered = store.organizations().register(scope, registration, new_admin, now, None).await?;
-    store.account_tokens().verify(scope, admin, &token).await?;
+    store.account_tokens().verify(scope, admin, &token, chrono::Utc::now(), false).await?;
     Ok(registered)
 }
 
@@ -75,7 +75,7 @@ async fn member(store: &Store, scope: &TenantScope) -> Caller {
     let email = Email::parse(&format!("{}@example.com", unique("m"))).unwrap();
     let hash = hash_password(&Password::parse("member123").unwrap()).unwrap();
     let user = store.users().create(scope, email, Role::Member, hash, Utc::now()).await.unwrap();
-    Caller { user_id: user.id, needs_admin: false }
+    Caller { user_id: user.id, needs_admin: false, needs_verified: false, credential_version: None }
 }
 
 fn draft(title: &str, status: TaskStatus) -> TaskDraft {
@@ -189,7 +189,7 @@ async fn an_invitation_does_not_outlive_its_senders_admin_role() {
     let scope = TenantScope::for_new_organization();
     let (email, slug) = (format!("{}@example.com", unique("a")), unique("org"));
     let (_, first) = register(&store, &scope, registration(&email, &slug)).await.unwrap();
-    let first = Caller { user_id: first.id, needs_admin: true };
+    let first = Caller { user_id: first.id, needs_admin: true, needs_verified: false, credential_version: None };
     let second = member(&store, &scope).await;
     store.users().set_role(&scope, &first, second.user_id, Role::Admin, &by()).await.unwrap();
     let second = Caller { needs_admin: true, ..second };
@@ -339,7 +339,7 @@ async fn a_keys_last_use_is_written_once_a_minute_and_never_brings_a_revoked_key
     let scope = TenantScope::for_new_organization();
     let (email, slug) = (format!("{}@example.com", unique("a")), unique("org"));
     let (_, admin) = register(&store, &scope, registration(&email, &slug)).await.unwrap();
-    let caller = Caller { user_id: admin.id, needs_admin: true };
+    let caller = Caller { user_id: admin.id, needs_admin: true, needs_verified: false, credential_version: None };
     let draft: ApiKeyDraft = serde_json::from_value(json!({"name": "ci", "role": "admin"})).unwrap();
     let now = Utc::now();
     let (key, secret) = ApiKey::new(draft, scope.org_id(), admin.id, now).unwrap();

@@ -241,3 +241,36 @@ async fn a_refused_upload_is_tried_again_keeps_one_document_and_the_deletion_tak
     let url = neighbours["download_url"].as_str().unwrap();
     assert_eq!(reqwest::get(url).await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn each_download_link_handed_out_is_an_audit_entry_naming_who_and_which_export() {
+    let api = Api::from_env();
+    let tenant = api.tenant().await;
+    let other_admin = api.member(&tenant).await;
+    let path = format!("/api/v1/users/{}", other_admin.user_id);
+    let promote = json!({"role": "admin"});
+    assert_eq!(api.call(Method::PATCH, &path, Some(&tenant.admin.token), Some(promote)).await.0, StatusCode::OK);
+    let other_token = api.token(&other_admin.email).await;
+
+    let (location, started) = start_export(&api, &tenant.admin.token).await;
+    let export = finished_export(&api, &tenant.admin.token, &location).await;
+    assert!(export["download_url"].is_string(), "{export}");
+    // Another admin fetches a link to the first admin's export: that is recorded too.
+    let (status, again) = api.call(Method::GET, &location, Some(&other_token), None).await;
+    assert!(status == StatusCode::OK && again["download_url"].is_string(), "{again}");
+
+    let downloads = || async {
+        let (_, log) = api
+            .call(Method::GET, "/api/v1/audit-log?event_type=export.downloaded", Some(&tenant.admin.token), None)
+            .await;
+        log["items"].as_array().cloned().unwrap_or_default()
+    };
+    assert!(eventually(60, || async { downloads().await.len() == 2 }).await, "{:?}", downloads().await);
+    let entries = downloads().await;
+    let actors: BTreeSet<String> = entries.iter().map(|e| e["actor"]["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(actors, BTreeSet::from([tenant.admin.user_id.clone(), other_admin.user_id.clone()]));
+    for entry in &entries {
+        assert_eq!(entry["target"], json!({"type": "export", "id": started["id"]}), "{entry}");
+        assert!(entry["occurred_at"].is_string() && entry["source_ip"].is_string(), "{entry}");
+    }
+}

@@ -25,6 +25,7 @@ mod resilience;
 mod samples;
 mod tasks;
 mod teams;
+mod trust;
 mod walkthrough;
 mod webhook_client;
 mod webhooks;

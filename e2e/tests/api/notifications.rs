@@ -161,12 +161,14 @@ async fn ses_failures_are_retried_and_nothing_is_marked_sent() {
             unreachable_ses,
             sender.clone(),
             taskflow::config::mail_token_key(&sdk).await.unwrap(),
+            1000,
         ),
         Mailer::new(
             store.clone(),
             unverified_sender,
             format!("nobody-{}@unverified.example", unique()),
             taskflow::config::mail_token_key(&sdk).await.unwrap(),
+            1000,
         ),
     ] {
         let response = mailer.handle_batch(batch(&[event.to_json()])).await;

@@ -100,8 +100,9 @@ async fn expired_revoked_and_reused_invitations_get_the_same_answer() {
 
 #[tokio::test]
 async fn an_invitation_whose_email_registered_meanwhile_ends_in_409() {
-    // Inviting an email that has an account is refused at once (tests/authorization.rs);
-    // this is the race: the address registers an organization of its own after the invitation.
+    // An invitation to an address that has an account mails that person a notice, not a
+    // token (tests/authorization.rs); this is the race: the address registers an
+    // organization of its own after its invitation was mailed.
     let api = Api::from_env();
     let tenant = api.tenant().await;
     let email = format!("both-{}@example.com", unique());

@@ -452,7 +452,8 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_its_overlap_only() {
     // the first is held before its write while the second reads and writes.
     let held = e2e::Fault::delay("DynamoDB_20120810.TransactWriteItems", "retiring_until", 2000, 1).await;
     let (slow, fast) = tokio::join!(admin_call(&api, &tenant, Method::POST, &rotate, None), async {
-        assert!(eventually(5, || async { held.hits().await == 1 }).await, "the first rotation is held");
+        // A loaded stack may take seconds to reach the write (authentication, the budget, the read).
+        assert!(eventually(20, || async { held.hits().await == 1 }).await, "the first rotation is held");
         admin_call(&api, &tenant, Method::POST, &rotate, None).await
     });
     assert_eq!((slow.0, fast.0), (StatusCode::CONFLICT, StatusCode::OK), "{} {}", slow.1, fast.1);

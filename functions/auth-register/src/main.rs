@@ -13,9 +13,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     .await?;
     let store = &taskflow::config::store(&sdk);
     let publisher = &taskflow::config::publisher(&sdk)?;
+    let limits = &taskflow::config::registration_limits()?;
     http::serve(move |req| async move {
         let (issuer, key) = secrets.get().await?;
-        api::auth::register(store, issuer, publisher, key, req).await
+        api::auth::register(store, issuer, publisher, key, limits, req).await
     })
     .await
 }

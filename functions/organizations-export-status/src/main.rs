@@ -9,5 +9,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Signs download links with the function's own credentials: its role may read exports.
     let archive = taskflow::config::archive(&sdk)?;
     let link_ttl = taskflow::config::export_link_ttl()?;
-    http::serve(|req| api::organizations::export_status(&app, &archive, link_ttl, req)).await
+    // Each download link handed out is published as an event, for the audit log.
+    let publisher = taskflow::config::publisher(&sdk)?;
+    http::serve(|req| api::organizations::export_status(&app, &archive, &publisher, link_ttl, req)).await
 }

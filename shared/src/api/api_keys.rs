@@ -35,7 +35,7 @@ const API_KEYS_QUERY: &str = "api-keys";
 pub async fn create(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
     principal.require_user()?;
-    let caller = principal.as_admin()?;
+    let caller = principal.as_admin()?.verified();
     let draft: ApiKeyDraft = http::json_body(&req)?;
     let scope = principal.scope();
     let now = Utc::now();

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{authenticate, provenance};
 use crate::app::App;
-use crate::auth::{self, AccessToken, MailRequestLimits, MailTokenKey, PasswordLimits, Principal, TokenIssuer};
+use crate::auth::{
+    self, AccessToken, MailRequestLimits, MailTokenKey, PasswordLimits, Principal, RegistrationLimits, TokenIssuer,
+};
 use crate::domain::{Email, OpaqueToken, OrgName, OrgSlug, Organization, Password, User};
 use crate::http::error_responses::{
     AuthenticatedErrors, Conflict, Forbidden, IdempotencyErrors, InternalServerError, JsonBodyErrors,
@@ -13,7 +15,7 @@ use crate::http::error_responses::{
 };
 use crate::http::{self, ApiError};
 use crate::notifications::{self, Publisher};
-use crate::store::{Registration, Store};
+use crate::store::{Registration, Store, StoreError};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +26,7 @@ use crate::store::{Registration, Store};
 pub struct RegisterRequest {
     email: Email,
     password: Password,
+    #[serde(deserialize_with = "crate::domain::visible")]
     organization_name: OrgName,
     organization_slug: OrgSlug,
 }
@@ -48,11 +51,12 @@ async fn session_tokens(store: &Store, issuer: &TokenIssuer, principal: Principa
 #[utoipa::path(
     post, path = "/api/v1/auth/register", tag = "auth", operation_id = "register",
     summary = "Register an organization and its first admin",
-    description = "Creates the organization and its admin atomically and logs the admin in. Emails (case-insensitively) and slugs are unique across TaskFlow: a taken one answers 409. The admin starts with `email_verified: false` and is mailed a verification token (`POST /api/v1/auth/verify-email`); until then they get no task mail and cannot invite.",
+    description = "Creates the organization and its admin atomically and logs the admin in. Emails (case-insensitively) and slugs are unique across TaskFlow: a taken one answers 409. The admin starts with `email_verified: false` and is mailed a verification token (`POST /api/v1/auth/verify-email`); until then they get no task mail and cannot invite, make API keys or webhooks, or export. Registrations from one source address (an IPv6 /64) are throttled (429 with `Retry-After`).",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered and logged in.", body = Registered),
         (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
         (status = 500, response = InternalServerError),
         (status = 503, response = ServiceUnavailable),
         JsonBodyErrors,
@@ -63,8 +67,10 @@ pub async fn register(
     issuer: &TokenIssuer,
     publisher: &Publisher,
     key: &MailTokenKey,
+    limits: &RegistrationLimits,
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
+    auth::count_registration(store, limits, http::source_ip(&req).as_deref(), Utc::now()).await?;
     let body: RegisterRequest = http::json_body(&req)?;
     let password_hash = auth::hash_password(&body.password)?;
     let registration = Registration {
@@ -195,6 +201,14 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
     http::no_content()
 }
 
+/// A caller removed while their request ran has no account left to change.
+fn gone_caller(e: StoreError) -> ApiError {
+    match e {
+        StoreError::CallerGone => ApiError::Unauthenticated,
+        other => other.into(),
+    }
+}
+
 /// `POST /api/v1/auth/logout-all`: ends every session of the caller.
 #[utoipa::path(
     post, path = "/api/v1/auth/logout-all", tag = "auth", operation_id = "logoutAll",
@@ -211,8 +225,14 @@ pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError>
 pub async fn logout_all(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
     principal.require_user()?;
-    let ended = app.store.sessions().revoke_all(&principal.scope(), principal.user_id()).await?;
-    tracing::info!(sessions = ended, "logged out everywhere");
+    let scope = principal.scope();
+    let user = app.store.users().get(&scope, principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
+    // A new credential version: every session of the older one stops refreshing at once.
+    // Only under the version the token was issued with: a token from before a password
+    // change, a reset or another logout everywhere cannot end the sessions that came after.
+    let expected = principal.credential_version();
+    app.store.credentials().new_version(&scope, &user.email, user.id, None, expected).await.map_err(gone_caller)?;
+    tracing::info!("logged out everywhere");
     http::no_content()
 }
 
@@ -248,7 +268,7 @@ pub async fn change_password(app: &App, limits: &PasswordLimits, req: Request) -
     let user = app.store.users().get(&scope, principal.user_id()).await?.ok_or(ApiError::Unauthenticated)?;
     let current = Password::parse(&body.current_password).map_err(|_| ApiError::InvalidCredentials)?;
     let source_ip = http::source_ip(&req);
-    auth::verify_current_password(
+    let version = auth::verify_current_password(
         &app.store,
         limits,
         &principal,
@@ -259,8 +279,12 @@ pub async fn change_password(app: &App, limits: &PasswordLimits, req: Request) -
     )
     .await?;
     let hash = auth::hash_password(&body.new_password)?;
-    app.store.credentials().set_password(&user.email, user.id, &hash).await?;
-    app.store.sessions().revoke_all(&scope, user.id).await?;
+    // The password, a new credential version (every session ends) and the end of any
+    // pending reset, in one transaction.
+    // Only while the password checked above is still the account's: a change that raced a
+    // reset does not set the old password's holder's choice over the owner's.
+    let credentials = app.store.credentials();
+    credentials.new_version(&scope, &user.email, user.id, Some(&hash), Some(version)).await.map_err(gone_caller)?;
     http::no_content()
 }
 

@@ -35,6 +35,7 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationPatch {
+    #[serde(deserialize_with = "crate::domain::visible")]
     name: OrgName,
 }
 
@@ -218,7 +219,7 @@ const EXPORT_POLL_SECONDS: u32 = 2;
 )]
 pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
-    let caller = principal.as_admin()?;
+    let caller = principal.as_admin()?.verified();
     let scope = principal.scope();
     let now = Utc::now();
     let export = Export::new(principal.user_id(), now);
@@ -247,7 +248,7 @@ pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     get, path = "/api/v1/organizations/me/exports/{export_id}", tag = "organizations",
     operation_id = "getOrganizationExport",
     summary = "Poll an export",
-    description = "Admins only; the caller's role is read with the export, so a demoted admin's token gets 403. While `pending`, poll again after `Retry-After`. When `ready`, `download_url` is a new pre-signed link to the document (`ExportDocument`) on each poll, valid until `download_expires_at` (15 minutes by default). `failed` and `expired` exports have no link: ask for a new export. Another organization's export is not found, like a missing one.",
+    description = "Admins only; the caller's role is read with the export, so a demoted admin's token gets 403. While `pending`, poll again after `Retry-After`. When `ready`, `download_url` is a new pre-signed link to the document (`ExportDocument`) on each poll, valid until `download_expires_at` (15 minutes by default); each link handed out is an `export.downloaded` entry of the audit log. `failed` and `expired` exports have no link: ask for a new export. Another organization's export is not found, like a missing one.",
     security(("bearer" = [])),
     params(("export_id" = ExportId, Path, description = "The export's id, from the `Location` of `exportOrganization`.")),
     responses(
@@ -263,6 +264,7 @@ pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Re
 pub async fn export_status(
     app: &App,
     archive: &Archive,
+    publisher: &Publisher,
     link_ttl: std::time::Duration,
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
@@ -274,7 +276,21 @@ pub async fn export_status(
     let status = export.status(Utc::now());
     let link = match (&export.state, status) {
         (ExportState::Ready(summary), ExportStatus::Ready) if Archive::holds(scope.org_id(), &summary.object_key) => {
-            Some(archive.download_link(&summary.object_key, export.id, link_ttl).await?)
+            let link = archive.download_link(&summary.object_key, export.id, link_ttl).await?;
+            // Who was handed a link to the organization's data is in the audit log, or no
+            // link is handed out: published straight to the topic (no write on this read),
+            // and a failure is a 503 before the answer.
+            let handed = Event::new(
+                scope.org_id(),
+                Utc::now(),
+                &provenance(&principal, &req),
+                EventKind::ExportDownloaded { export_id: export.id },
+            );
+            publisher.publish(&handed).await.map_err(|e| {
+                tracing::warn!(error = %e, "the download link's event was not published: no link handed out");
+                ApiError::Unavailable
+            })?;
+            Some(link)
         }
         _ => None,
     };

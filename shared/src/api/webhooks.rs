@@ -45,7 +45,7 @@ pub async fn create(
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
-    let caller = principal.as_admin()?;
+    let caller = principal.as_admin()?.verified();
     let draft: WebhookDraft = http::json_body(&req)?;
     let scope = principal.scope();
     let now = Utc::now();
@@ -57,7 +57,7 @@ pub async fn create(
         &provenance(&principal, &req),
         EventKind::WebhookCreated { webhook_id: webhook.id },
     );
-    app.store.webhooks().create(&scope, &caller, &webhook, sealed, &event).await?;
+    app.store.webhooks().create(&scope, &caller, &webhook, sealed, principal.api_key_id(), &event).await?;
     notifications::dispatch(&app.store, publisher, &scope, &event).await;
     tracing::info!(webhook_id = %webhook.id, "webhook created");
     let mut response = http::json(StatusCode::CREATED, &CreatedWebhook { webhook, secret: secret.expose() })?;
@@ -170,7 +170,7 @@ pub async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 )]
 pub async fn update(app: &App, publisher: &Publisher, reach: Reach, req: Request) -> Result<Response<Body>, ApiError> {
     let principal = authenticate(app, &req).await?;
-    let caller = principal.as_admin()?;
+    let caller = principal.as_admin()?.verified();
     let id = http::path_id(&req, "id", WebhookId::parse)?;
     let patch: WebhookPatch = http::json_body(&req)?;
     if patch.is_empty() {

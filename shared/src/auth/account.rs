@@ -10,7 +10,7 @@ use super::mail_token::{MailTokenKey, MailTokenPurpose};
 use super::throttle::{self, PasswordLimits};
 use super::{AuthError, Principal};
 use crate::domain::events::{Event, EventKind, Origin, Provenance};
-use crate::domain::{Email, MailNonce, OpaqueToken, Organization, Password, User, UserId};
+use crate::domain::{DisabledReason, Email, MailNonce, OpaqueToken, Organization, Password, User, UserId};
 use crate::store::{
     DeletionRequest, NewAdmin, Registration, StaleRegistration, Store, StoreError, TaskFilter, TenantScope, Unique,
     counter_key,
@@ -45,6 +45,31 @@ async fn count_mail_request(
         window.count(store, &key, max, now).await?;
     }
     Ok(())
+}
+
+/// How many registrations one source address may make per window. A registration mails the
+/// address it names, from TaskFlow's sender: unthrottled, it would be a free way to send
+/// mail to anyone (and to spend the SES quota every organization's mail needs).
+#[derive(Debug, Clone, Copy)]
+pub struct RegistrationLimits {
+    pub window_seconds: u64,
+    pub per_address: u32,
+}
+
+/// Counts one registration request from `source` (its /64 for IPv6, as the password
+/// throttle does), or answers `Throttled` with the seconds until the window ends. Every
+/// request counts, before its body is read: refusing is then one write, whatever was sent.
+/// A request with no source address (none outside API Gateway) is not counted.
+pub async fn count_registration(
+    store: &Store,
+    limits: &RegistrationLimits,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let Some(source) = source else { return Ok(()) };
+    let window = throttle::Window::at(now, limits.window_seconds);
+    let key = counter_key(&format!("register:ip:{}", throttle::network_of(source)), window.index);
+    window.count(store, &key, limits.per_address, now).await
 }
 
 /// Registers a new organization and its admin, who is then the verified caller (they chose
@@ -161,7 +186,8 @@ pub async fn verify_email(store: &Store, token: &OpaqueToken, now: DateTime<Utc>
     let pending = store.account_tokens().find_verification(&hash).await?;
     let pending = pending.filter(|p| p.expires_at > now.timestamp()).ok_or(StoreError::InvalidAccountToken)?;
     let scope = TenantScope::verified(pending.organization_id);
-    store.account_tokens().verify(&scope, pending.user_id, &hash).await?;
+    let user = store.users().get(&scope, pending.user_id).await?.ok_or(StoreError::InvalidAccountToken)?;
+    store.account_tokens().verify(&scope, pending.user_id, &hash, now, user.email_verified).await?;
     Ok(())
 }
 
@@ -198,8 +224,30 @@ pub async fn request_password_reset(
     Ok(())
 }
 
-/// Redeems a reset token: every session of the user ends, then the password is set, the
-/// token spent and the address marked verified (in one transaction). A failure before the
+/// Turns off the webhooks `user` made while their address was unproven, before a reset
+/// proves it: whoever made them may not be the address's owner, who is about to take the
+/// account over. (Making a webhook needs a proven address now; this covers those made before
+/// it did.) Before the reset, not after: a failure leaves the token good for a retry, and
+/// the owner never holds an account with a stranger's webhook on.
+async fn turn_off_unproven_webhooks(
+    store: &Store,
+    scope: &TenantScope,
+    user: &User,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    for stored in store.webhooks().all(scope).await? {
+        if stored.webhook.enabled && stored.webhook.created_by == user.id {
+            let kind = EventKind::WebhookDisabled { webhook_id: stored.webhook.id, reason: DisabledReason::UnprovenCreator };
+            let event = Event::new(scope.org_id(), now, &Provenance::system(), kind);
+            // Recorded in the outbox with the change; the re-publisher sends it on.
+            store.webhooks().disable(scope, stored.webhook.id, &event, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Redeems a reset token: the password is set, the token spent, every session of the user
+/// ended and the address marked verified, in one transaction. A failure before the
 /// transaction leaves the token usable for a retry. A token that is not the account's
 /// newest, or unknown, expired or used, counts as a failed password attempt of the source
 /// address (the password throttle's per-address limit).
@@ -219,8 +267,16 @@ pub async fn confirm_password_reset(
         store.credentials().find(&email).await?.filter(|c| c.has_reset(&hash, now)).ok_or_else(invalid)?;
     let scope = TenantScope::verified(credentials.organization_id);
     let password_hash = super::hash_password(new_password)?;
-    store.sessions().revoke_all(&scope, credentials.user_id).await?;
-    store.account_tokens().complete_reset(&scope, &email, &credentials, &hash, &password_hash, now).await?;
+    let user = store.users().get(&scope, credentials.user_id).await?.ok_or_else(invalid)?;
+    if !user.email_verified {
+        turn_off_unproven_webhooks(store, &scope, &user, now).await?;
+    }
+    // One transaction: the password, the token spent, a new credential version (every
+    // session ends) and, for an unproven address, its proof from now on.
+    store
+        .account_tokens()
+        .complete_reset(&scope, &email, &credentials, &hash, &password_hash, now, user.email_verified)
+        .await?;
     attempt.succeeded(store).await;
     Ok(())
 }

@@ -29,11 +29,14 @@ pub async fn log_in(
     let credentials = credentials.ok_or(AuthError::InvalidCredentials)?;
     let scope = TenantScope::verified(credentials.organization_id);
     let user = store.users().get(&scope, credentials.user_id).await?.ok_or(AuthError::InvalidCredentials)?;
-    Ok(Principal::new(user.id, user.organization_id, user.role))
+    // The version read with the password: the session is written only while it is current,
+    // so a login that raced a password change keeps nothing.
+    Ok(Principal::new(user.id, user.organization_id, user.role).under_credential_version(credentials.credential_version))
 }
 
 /// Checks the current password of a verified caller (changing the password needs it), under
-/// the same throttle as login: a stolen access token is no password-guessing oracle.
+/// the same throttle as login: a stolen access token is no password-guessing oracle. Answers
+/// the credential version read with the password, which the change is then conditional on.
 pub async fn verify_current_password(
     store: &Store,
     limits: &PasswordLimits,
@@ -42,13 +45,15 @@ pub async fn verify_current_password(
     password: &Password,
     source_ip: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), AuthError> {
+) -> Result<u64, AuthError> {
     let attempt = throttle::reserve(store, limits, email, source_ip, now).await?;
     let credentials = store.credentials().find(email).await?.filter(|c| c.user_id == principal.user_id());
-    if verify_password(password, credentials.as_ref().map(|c| &c.password_hash)) {
-        attempt.succeeded(store).await;
-        Ok(())
-    } else {
-        Err(AuthError::InvalidCredentials)
+    let right = verify_password(password, credentials.as_ref().map(|c| &c.password_hash));
+    match credentials {
+        Some(credentials) if right => {
+            attempt.succeeded(store).await;
+            Ok(credentials.credential_version)
+        }
+        _ => Err(AuthError::InvalidCredentials),
     }
 }

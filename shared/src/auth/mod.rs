@@ -17,8 +17,8 @@ mod throttle;
 mod token;
 
 pub use account::{
-    MailRequestLimits, confirm_password_reset, register_organization, request_password_reset, resend_verification,
-    verify_email,
+    MailRequestLimits, RegistrationLimits, confirm_password_reset, count_registration, register_organization,
+    request_password_reset, resend_verification, verify_email,
 };
 pub use api_key::verify_api_key;
 pub use login::{log_in, verify_current_password};

@@ -13,21 +13,39 @@ pub struct Principal {
     role: Role,
     session_id: Option<SessionId>,
     api_key: Option<ApiKeyId>,
+    /// The credential version the caller proved themselves under (a login's password, a
+    /// session's, a token's); 0 for a new account. A session started for them records it,
+    /// and their writes check it. `None` for an API key (a key outlives password changes)
+    /// and for a token issued before versions existed.
+    credential_version: Option<u64>,
 }
 
 impl Principal {
     pub(super) fn new(user_id: UserId, org_id: OrgId, role: Role) -> Self {
-        Self { user_id, org_id, role, session_id: None, api_key: None }
+        Self { user_id, org_id, role, session_id: None, api_key: None, credential_version: Some(0) }
     }
 
     /// A service calling with the API key `key`, acting for its creator `user_id` with
     /// `role` (the key's, capped by the creator's role now).
     pub(super) fn for_api_key(key: ApiKeyId, user_id: UserId, org_id: OrgId, role: Role) -> Self {
-        Self { api_key: Some(key), ..Self::new(user_id, org_id, role) }
+        Self { api_key: Some(key), credential_version: None, ..Self::new(user_id, org_id, role) }
     }
 
     pub(super) fn in_session(self, session_id: Option<SessionId>) -> Self {
         Self { session_id, ..self }
+    }
+
+    pub(super) fn under_credential_version(self, credential_version: u64) -> Self {
+        Self { credential_version: Some(credential_version), ..self }
+    }
+
+    pub(super) fn without_credential_version(self) -> Self {
+        Self { credential_version: None, ..self }
+    }
+
+    /// The credential version the caller proved themselves under, when it is known.
+    pub fn credential_version(&self) -> Option<u64> {
+        self.credential_version
     }
 
     /// The refresh session the caller's token belongs to, if any.
@@ -99,18 +117,23 @@ impl Principal {
     /// admin), so a demoted or removed admin's token cannot use the powers it names.
     pub fn as_admin(&self) -> Result<Caller, AuthError> {
         self.require_admin()?;
-        Ok(Caller { user_id: self.user_id, needs_admin: true })
+        Ok(Caller { needs_admin: true, ..self.as_member() })
     }
 
     /// The caller of a write any member may make: the transaction checks that they are
     /// still a member of the organization.
     pub fn as_member(&self) -> Caller {
-        Caller { user_id: self.user_id, needs_admin: false }
+        Caller {
+            user_id: self.user_id,
+            needs_admin: false,
+            needs_verified: false,
+            credential_version: self.credential_version,
+        }
     }
 
     /// The caller of a write whose reach depends on the role (deleting a task: an admin any,
     /// a member their own): as the token's role says, re-checked like the two above.
     pub fn as_role_holder(&self) -> Caller {
-        Caller { user_id: self.user_id, needs_admin: self.role == Role::Admin }
+        Caller { needs_admin: self.role == Role::Admin, ..self.as_member() }
     }
 }

@@ -9,6 +9,9 @@ use crate::domain::events::{Event, Origin};
 use crate::domain::{OpaqueToken, Password};
 use crate::store::{Store, StoreError, TenantScope};
 
+/// The most refresh sessions one user keeps: a login beyond it ends the oldest.
+pub const MAX_SESSIONS_PER_USER: usize = 20;
+
 fn lifetime(settings: &TokenSettings) -> chrono::Duration {
     chrono::Duration::from_std(settings.refresh_ttl).unwrap_or(chrono::Duration::days(30))
 }
@@ -22,8 +25,22 @@ pub async fn start_session(
     now: DateTime<Utc>,
 ) -> Result<(Principal, OpaqueToken), AuthError> {
     let token = OpaqueToken::generate();
-    let session =
-        store.sessions().start(&principal.scope(), principal.user_id(), &token.hash(), now, lifetime(settings)).await?;
+    let scope = principal.scope();
+    let session = match store
+        .sessions()
+        .start(&scope, principal.user_id(), principal.credential_version().unwrap_or_default(), &token.hash(), now, lifetime(settings))
+        .await
+    {
+        Ok(session) => session,
+        // The password changed (or every session was ended) after it was checked.
+        Err(StoreError::VersionConflict) => return Err(AuthError::InvalidCredentials),
+        Err(e) => return Err(e.into()),
+    };
+    // The oldest sessions beyond the cap end; a failure here leaves one too many for a
+    // while, which the next login trims.
+    if let Err(e) = store.sessions().trim(&scope, principal.user_id(), MAX_SESSIONS_PER_USER).await {
+        tracing::warn!(error = %e, "the user's oldest sessions were not trimmed");
+    }
     Ok((principal.in_session(Some(session)), token))
 }
 
@@ -52,7 +69,12 @@ pub async fn refresh(
         store.sessions().revoke(&scope, session.user_id, session.session_id).await?;
         return Err(AuthError::InvalidRefreshToken);
     }
-    let user = store.users().get(&scope, session.user_id).await?.ok_or(AuthError::InvalidRefreshToken)?;
+    let (user, version) =
+        store.users().get_with_credential_version(&scope, session.user_id).await?.ok_or(AuthError::InvalidRefreshToken)?;
+    // A password changed, reset or every session ended since this one began.
+    if version != session.credential_version {
+        return Err(AuthError::InvalidRefreshToken);
+    }
     let next = OpaqueToken::generate();
     match store.sessions().rotate(&scope, &session, &hash, &next.hash(), now, lifetime(settings)).await {
         Ok(()) => {}
@@ -61,9 +83,13 @@ pub async fn refresh(
             store.sessions().revoke(&scope, session.user_id, session.session_id).await?;
             return Err(AuthError::InvalidRefreshToken);
         }
+        // The credential version changed between the read above and the rotation.
+        Err(StoreError::CallerGone) => return Err(AuthError::InvalidRefreshToken),
         Err(e) => return Err(e.into()),
     }
-    let principal = Principal::new(user.id, user.organization_id, user.role).in_session(Some(session.session_id));
+    let principal = Principal::new(user.id, user.organization_id, user.role)
+        .in_session(Some(session.session_id))
+        .under_credential_version(version);
     Ok((principal, next))
 }
 

@@ -34,6 +34,12 @@ pub struct Claims {
     /// The refresh session this token was issued for, so that logout can end it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<SessionId>,
+    /// The credential version the token was issued under: every write re-checks it against
+    /// the user's, so a password change or a logout everywhere stops the writes of tokens
+    /// issued before it at once (reads trust the token until it expires). Tokens issued
+    /// before it have none, and are not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv: Option<u64>,
 }
 
 // The seed's `{access_token, token_type, expires_in}`, plus the session's refresh token.
@@ -89,6 +95,7 @@ impl TokenIssuer {
             iat: now,
             exp: now + ttl,
             sid: principal.session_id(),
+            cv: principal.credential_version(),
         };
         self.sign(&claims).map(|access_token| AccessToken {
             access_token,
@@ -129,7 +136,11 @@ impl TokenVerifier {
             AuthError::InvalidToken
         })?;
         let c = data.claims;
-        Ok(Principal::new(c.sub, c.org, c.role).in_session(c.sid))
+        let principal = Principal::new(c.sub, c.org, c.role).in_session(c.sid);
+        Ok(match c.cv {
+            Some(version) => principal.under_credential_version(version),
+            None => principal.without_credential_version(),
+        })
     }
 }
 
@@ -183,6 +194,7 @@ mod tests {
             iat: now - 1000,
             exp,
             sid: None,
+            cv: None,
         };
         let expired = issuer.sign(&claims("taskflow", "taskflow-api", now - 60)).unwrap();
         let other_issuer = issuer.sign(&claims("evil", "taskflow-api", now + 60)).unwrap();
@@ -213,6 +225,7 @@ mod tests {
             iat: now,
             exp: now + 60,
             sid: None,
+            cv: None,
         };
         let hs = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

@@ -35,6 +35,7 @@ text_schema!(ApiKeyName, "1 to 100 characters after trimming, no control charact
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "CI pipeline", "role": "member", "expires_at": "2027-06-30T00:00:00Z"}))]
 pub struct ApiKeyDraft {
+    #[serde(deserialize_with = "super::visible")]
     pub name: ApiKeyName,
     pub role: Role,
     /// When the key stops working; absent: never (until revoked). In the future, at most

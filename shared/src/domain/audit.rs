@@ -79,6 +79,8 @@ impl AuditEntry {
             | EventKind::WebhookPing { webhook_id } => (target("webhook", webhook_id), Vec::new()),
             EventKind::WebhookUpdated { webhook_id, changed } => (target("webhook", webhook_id), changed.clone()),
             EventKind::WebhookDisabled { webhook_id, .. } => (target("webhook", webhook_id), vec!["enabled".into()]),
+            EventKind::MailDropped { mail_of, mail_type } => (target("event", mail_of), vec![mail_type.clone()]),
+            EventKind::ExportDownloaded { export_id } => (target("export", export_id), Vec::new()),
         };
         Self {
             event_id: event.event_id,

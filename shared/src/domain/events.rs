@@ -35,6 +35,17 @@ impl EventId {
     pub fn parse(raw: &str) -> Option<Self> {
         Uuid::parse_str(raw).ok().map(Self)
     }
+
+    /// The id of the event that follows from this one for one reason (`purpose`, a small
+    /// number), the same however often it is derived: so that a consumer retrying its own
+    /// consequence of an event records it once (consumers drop a repeated id). Keeps the
+    /// time prefix (UUIDv7's first 48 bits) and flips random bits by the purpose.
+    pub fn derived(&self, purpose: u8) -> Self {
+        let mut bytes = *self.0.as_bytes();
+        bytes[15] ^= purpose.wrapping_mul(0x9d) | 1;
+        bytes[14] ^= 0x5a;
+        Self(Uuid::from_bytes(bytes))
+    }
 }
 
 impl std::fmt::Display for EventId {
@@ -74,7 +85,7 @@ impl Origin {
     /// and its hidden format characters too: the audit log shows it to an admin, and an
     /// override (U+202E) or a line separator would make it read as something it is not.
     pub fn new(source_ip: Option<&str>, user_agent: Option<&str>) -> Self {
-        let kept = |c: &char| !c.is_control() && !is_hidden_format(*c);
+        let kept = |c: &char| !c.is_control() && !super::is_hidden_format(*c) && !is_tag(*c);
         let user_agent = user_agent
             .map(|ua| ua.chars().filter(kept).take(MAX_USER_AGENT_CHARS).collect::<String>())
             .filter(|ua| !ua.trim().is_empty());
@@ -86,15 +97,10 @@ impl Origin {
     }
 }
 
-/// What changes how the text around it reads without showing itself: Unicode's
-/// `Bidi_Control` characters (marks, embeddings, overrides, isolates), the line and
-/// paragraph separators, the zero-width and invisible format characters, the soft hyphen
-/// and the tag characters.
-fn is_hidden_format(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
-        | '\u{E0000}'..='\u{E007F}')
+/// The tag characters (U+E0000–U+E007F): invisible outside an emoji flag sequence, which a
+/// user agent has no use for.
+fn is_tag(c: char) -> bool {
+    matches!(c, '\u{E0000}'..='\u{E007F}')
 }
 
 /// Who caused an event and from where: what every event carries besides what happened.
@@ -189,10 +195,19 @@ pub enum EventKind {
     /// An admin asked for a test delivery to this webhook (and to no other).
     #[serde(rename = "webhook.ping")]
     WebhookPing { webhook_id: WebhookId },
+
+    /// The mail of the event `mail_of` was not sent: the organization's mail for the day
+    /// was spent (see README, "Account lifetime"). For the audit log.
+    #[serde(rename = "mail.dropped")]
+    MailDropped { mail_of: EventId, mail_type: String },
+
+    /// A download link of an export was handed out (to the caller, whose event it is).
+    #[serde(rename = "export.downloaded")]
+    ExportDownloaded { export_id: ExportId },
 }
 
 /// Every event type, as on the wire.
-pub const EVENT_TYPES: [&str; 21] = [
+pub const EVENT_TYPES: [&str; 23] = [
     "task.created",
     "task.updated",
     "task.assigned",
@@ -214,6 +229,8 @@ pub const EVENT_TYPES: [&str; 21] = [
     "webhook.disabled",
     "webhook.deleted",
     "webhook.ping",
+    "mail.dropped",
+    "export.downloaded",
 ];
 
 impl EventKind {
@@ -241,6 +258,8 @@ impl EventKind {
             EventKind::WebhookDisabled { .. } => "webhook.disabled",
             EventKind::WebhookDeleted { .. } => "webhook.deleted",
             EventKind::WebhookPing { .. } => "webhook.ping",
+            EventKind::MailDropped { .. } => "mail.dropped",
+            EventKind::ExportDownloaded { .. } => "export.downloaded",
         }
     }
 }
@@ -472,7 +491,18 @@ mod tests {
             EventKind::WebhookUpdated { webhook_id: WebhookId::generate(), changed: vec!["url".into()] },
             EventKind::WebhookDisabled { webhook_id: WebhookId::generate(), reason: DisabledReason::Failing },
             EventKind::WebhookPing { webhook_id: WebhookId::generate() },
+            EventKind::MailDropped { mail_of: EventId::generate(), mail_type: "task.created".into() },
+            EventKind::ExportDownloaded { export_id: ExportId::generate() },
         ]
+    }
+
+    #[test]
+    fn a_derived_event_id_is_the_same_each_time_new_and_as_old() {
+        let id = EventId::generate();
+        assert_eq!(id.derived(1), id.derived(1), "derived again, the same id");
+        assert_ne!(id.derived(1), id);
+        assert_ne!(id.derived(1), id.derived(2));
+        assert_eq!(id.derived(1).0.as_bytes()[..6], id.0.as_bytes()[..6], "the time prefix is kept");
     }
 
     #[test]

@@ -140,6 +140,7 @@ impl<'de> Deserialize<'de> for DueDate {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Org 1 Task", "description": "This is a task", "priority": "high"}))]
 pub struct TaskDraft {
+    #[serde(deserialize_with = "super::visible")]
     pub title: TaskTitle,
     #[serde(default)]
     pub description: Option<TaskDescription>,
@@ -163,7 +164,7 @@ pub struct TaskDraft {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "in_progress", "due_date": null}), min_properties = 1)]
 pub struct TaskPatch {
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "super::visible_not_null")]
     #[schema(value_type = TaskTitle)]
     pub title: Option<TaskTitle>,
     #[serde(default, deserialize_with = "present")]

@@ -161,6 +161,15 @@ pub enum DisabledReason {
     EndpointGone,
     /// Every attempt to reach it failed for three days.
     Failing,
+    /// The admin who made it was removed from the organization.
+    CreatorRemoved,
+    /// The admin who made it is no longer an admin.
+    CreatorDemoted,
+    /// It was made with an API key, since revoked.
+    KeyRevoked,
+    /// It was made by an account whose address was not proven, which a password reset then
+    /// took over (its maker may not have been the address's owner).
+    UnprovenCreator,
 }
 
 /// A webhook as admins see it. Its secret is not here: it is answered once, at creation.

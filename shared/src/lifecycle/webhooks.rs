@@ -106,7 +106,15 @@ impl WebhookDispatcher {
         let (event, scope) = auth::queued_event(record).map_err(|e| JobError::Permanent(e.to_string()))?;
         let Some(payload) = WebhookPayload::of(&event) else { return Ok(Step::AlreadyDone) };
         let body = payload.to_body();
-        let webhooks = self.store.webhooks().all(&scope).await?;
+        let mut webhooks = self.store.webhooks().all(&scope).await?;
+        // First what the event ends: the webhooks of someone who is no longer trusted with
+        // them are turned off before anything is delivered (this event included).
+        if let Some(ends) = TrustEnded::by(&event.kind) {
+            for stored in webhooks.iter_mut().filter(|w| w.webhook.enabled && ends.covers(w)) {
+                self.disable(&scope, stored, ends.reason(), None).await?;
+                stored.webhook.enabled = false;
+            }
+        }
         // A webhook made after the event does not receive it (a queue that was behind must
         // not send a new endpoint what happened before it existed).
         let wanted: Vec<StoredWebhook> = webhooks
@@ -239,6 +247,45 @@ impl WebhookDispatcher {
             notifications::dispatch(&self.store, &self.publisher, scope, &event).await;
         }
         Ok(())
+    }
+}
+
+/// An event that ends someone's trust, and with it the webhooks they made: an admin removed
+/// or demoted (a webhook is an admin's standing order, and must not keep sending the
+/// organization's events to wherever a former admin pointed it), or an API key revoked (the
+/// webhooks made with it). Turned off, not deleted: an admin may look and turn one on again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrustEnded {
+    Removed(crate::domain::UserId),
+    Demoted(crate::domain::UserId),
+    KeyRevoked(crate::domain::ApiKeyId),
+}
+
+impl TrustEnded {
+    fn by(kind: &EventKind) -> Option<Self> {
+        match kind {
+            EventKind::MemberRemoved { user_id } => Some(Self::Removed(*user_id)),
+            EventKind::MemberRoleChanged { user_id, to: crate::domain::Role::Member, .. } => {
+                Some(Self::Demoted(*user_id))
+            }
+            EventKind::ApiKeyRevoked { api_key_id } => Some(Self::KeyRevoked(*api_key_id)),
+            _ => None,
+        }
+    }
+
+    fn covers(&self, stored: &StoredWebhook) -> bool {
+        match self {
+            Self::Removed(user) | Self::Demoted(user) => stored.webhook.created_by == *user,
+            Self::KeyRevoked(key) => stored.made_with_key == Some(*key),
+        }
+    }
+
+    fn reason(&self) -> DisabledReason {
+        match self {
+            Self::Removed(_) => DisabledReason::CreatorRemoved,
+            Self::Demoted(_) => DisabledReason::CreatorDemoted,
+            Self::KeyRevoked(_) => DisabledReason::KeyRevoked,
+        }
     }
 }
 

@@ -64,45 +64,82 @@ impl Mail {
             html,
         }
     }
+
+    /// What an invitation to an address that already has an account sends instead of a
+    /// token: the inviting organization was answered as for any invitation (so that it cannot
+    /// learn who has an account), and the person is told, with no way to accept.
+    pub fn invitation_to_an_account(invitation: &Invitation, organization: &Organization) -> Self {
+        let org = organization.name.as_str();
+        let text = format!(
+            "{org} invited this address to join them on TaskFlow. This address already has a TaskFlow \
+             account, and an account belongs to one organization, so the invitation cannot be accepted \
+             with it. If you want to join {org}, ask them to invite another address of yours.\n\n\
+             If you do not know {org}, ignore this mail: nothing changes for your account.\n"
+        );
+        let html = format!(
+            "<p><strong>{org}</strong> invited this address to join them on TaskFlow. This address already \
+             has a TaskFlow account, and an account belongs to one organization, so the invitation cannot be \
+             accepted with it. If you want to join {org}, ask them to invite another address of yours.</p>\
+             <p>If you do not know {org}, ignore this mail: nothing changes for your account.</p>",
+            org = escape_html(org)
+        );
+        Self {
+            to: invitation.email.as_str().to_owned(),
+            subject: format!("[{org}] An invitation to an address that has an account"),
+            text,
+            html,
+        }
+    }
 }
 
 impl Mail {
-    pub fn verification(
-        user: &User,
-        token: &OpaqueToken,
-        organization: &Organization,
-        expires_at: DateTime<Utc>,
-    ) -> Self {
-        let org = organization.name.as_str();
+    /// The mail that proves an address. It names no organization: whoever registered the
+    /// address chose the name and has proven nothing yet, and a mail from TaskFlow's sender
+    /// must not carry their words ("TaskFlow Security — verify at evil.example") to someone
+    /// else's mailbox.
+    pub fn verification(user: &User, token: &OpaqueToken, expires_at: DateTime<Utc>) -> Self {
         let expires = expires_at.format("%Y-%m-%d %H:%M UTC");
         let text = format!(
-            "Please confirm that this is your email address for {org} on TaskFlow.\n\n\
+            "Please confirm that this is your email address on TaskFlow.\n\n\
              Your verification token: {token}\n\n\
              Confirm with POST /api/v1/auth/verify-email and the body {{\"token\": \"{token}\"}}\n\n\
              The token works once and expires at {expires}. Until you confirm, TaskFlow sends \
-             you no task mail and you cannot invite others. If you did not register, ignore this mail.\n",
+             you no task mail and you cannot invite others.\n\n\
+             If you did not register, do not confirm: someone else chose the password of this account. \
+             Ignore this mail (an address nobody confirms is released after 7 days), or take the \
+             account over with a password reset (POST /api/v1/auth/password-reset), which ends \
+             their sessions.\n",
             token = token.expose()
         );
         let html = format!(
-            "<p>Please confirm that this is your email address for <strong>{}</strong> on TaskFlow.</p>\
-             <p>Your verification token: <code>{}</code></p><p>It works once and expires at {expires}. \
-             If you did not register, ignore this mail.</p>",
-            escape_html(org),
+            "<p>Please confirm that this is your email address on TaskFlow.</p>\
+             <p>Your verification token: <code>{}</code></p><p>It works once and expires at {expires}.</p>\
+             <p>If you did not register, do not confirm: someone else chose the password of this account. \
+             Ignore this mail (an address nobody confirms is released after 7 days), or take the account \
+             over with a password reset, which ends their sessions.</p>",
             token.expose()
         );
-        Self { to: user.email.as_str().to_owned(), subject: format!("[{org}] Confirm your email address"), text, html }
+        Self { to: user.email.as_str().to_owned(), subject: "Confirm your TaskFlow email address".into(), text, html }
     }
 
+    /// The mail that resets a password. Its subject names no organization, and its body only
+    /// the organization of an account whose address is proven (an unproven one's name was
+    /// chosen by whoever registered the address, maybe not its owner).
     pub fn password_reset(
         user: &User,
         token: &OpaqueToken,
         organization: &Organization,
         expires_at: DateTime<Utc>,
     ) -> Self {
-        let org = organization.name.as_str();
         let expires = expires_at.format("%Y-%m-%d %H:%M UTC");
+        let (in_text, in_html) = if user.email_verified {
+            let org = organization.name.as_str();
+            (format!(" in {org}"), format!(" in <strong>{}</strong>", escape_html(org)))
+        } else {
+            (String::new(), String::new())
+        };
         let text = format!(
-            "Someone asked to reset the password of your TaskFlow account in {org}.\n\n\
+            "Someone asked to reset the password of your TaskFlow account{in_text}.\n\n\
              Your reset token: {token}\n\n\
              Set a new password with POST /api/v1/auth/password-reset/confirm and the body\n\
              {{\"token\": \"{token}\", \"new_password\": \"<your new password>\"}}\n\n\
@@ -111,18 +148,12 @@ impl Mail {
             token = token.expose()
         );
         let html = format!(
-            "<p>Someone asked to reset the password of your TaskFlow account in <strong>{}</strong>.</p>\
+            "<p>Someone asked to reset the password of your TaskFlow account{in_html}.</p>\
              <p>Your reset token: <code>{}</code></p><p>It works once and expires at {expires}. \
              If you did not ask for it, ignore this mail: your password stays as it is.</p>",
-            escape_html(org),
             token.expose()
         );
-        Self {
-            to: user.email.as_str().to_owned(),
-            subject: format!("[{org}] Reset your TaskFlow password"),
-            text,
-            html,
-        }
+        Self { to: user.email.as_str().to_owned(), subject: "Reset your TaskFlow password".into(), text, html }
     }
 }
 
@@ -157,6 +188,12 @@ impl Mail {
         let why = match reason {
             DisabledReason::EndpointGone => "it answered 410 Gone, which asks for no more deliveries",
             DisabledReason::Failing => "every attempt to deliver to it failed for three days",
+            DisabledReason::CreatorRemoved => "the admin who made it was removed from the organization",
+            DisabledReason::CreatorDemoted => "the admin who made it is no longer an admin",
+            DisabledReason::KeyRevoked => "the API key it was made with was revoked",
+            DisabledReason::UnprovenCreator => {
+                "it was made before its maker's address was proven, and the address's owner has since taken the account over"
+            }
         };
         let text = format!(
             "TaskFlow turned off a webhook of {org}: {why}.\n\nWebhook: {id}\nEndpoint: {host}\n\n\
@@ -246,12 +283,17 @@ mod tests {
         };
         let token = OpaqueToken::generate();
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:30:00Z").unwrap().with_timezone(&Utc);
-        for mail in [Mail::verification(&user, &token, &org, at), Mail::password_reset(&user, &token, &org, at)] {
+        for mail in [Mail::verification(&user, &token, at), Mail::password_reset(&user, &token, &org, at)] {
             assert_eq!(mail.to, "new@aco.com");
             assert!(mail.html.contains(&format!("<code>{}</code>", token.expose())));
             assert!(mail.text.contains(token.expose()) && mail.text.contains("2026-12-02 10:30 UTC"));
-            assert!(mail.html.contains("A &lt;b&gt; &amp; Co") && !mail.html.contains("<b>"));
+            assert!(!mail.subject.contains("A <b>") && !mail.text.contains("A <b>"), "an unproven registrant's words stay out");
+            assert!(!mail.html.contains("A &lt;b&gt;"));
         }
+        let verified = User { email_verified: true, ..user };
+        let reset = Mail::password_reset(&verified, &token, &org, at);
+        assert!(reset.html.contains("A &lt;b&gt; &amp; Co") && !reset.html.contains("<b>"), "a proven account's organization is named, escaped");
+        assert!(!reset.subject.contains("A <b>"), "never in the subject");
     }
 
     #[test]

@@ -13,10 +13,10 @@ use chrono::Utc;
 
 use super::Mail;
 use crate::auth::{self, MailTokenKey, MailTokenPurpose};
-use crate::domain::events::{Consumer, Event, EventId, EventKind};
+use crate::domain::events::{Consumer, Event, EventId, EventKind, Provenance};
 use crate::domain::{Organization, Role, User, Webhook};
 use crate::metrics::{self, Metric};
-use crate::store::{Claim, ClaimRule, DeliveryState, Store, StoreError, TenantScope};
+use crate::store::{Claim, ClaimRule, DeliveryState, Spent, Store, StoreError, TenantScope};
 
 /// Why a message was not delivered. Both kinds are reported as batch item failures: SQS
 /// retries a transient one, and moves a permanent one to the dead-letter queue after the
@@ -43,6 +43,9 @@ pub struct Mailer {
     store: Store,
     postman: Postman,
     tokens: MailTokenKey,
+    /// Task, invitation and verification mails per organization and UTC day, unless the
+    /// organization's budget item names its own (see `store::mail_budget`).
+    mails_per_day: u32,
 }
 
 /// Sends one mail per event, at most once: what the mailer and the deleter (whose last act
@@ -73,8 +76,14 @@ pub enum Composed {
 }
 
 impl Mailer {
-    pub fn new(store: Store, ses: aws_sdk_sesv2::Client, sender: impl Into<String>, tokens: MailTokenKey) -> Self {
-        Self { postman: Postman::new(store.clone(), ses, sender), store, tokens }
+    pub fn new(
+        store: Store,
+        ses: aws_sdk_sesv2::Client,
+        sender: impl Into<String>,
+        tokens: MailTokenKey,
+        mails_per_day: u32,
+    ) -> Self {
+        Self { postman: Postman::new(store.clone(), ses, sender), store, tokens, mails_per_day }
     }
 
     pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
@@ -108,9 +117,57 @@ impl Mailer {
         let Some(organization) = self.store.organizations().get(&scope).await? else {
             return Ok(Delivered::Skipped("the organization is gone or being deleted"));
         };
-        let compose = self.compose(&event, &scope, &organization);
+        let compose = async {
+            let composed = self.compose(&event, &scope, &organization).await?;
+            if matches!(composed, Composed::Mail(_)) && spends_budget(&event.kind) {
+                let spent = self.store.mail_budget().spend(&scope, Utc::now(), self.mails_per_day).await?;
+                if let Spent::Over { per_day } = spent {
+                    self.record_drop(&scope, &event, per_day).await?;
+                    return Ok(Composed::Nothing("the organization's mail for the day is spent"));
+                }
+            }
+            Ok(composed)
+        };
         self.postman.deliver(&scope, event.event_id, ClaimRule::Always, compose).await
     }
+
+    /// A mail over its organization's budget is dropped, not retried (it would be over it
+    /// until tomorrow, and then late): counted, logged and entered in the audit log (its
+    /// event goes out through the outbox, which the re-publisher hands to the topic).
+    async fn record_drop(&self, scope: &TenantScope, event: &Event, per_day: u32) -> Result<(), DeliveryError> {
+        // The same id and time on every retry: the audit writer enters it once.
+        let mut dropped = Event::new(
+            scope.org_id(),
+            event.occurred_at,
+            &Provenance::system(),
+            EventKind::MailDropped { mail_of: event.event_id, mail_type: event.kind.type_name().into() },
+        );
+        dropped.event_id = event.event_id.derived(MAIL_DROPPED);
+        self.store.outbox().put(scope, &dropped).await?;
+        metrics::add(Metric::MailsDropped, 1.0);
+        tracing::warn!(
+            event_id = %event.event_id, event_type = event.kind.type_name(), per_day,
+            metric = "MailsDropped", "the organization's mail for the day is spent: this mail is not sent"
+        );
+        Ok(())
+    }
+}
+
+/// The purpose of a dropped mail's event id, derived from its event's (see [`EventId::derived`]).
+const MAIL_DROPPED: u8 = 1;
+
+/// Whether an event's mail spends its organization's daily budget: task, invitation and
+/// verification mail, what members and registrants can cause at will. A password reset (an
+/// account's way back in) and the notice of a webhook turned off do not, so no amount of
+/// task mail can keep a user from their account.
+fn spends_budget(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::TaskCreated { .. }
+            | EventKind::TaskAssigned { .. }
+            | EventKind::InvitationCreated { .. }
+            | EventKind::EmailVerificationRequested { .. }
+    )
 }
 
 impl Postman {
@@ -231,6 +288,11 @@ impl Mailer {
                 // A revoked or accepted invitation is gone: its mail must not go out late.
                 let invitation =
                     self.store.invitations().get(scope, *invitation_id).await?.ok_or_else(|| gone("invitation"))?;
+                // An address with an account anywhere cannot accept: it is told so, and the
+                // inviting organization learned nothing (see README, "Account lifetime").
+                if self.store.credentials().find(&invitation.email).await?.is_some() {
+                    return Ok(Composed::Mail(Mail::invitation_to_an_account(&invitation, organization)));
+                }
                 let token = self.tokens.token(MailTokenPurpose::Invitation, &invitation.id, nonce);
                 Ok(Composed::Mail(Mail::invitation(&invitation, &token, organization)))
             }
@@ -241,7 +303,7 @@ impl Mailer {
                 }
                 let token = self.tokens.token(MailTokenPurpose::EmailVerification, user_id, nonce);
                 let expires_at = event.occurred_at + crate::store::VERIFICATION_LIFETIME;
-                Ok(Composed::Mail(Mail::verification(&user, &token, organization, expires_at)))
+                Ok(Composed::Mail(Mail::verification(&user, &token, expires_at)))
             }
             EventKind::PasswordResetRequested { user_id, nonce } => {
                 let user = self.store.users().get(scope, *user_id).await?.ok_or_else(|| gone("user"))?;

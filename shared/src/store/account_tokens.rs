@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::credentials::Credentials;
+use super::credentials::{BUMP_VERSION, Credentials, bump_values};
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, PK, SK, email_pk, password_reset_pk, tenant_pk, user_sk, verification_pk};
 use super::outbox::OutboxItem;
@@ -131,17 +131,54 @@ impl AccountTokenStore<'_> {
         Ok(item.map(|i| i.pending))
     }
 
-    /// Marks the user verified and consumes the token, once: a second use finds nothing.
-    pub async fn verify(&self, scope: &TenantScope, user: UserId, token: &TokenHash) -> Result<(), StoreError> {
-        let verified = Update::builder()
+    /// The update that marks `user`'s address proven at `now`, bumping their credential
+    /// version too with `bump`. `verified_at` is written only on the change from unverified
+    /// (`was_verified` is what the caller read; the condition holds it to that), so that a
+    /// user proven before it was recorded keeps none, and keeps their API keys.
+    fn proven(
+        &self,
+        scope: &TenantScope,
+        user: UserId,
+        now: DateTime<Utc>,
+        was_verified: bool,
+        bump: bool,
+    ) -> Result<Update, StoreError> {
+        let bump_part = if bump { format!(", {BUMP_VERSION}") } else { String::new() };
+        let mut update = Update::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(user_sk(user)))
-            .update_expression("SET email_verified = :yes")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .expression_attribute_values(":yes", AttributeValue::Bool(true));
+        update = if was_verified {
+            update
+                .update_expression(format!("SET email_verified = :yes{bump_part}"))
+                .condition_expression("attribute_exists(pk) AND email_verified = :yes")
+        } else {
+            update
+                .update_expression(format!("SET email_verified = :yes, verified_at = :now{bump_part}"))
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(email_verified) OR email_verified = :no)",
+                )
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .expression_attribute_values(":now", serde_dynamo::to_attribute_value(now)?)
+        };
+        if bump {
+            update = bump_values(update);
+        }
+        update.build().map_err(|e| StoreError::Dynamo(e.to_string()))
+    }
+
+    /// Marks the user verified and consumes the token, once: a second use finds nothing.
+    /// The address is proven from `now` on (`verified_at`), unless it was already.
+    pub async fn verify(
+        &self,
+        scope: &TenantScope,
+        user: UserId,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+        was_verified: bool,
+    ) -> Result<(), StoreError> {
+        let verified = self.proven(scope, user, now, was_verified, false)?;
         // An organization being deleted (a released registration's, say) verifies nothing.
         let live = self.store.organization_live(scope)?;
         let items = vec![
@@ -221,12 +258,13 @@ impl AccountTokenStore<'_> {
         token: &TokenHash,
         password_hash: &PasswordHash,
         now: DateTime<Utc>,
+        was_verified: bool,
     ) -> Result<(), StoreError> {
-        let update = Update::builder()
+        let update = bump_values(Update::builder())
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(email_pk(email)))
             .key(SK, AttributeValue::S(GUARD_SK.into()))
-            .update_expression("SET password_hash = :password REMOVE reset_hash, reset_expires_at")
+            .update_expression(format!("SET password_hash = :password, {BUMP_VERSION} REMOVE reset_hash, reset_expires_at"))
             .condition_expression("user_id = :user AND reset_hash = :hash AND reset_expires_at > :now")
             .expression_attribute_values(":password", serde_dynamo::to_attribute_value(password_hash)?)
             .expression_attribute_values(":user", AttributeValue::S(credentials.user_id.to_string()))
@@ -234,15 +272,7 @@ impl AccountTokenStore<'_> {
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let verified = Update::builder()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(user_sk(credentials.user_id)))
-            .update_expression("SET email_verified = :yes")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let verified = self.proven(scope, credentials.user_id, now, was_verified, true)?;
         let items = vec![
             TransactWriteItem::builder().update(update).build(),
             self.delete_lookup(password_reset_pk(token))?,
@@ -250,7 +280,9 @@ impl AccountTokenStore<'_> {
         ];
         match self.store.transact(items).await {
             Ok(_) => Ok(()),
-            Err(e) if (0..3).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidAccountToken),
+            // The address was verified meanwhile: the token is still good for a retry.
+            Err(e) if cancelled_at(&e, 2) => Err(StoreError::VersionConflict),
+            Err(e) if (0..2).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidAccountToken),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }

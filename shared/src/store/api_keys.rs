@@ -47,6 +47,8 @@ pub struct FoundApiKey {
     pub secret_hash: TokenHash,
     /// The creator's user item: `None` once they left the organization.
     pub creator: Option<User>,
+    /// When the creator's address was proven, if that was recorded (see `UserItem`).
+    pub creator_verified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug)]
@@ -126,8 +128,14 @@ impl ApiKeyStore<'_> {
         let mut found = out.responses.unwrap_or_default().into_iter().map(|r| r.item);
         let (Some(key), user) = (found.next().flatten(), found.next().flatten()) else { return Ok(None) };
         let key: ApiKeyItem = read_item(key)?;
-        let creator = user.map(read_item::<UserItem>).transpose()?.map(|u| u.user);
-        Ok(Some(FoundApiKey { secret_hash: key.secret_hash.clone(), key: key.into_key(), creator }))
+        let creator = user.map(read_item::<UserItem>).transpose()?;
+        let creator_verified_at = creator.as_ref().and_then(|u| u.verified_at);
+        Ok(Some(FoundApiKey {
+            secret_hash: key.secret_hash.clone(),
+            key: key.into_key(),
+            creator: creator.map(|u| u.user),
+            creator_verified_at,
+        }))
     }
 
     /// Records that the key authenticated a request now, unless that was already recorded

@@ -1,14 +1,14 @@
 //! Invitations: an item in the organization's partition (what admins list and revoke) and
 //! a global lookup by the token's hash (what accepting finds), written and removed together.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use super::error::cancelled_at;
 use super::keys::{
-    GUARD_SK, INVITATION_SK_PREFIX, PK, SK, email_pk, invitation_quota_sk, invitation_sk, invitation_token_pk,
+    GUARD_SK, INVITATION_SK_PREFIX, PK, SK, invitation_quota_sk, invitation_sk, invitation_token_pk,
     tenant_pk,
 };
 use super::outbox::{self, OutboxItem};
@@ -105,9 +105,10 @@ impl InvitationStore<'_> {
 
     /// Records the invitation, its token's hash and the notification that mails the token,
     /// in one transaction that also checks that the caller is still an admin with a verified
-    /// email address, that the email
-    /// has no account anywhere in TaskFlow (users belong to one organization), and that the
-    /// organization has invitations left today.
+    /// email address and that the organization has invitations left today. Whether the email
+    /// has an account is not checked here: an invitation to it is answered like any other (the
+    /// mailer tells the person instead, and accepting is refused), so that inviting cannot
+    /// tell an organization who has an account.
     pub async fn create(
         &self,
         scope: &TenantScope,
@@ -132,17 +133,9 @@ impl InvitationStore<'_> {
             token: InvitationToken { organization_id: scope.org_id(), invitation_id: invitation.id, expires_at },
             owner_org: Some(scope.org_id()),
         };
-        let no_account = ConditionCheck::builder()
-            .table_name(&self.store.table)
-            .key(PK, AttributeValue::S(email_pk(&invitation.email)))
-            .key(SK, AttributeValue::S(GUARD_SK.into()))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         // The order matters: cancellation reasons come back per item, by position.
         let mut items = vec![
-            caller.check_verified(self.store, scope)?,
-            TransactWriteItem::builder().condition_check(no_account).build(),
+            caller.verified().check(self.store, scope)?,
             TransactWriteItem::builder().update(self.quota_use(scope, quota, invitation.created_at)?).build(),
         ];
         for item in [
@@ -158,10 +151,9 @@ impl InvitationStore<'_> {
         }
         match self.store.transact(items).await {
             Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 6) => Err(StoreError::VersionConflict),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal_of_verified(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => Err(StoreError::Taken(Unique::Email)),
-            Err(e) if cancelled_at(&e, 2) => {
+            Err(e) if cancelled_at(&e, 5) => Err(StoreError::VersionConflict),
+            Err(e) if cancelled_at(&e, 0) => Err(caller.verified().refusal(self.store, scope).await),
+            Err(e) if cancelled_at(&e, 1) => {
                 let midnight = (invitation.created_at.date_naive() + chrono::Days::new(1))
                     .and_time(chrono::NaiveTime::MIN)
                     .and_utc();
@@ -306,7 +298,7 @@ impl InvitationStore<'_> {
             return Err(StoreError::InvalidInvitation);
         }
         let invitation = item.invitation;
-        let inviter = Caller { user_id: invitation.invited_by, needs_admin: true };
+        let inviter = Caller { user_id: invitation.invited_by, needs_admin: true, needs_verified: true, credential_version: None };
         let user = User {
             id: UserId::generate(),
             email: invitation.email,

@@ -20,6 +20,9 @@ pub const ORGANIZATION_SK: &str = "ORGANIZATION";
 /// The organization's request counter (see `rate_limits`).
 pub const RATE_LIMIT_SK: &str = "RATE_LIMIT";
 
+/// The organization's daily mail budget (see [`super::mail_budget`]).
+pub const MAIL_BUDGET_SK: &str = "MAIL_BUDGET";
+
 pub fn user_sk(user: UserId) -> String {
     format!("{USER_SK_PREFIX}{user}")
 }
@@ -142,6 +145,10 @@ pub fn api_key_sk(key: ApiKeyId) -> String {
 }
 
 pub const WEBHOOK_SK_PREFIX: &str = "WEBHOOK#";
+
+/// The organization's count of webhooks, which keeps the limit under concurrency (outside
+/// [`WEBHOOK_SK_PREFIX`], so listing webhooks does not meet it).
+pub const WEBHOOK_COUNT_SK: &str = "WEBHOOK_COUNT";
 
 /// A webhook, by its id (UUIDv7: webhooks sort by creation time).
 pub fn webhook_sk(webhook: WebhookId) -> String {

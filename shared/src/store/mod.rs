@@ -20,6 +20,7 @@ mod exports;
 mod idempotency;
 mod invitations;
 mod keys;
+mod mail_budget;
 mod organizations;
 mod outbox;
 mod rate_limits;
@@ -46,6 +47,7 @@ pub use exports::{Completed, ExportPage, ExportRequested, ExportStore};
 pub use idempotency::{Begun, CLAIM_LEASE, IDEMPOTENCY_LIFETIME, IdempotencyClaim, IdempotencyStore, StoredAnswer};
 pub use invitations::{InvitationPage, InvitationQuota, InvitationStore, InvitationToken, NewInvitation};
 pub use organizations::{DeletionRequest, NewAdmin, OrganizationStore, Registration, StaleRegistration};
+pub use mail_budget::{MailBudgetStore, Spent};
 pub use outbox::OutboxStore;
 pub use rate_limits::{Counted, RateLimitStore};
 pub use scope::TenantScope;
@@ -112,6 +114,10 @@ impl Store {
 
     pub fn tasks(&self) -> TaskStore<'_> {
         TaskStore { store: self }
+    }
+
+    pub fn mail_budget(&self) -> MailBudgetStore<'_> {
+        MailBudgetStore { store: self }
     }
 
     pub fn outbox(&self) -> OutboxStore<'_> {

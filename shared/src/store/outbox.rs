@@ -48,6 +48,21 @@ pub struct OutboxStore<'a> {
 }
 
 impl OutboxStore<'_> {
+    /// Records `event` on its own, for the re-publisher to hand to the topic: what a consumer
+    /// with no topic of its own to publish to (the mailer) does with an event it causes.
+    /// Recording the same event twice is harmless (consumers drop a repeated id).
+    pub async fn put(&self, scope: &TenantScope, event: &Event) -> Result<(), StoreError> {
+        self.store
+            .client
+            .put_item()
+            .table_name(&self.store.table)
+            .set_item(Some(serde_dynamo::to_item(OutboxItem::new(scope, event))?))
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+
     /// Marks the event as handed to the queue.
     pub async fn clear(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
         self.store

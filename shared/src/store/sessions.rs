@@ -3,12 +3,13 @@
 //! current has been rotated already: it was stolen or replayed, and the whole session is
 //! revoked.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::cancelled_at;
-use super::keys::{GUARD_SK, PK, SK, refresh_pk, session_prefix, session_sk, tenant_pk};
+use super::credentials::version_is;
+use super::keys::{GUARD_SK, PK, SK, refresh_pk, session_prefix, session_sk, tenant_pk, user_sk};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::{OrgId, SessionId, TokenHash, UserId};
 
@@ -19,6 +20,11 @@ pub struct Session {
     pub current: TokenHash,
     pub revoked: bool,
     pub created_at: DateTime<Utc>,
+    /// The user's credential version when the session began (see
+    /// [`super::credentials::Credentials`]): it refreshes only while that is still current.
+    /// Sessions stored before it read 0.
+    #[serde(default)]
+    pub credential_version: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +58,23 @@ struct RefreshItem {
     owner_org: Option<OrgId>,
 }
 
+/// The most sessions one [`SessionStore::trim`] deletes.
+pub const MAX_TRIMMED_PER_CALL: usize = 25;
+
+/// A session's transaction that kept conflicting with others (the user's item it checks is
+/// also checked by every write of theirs) is "not now", not a replay or a changed password:
+/// 503, and the session and its token stay as they were.
+fn busy_is_unavailable(e: aws_sdk_dynamodb::error::SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+>) -> StoreError {
+    if super::error::is_transaction_conflict(&e) {
+        StoreError::Unavailable("the session's transaction kept conflicting with the user's writes".into())
+    } else {
+        StoreError::dynamo(e)
+    }
+}
+
 pub struct SessionStore<'a> {
     pub(super) store: &'a Store,
 }
@@ -71,10 +94,28 @@ impl SessionStore<'_> {
         }
     }
 
+    /// The check that `user`'s credential version is still `version`: what a session's
+    /// start and every rotation carry, so neither lands after a password change however the
+    /// requests interleave.
+    fn version_check(&self, scope: &TenantScope, user: UserId, version: u64) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(user_sk(user)))
+            .condition_expression(version_is(version))
+            .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Starts a session for `user`, who proved themselves under credential `version`: only
+    /// if it is still the user's (else `VersionConflict`: the password changed meanwhile).
     pub async fn start(
         &self,
         scope: &TenantScope,
         user_id: UserId,
+        version: u64,
         token: &TokenHash,
         now: DateTime<Utc>,
         lifetime: Duration,
@@ -85,6 +126,7 @@ impl SessionStore<'_> {
             current: token.clone(),
             revoked: false,
             created_at: now,
+            credential_version: version,
         };
         let expires_at = (now + lifetime).timestamp();
         let refresh = self.refresh_item(scope, &session, token, expires_at);
@@ -94,14 +136,65 @@ impl SessionStore<'_> {
             session: session.clone(),
             expires_at,
         };
-        self.store
+        let result = self
+            .store
             .transact(vec![
+                self.version_check(scope, user_id, version)?,
                 TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
                 TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
             ])
-            .await
-            .map_err(StoreError::dynamo)?;
-        Ok(session.session_id)
+            .await;
+        match result {
+            Ok(_) => Ok(session.session_id),
+            Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
+            Err(e) => Err(busy_is_unavailable(e)),
+        }
+    }
+
+    /// Deletes `user`'s sessions beyond the newest `keep` (session ids are time-ordered), at
+    /// most [`MAX_TRIMMED_PER_CALL`] of them, so that a user with many old sessions (from
+    /// before the cap) costs one call a bounded time: the next trims the rest. Their refresh
+    /// tokens then find no session. Answers how many were deleted.
+    pub async fn trim(&self, scope: &TenantScope, user: UserId, keep: usize) -> Result<usize, StoreError> {
+        let mut seen = 0;
+        let mut deleted = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .store
+                .query_partition(scope, session_prefix(user))
+                .scan_index_forward(false)
+                .projection_expression("#sk")
+                .expression_attribute_names("#sk", SK)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::dynamo)?;
+            for key in out.items.unwrap_or_default() {
+                seen += 1;
+                if seen <= keep {
+                    continue;
+                }
+                if deleted == MAX_TRIMMED_PER_CALL {
+                    return Ok(deleted);
+                }
+                let Some(AttributeValue::S(sk)) = key.get(SK) else { continue };
+                self.store
+                    .client
+                    .delete_item()
+                    .table_name(&self.store.table)
+                    .key(PK, AttributeValue::S(tenant_pk(scope)))
+                    .key(SK, AttributeValue::S(sk.clone()))
+                    .send()
+                    .await
+                    .map_err(StoreError::dynamo)?;
+                deleted += 1;
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(deleted);
+            }
+        }
     }
 
     pub async fn find_refresh(&self, token: &TokenHash) -> Result<Option<RefreshToken>, StoreError> {
@@ -145,12 +238,15 @@ impl SessionStore<'_> {
             .transact(vec![
                 TransactWriteItem::builder().update(update).build(),
                 TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
+                self.version_check(scope, session.user_id, session.credential_version)?,
             ])
             .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
-            Err(e) => Err(StoreError::dynamo(e)),
+            // The password changed (or the user left) since the refresh read the user.
+            Err(e) if cancelled_at(&e, 2) => Err(StoreError::CallerGone),
+            Err(e) => Err(busy_is_unavailable(e)),
         }
     }
 
@@ -168,29 +264,5 @@ impl SessionStore<'_> {
             .await
             .map(|_| ())
             .or_else(|e| if super::error::is_condition_failure(&e) { Ok(()) } else { Err(StoreError::dynamo(e)) })
-    }
-
-    /// Revokes every session of the user (logout everywhere, password change, removal).
-    pub async fn revoke_all(&self, scope: &TenantScope, user: UserId) -> Result<usize, StoreError> {
-        let mut revoked = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .store
-                .query_partition(scope, session_prefix(user))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::dynamo)?;
-            let items: Vec<SessionItem> = super::readable_items(out.items.unwrap_or_default());
-            for item in items.iter().filter(|i| !i.session.revoked) {
-                self.revoke(scope, user, item.session.session_id).await?;
-                revoked += 1;
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(revoked);
-            }
-        }
     }
 }

@@ -30,6 +30,16 @@ impl UserStore<'_> {
         Ok(item.map(|i| i.user))
     }
 
+    /// The user with their credential version (what a refresh checks its session against).
+    pub async fn get_with_credential_version(
+        &self,
+        scope: &TenantScope,
+        id: UserId,
+    ) -> Result<Option<(User, u64)>, StoreError> {
+        let item: Option<UserItem> = self.store.get_item(tenant_pk(scope), user_sk(id)).await?;
+        Ok(item.map(|i| (i.user, i.credential_version)))
+    }
+
     /// The transaction items that add a user: the email's credentials (first, so a taken
     /// email cancels the transaction at index 0), the user, and an admin's count.
     pub(super) fn creation_items(
@@ -116,8 +126,11 @@ impl UserStore<'_> {
             .expression_attribute_values(":old", serde_dynamo::to_attribute_value(user.role)?);
         let on_self = caller.user_id == id;
         update = if on_self {
-            for (name, value_name, value) in caller.placeholders()? {
-                update = update.expression_attribute_names(name, "role").expression_attribute_values(value_name, value);
+            for (name, attribute, value_name, value) in caller.placeholders()? {
+                if let Some(attribute) = attribute {
+                    update = update.expression_attribute_names(name, attribute);
+                }
+                update = update.expression_attribute_values(value_name, value);
             }
             update.condition_expression(format!("#role = :old AND {}", caller.condition()))
         } else {
@@ -183,9 +196,11 @@ impl UserStore<'_> {
             .expression_attribute_names("#role", "role")
             .expression_attribute_values(":role", serde_dynamo::to_attribute_value(user.role)?);
         delete_user = if on_self {
-            for (name, value_name, value) in caller.placeholders()? {
-                delete_user =
-                    delete_user.expression_attribute_names(name, "role").expression_attribute_values(value_name, value);
+            for (name, attribute, value_name, value) in caller.placeholders()? {
+                if let Some(attribute) = attribute {
+                    delete_user = delete_user.expression_attribute_names(name, attribute);
+                }
+                delete_user = delete_user.expression_attribute_values(value_name, value);
             }
             delete_user.condition_expression(format!("#role = :role AND {}", caller.condition()))
         } else {

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use super::error::{cancelled_at, unless_condition_failed};
-use super::keys::{PK, SK, WEBHOOK_SK_PREFIX, tenant_pk, webhook_message_prefix, webhook_message_sk, webhook_sk};
+use super::keys::{PK, SK, WEBHOOK_COUNT_SK, WEBHOOK_SK_PREFIX, tenant_pk, webhook_message_prefix, webhook_message_sk, webhook_sk};
 use super::outbox;
 use super::{Page, Store, StoreError, TenantScope, readable_items};
 use crate::domain::events::{Event, EventId, EventKind, Provenance};
-use crate::domain::{SealedSecret, Webhook, WebhookAttempt, WebhookDelivery, WebhookId};
+use crate::domain::{ApiKeyId, SealedSecret, Webhook, WebhookAttempt, WebhookDelivery, WebhookId};
 
 /// How long a delivery record is kept: past every retry of its event (about a day) and long
 /// enough for an admin to look into a failure.
@@ -35,6 +35,10 @@ struct WebhookItem {
     /// the webhook was never rotated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     retiring_until: Option<DateTime<Utc>>,
+    /// The API key it was made with, if it was: revoking the key turns it off. (Webhooks
+    /// made before it was recorded have none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    made_with_key: Option<ApiKeyId>,
 }
 
 /// A webhook as the dispatcher reads it: with its sealed secrets. (No `Debug`.)
@@ -42,6 +46,8 @@ pub struct StoredWebhook {
     pub webhook: Webhook,
     secrets: Vec<SealedSecret>,
     retiring_until: Option<DateTime<Utc>>,
+    /// The API key it was made with, if it was.
+    pub made_with_key: Option<ApiKeyId>,
 }
 
 impl StoredWebhook {
@@ -61,7 +67,12 @@ impl StoredWebhook {
 
 impl From<WebhookItem> for StoredWebhook {
     fn from(item: WebhookItem) -> Self {
-        Self { webhook: item.webhook, secrets: item.secrets, retiring_until: item.retiring_until }
+        Self {
+            webhook: item.webhook,
+            secrets: item.secrets,
+            retiring_until: item.retiring_until,
+            made_with_key: item.made_with_key,
+        }
     }
 }
 
@@ -125,12 +136,15 @@ impl WebhookStore<'_> {
         caller: &Caller,
         webhook: &Webhook,
         secret: SealedSecret,
+        made_with_key: Option<ApiKeyId>,
         event: &Event,
     ) -> Result<(), StoreError> {
         debug_assert!(caller.needs_admin, "making a webhook is an admin's write");
-        // The count is read, not kept in a counter: a webhook is made rarely, and two admins
-        // racing past the limit by one is harmless.
-        if self.all(scope).await?.len() >= MAX_WEBHOOKS {
+        // The count is kept on a counter item, changed in the same transaction as the
+        // webhook, so that concurrent creations cannot pass the limit. Organizations whose
+        // webhooks predate the counter start it from the webhooks there are.
+        let existing = self.all(scope).await?.len();
+        if existing >= MAX_WEBHOOKS {
             return Err(StoreError::LimitReached { what: "webhooks", max: MAX_WEBHOOKS });
         }
         let item = WebhookItem {
@@ -139,15 +153,45 @@ impl WebhookStore<'_> {
             webhook: webhook.clone(),
             secrets: vec![secret],
             retiring_until: None,
+            made_with_key,
         };
-        self.store
-            .write_as_caller(
-                scope,
-                caller,
-                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
-                event,
-            )
-            .await
+        let count = self
+            .count_update(scope, existing, 1)
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_values(":max", AttributeValue::N(MAX_WEBHOOKS.to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let items = vec![
+            caller.check(self.store, scope)?,
+            TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
+            TransactWriteItem::builder().update(count).build(),
+            outbox::record(self.store, scope, event)?,
+        ];
+        match self.store.transact(items).await {
+            Ok(_) => Ok(()),
+            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if cancelled_at(&e, 2) => Err(StoreError::LimitReached { what: "webhooks", max: MAX_WEBHOOKS }),
+            Err(e) if cancelled_at(&e, 1) => Err(StoreError::VersionConflict),
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
+    }
+
+    /// The update that moves the organization's webhook count by `delta`, starting it from
+    /// `existing` (the webhooks read before) when the counter is not there yet.
+    fn count_update(
+        &self,
+        scope: &TenantScope,
+        existing: usize,
+        delta: i64,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(&self.store.table)
+            .key(PK, AttributeValue::S(tenant_pk(scope)))
+            .key(SK, AttributeValue::S(WEBHOOK_COUNT_SK.into()))
+            .update_expression("SET #count = if_not_exists(#count, :existing) + :delta")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":existing", AttributeValue::N(existing.to_string()))
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
     }
 
     /// A page of the organization's webhooks, newest first.
@@ -284,8 +328,20 @@ impl WebhookStore<'_> {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        self.store.write_as_caller(scope, caller, TransactWriteItem::builder().delete(delete).build(), &event).await?;
-        Ok(event)
+        let existing = self.all(scope).await?.len();
+        let count = self.count_update(scope, existing, -1).build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let items = vec![
+            caller.check(self.store, scope)?,
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(count).build(),
+            outbox::record(self.store, scope, &event)?,
+        ];
+        match self.store.transact(items).await {
+            Ok(_) => Ok(event),
+            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
+            Err(e) => Err(StoreError::dynamo(e)),
+        }
     }
 
     /// Records `event` (a ping of the webhook `id`) if the webhook exists and the caller is
@@ -463,6 +519,7 @@ mod tests {
             webhook: webhook.clone(),
             secrets: vec![key.seal(org, webhook.id, &secret)],
             retiring_until: None,
+            made_with_key: None,
         };
         let raw: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(&item).unwrap();
         assert!(!format!("{raw:?}").contains(&secret.expose()[6..]), "the secret is not in clear");
@@ -482,6 +539,7 @@ mod tests {
             webhook: webhook.clone(),
             secrets,
             retiring_until,
+            made_with_key: None,
         };
         let rotated = stored(vec![new.clone(), old.clone()], Some(now + Duration::hours(24)));
         assert_eq!(rotated.signing_secrets(now), [new.clone(), old.clone()]);
