@@ -187,20 +187,28 @@ async fn logins_racing_a_password_change_keep_no_refresh_token_that_works() {
 async fn logout_everywhere_ends_every_session_and_a_user_keeps_at_most_twenty() {
     let api = Api::from_env();
     let tenant = api.tenant().await;
-    let mut refresh_tokens = Vec::new();
-    for _ in 0..21 {
-        let (status, body) = api.login(&tenant.admin.email, PASSWORD).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        refresh_tokens.push(body["refresh_token"].as_str().unwrap().to_owned());
+    let login = || {
+        let (api, email) = (api.clone(), tenant.admin.email.clone());
+        async move {
+            let (status, body) = api.login(&email, PASSWORD).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["refresh_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let oldest = login().await;
+    // Twenty more, at once: with the registration's own, 22 sessions; the newest 20 stay.
+    let mut logins = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        logins.spawn(login());
     }
-    // The registration's own session and the first login are the oldest two of 22.
-    assert_eq!(api.refresh(&refresh_tokens[0]).await.0, StatusCode::UNAUTHORIZED, "the oldest session ended");
-    let (status, newer) = api.refresh(&refresh_tokens[2]).await;
+    let refresh_tokens: Vec<String> = logins.join_all().await;
+    assert_eq!(api.refresh(&oldest).await.0, StatusCode::UNAUTHORIZED, "the oldest session ended");
+    let (status, newer) = api.refresh(&refresh_tokens[0]).await;
     assert_eq!(status, StatusCode::OK, "the twenty newest live: {newer}");
     let newest = api.login(&tenant.admin.email, PASSWORD).await.1;
     let token = newest["access_token"].as_str().unwrap();
     assert_eq!(api.call(Method::POST, "/api/v1/auth/logout-all", Some(token), None).await.0, StatusCode::NO_CONTENT);
-    for refresh in [newer["refresh_token"].as_str().unwrap(), &refresh_tokens[20], newest["refresh_token"].as_str().unwrap()] {
+    for refresh in [newer["refresh_token"].as_str().unwrap(), &refresh_tokens[19], newest["refresh_token"].as_str().unwrap()] {
         assert_eq!(api.refresh(refresh).await.0, StatusCode::UNAUTHORIZED, "every session ended");
     }
     assert_eq!(api.login(&tenant.admin.email, PASSWORD).await.0, StatusCode::OK, "logging in again works");
@@ -367,8 +375,13 @@ async fn thirty_concurrent_webhooks_at_nineteen_make_exactly_one_more() {
     let api = Api::from_env();
     let tenant = api.tenant().await;
     let token = tenant.admin.token.clone();
+    // Nineteen, at once: under the limit, every one is made.
+    let mut first = tokio::task::JoinSet::new();
     for _ in 0..19 {
-        let (status, body) = api.call(Method::POST, "/api/v1/webhooks", Some(&token), Some(webhook_body())).await;
+        let (api, token) = (api.clone(), token.clone());
+        first.spawn(async move { api.call(Method::POST, "/api/v1/webhooks", Some(&token), Some(webhook_body())).await });
+    }
+    for (status, body) in first.join_all().await {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let mut racing = tokio::task::JoinSet::new();

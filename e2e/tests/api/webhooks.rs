@@ -450,7 +450,9 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_its_overlap_only() {
 
     // A rotation that read the secret another then replaced is refused, not applied over it:
     // the first is held before its write while the second reads and writes.
-    let held = e2e::Fault::delay("DynamoDB_20120810.TransactWriteItems", "retiring_until", 2000, 1).await;
+    // Held long enough for the second to be answered meanwhile on a stack loaded by the
+    // whole suite (two seconds were not, with argon2 logins beside it).
+    let held = e2e::Fault::delay("DynamoDB_20120810.TransactWriteItems", "retiring_until", 8000, 1).await;
     let (slow, fast) = tokio::join!(admin_call(&api, &tenant, Method::POST, &rotate, None), async {
         // A loaded stack may take seconds to reach the write (authentication, the budget, the read).
         assert!(eventually(20, || async { held.hits().await == 1 }).await, "the first rotation is held");
