@@ -36,6 +36,7 @@ fn request_path(c: &mut Criterion) {
         iat: now,
         exp: now + 900,
         sid: None,
+        cv: Some(0),
     };
     let signing_key = jsonwebtoken::EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
     let token = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA), &claims, &signing_key)

@@ -12,7 +12,8 @@ use aws_smithy_http_client::tls;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::auth::{
-    MailRequestLimits, MailTokenKey, RegistrationLimits, PasswordLimits, SealingKey, TokenIssuer, TokenSettings, TokenVerifier,
+    MailRequestLimits, MailTokenKey, PasswordLimits, RegistrationLimits, SealingKey, TokenIssuer, TokenSettings,
+    TokenVerifier,
 };
 use crate::domain::{RateBudget, Reach};
 use crate::lifecycle::{Archive, AuditWriter, DEFAULT_BATCH_SIZE, Deleter, Exporter, RetryQueue, WebhookDispatcher};

@@ -237,7 +237,8 @@ async fn turn_off_unproven_webhooks(
 ) -> Result<(), AuthError> {
     for stored in store.webhooks().all(scope).await? {
         if stored.webhook.enabled && stored.webhook.created_by == user.id {
-            let kind = EventKind::WebhookDisabled { webhook_id: stored.webhook.id, reason: DisabledReason::UnprovenCreator };
+            let kind =
+                EventKind::WebhookDisabled { webhook_id: stored.webhook.id, reason: DisabledReason::UnprovenCreator };
             let event = Event::new(scope.org_id(), now, &Provenance::system(), kind);
             // Recorded in the outbox with the change; the re-publisher sends it on.
             store.webhooks().disable(scope, stored.webhook.id, &event, None).await?;
@@ -273,10 +274,7 @@ pub async fn confirm_password_reset(
     }
     // One transaction: the password, the token spent, a new credential version (every
     // session ends) and, for an unproven address, its proof from now on.
-    store
-        .account_tokens()
-        .complete_reset(&scope, &email, &credentials, &hash, &password_hash, now, user.email_verified)
-        .await?;
+    store.account_tokens().complete_reset(&scope, &user, &hash, &password_hash, now).await?;
     attempt.succeeded(store).await;
     Ok(())
 }

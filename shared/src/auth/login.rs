@@ -31,7 +31,8 @@ pub async fn log_in(
     let user = store.users().get(&scope, credentials.user_id).await?.ok_or(AuthError::InvalidCredentials)?;
     // The version read with the password: the session is written only while it is current,
     // so a login that raced a password change keeps nothing.
-    Ok(Principal::new(user.id, user.organization_id, user.role).under_credential_version(credentials.credential_version))
+    Ok(Principal::new(user.id, user.organization_id, user.role)
+        .under_credential_version(credentials.credential_version))
 }
 
 /// Checks the current password of a verified caller (changing the password needs it), under

@@ -28,7 +28,14 @@ pub async fn start_session(
     let scope = principal.scope();
     let session = match store
         .sessions()
-        .start(&scope, principal.user_id(), principal.credential_version().unwrap_or_default(), &token.hash(), now, lifetime(settings))
+        .start(
+            &scope,
+            principal.user_id(),
+            principal.credential_version().unwrap_or_default(),
+            &token.hash(),
+            now,
+            lifetime(settings),
+        )
         .await
     {
         Ok(session) => session,
@@ -69,8 +76,11 @@ pub async fn refresh(
         store.sessions().revoke(&scope, session.user_id, session.session_id).await?;
         return Err(AuthError::InvalidRefreshToken);
     }
-    let (user, version) =
-        store.users().get_with_credential_version(&scope, session.user_id).await?.ok_or(AuthError::InvalidRefreshToken)?;
+    let (user, version) = store
+        .users()
+        .get_with_credential_version(&scope, session.user_id)
+        .await?
+        .ok_or(AuthError::InvalidRefreshToken)?;
     // A password changed, reset or every session ended since this one began.
     if version != session.credential_version {
         return Err(AuthError::InvalidRefreshToken);

@@ -209,7 +209,11 @@ mod tests {
         }
         // A subdivision flag is made of tag characters, a family emoji and Persian script of
         // joiners: a name keeps them.
-        for name in ["Team \u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}", "Dev \u{1F468}\u{200D}\u{1F4BB}", "می\u{200C}خواهم"] {
+        for name in [
+            "Team \u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
+            "Dev \u{1F468}\u{200D}\u{1F4BB}",
+            "می\u{200C}خواهم",
+        ] {
             assert_eq!(sent(name).expect("taken").as_str(), name);
             assert!(spec_pattern().is_match(name), "{name}");
         }

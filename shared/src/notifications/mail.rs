@@ -287,12 +287,18 @@ mod tests {
             assert_eq!(mail.to, "new@aco.com");
             assert!(mail.html.contains(&format!("<code>{}</code>", token.expose())));
             assert!(mail.text.contains(token.expose()) && mail.text.contains("2026-12-02 10:30 UTC"));
-            assert!(!mail.subject.contains("A <b>") && !mail.text.contains("A <b>"), "an unproven registrant's words stay out");
+            assert!(
+                !mail.subject.contains("A <b>") && !mail.text.contains("A <b>"),
+                "an unproven registrant's words stay out"
+            );
             assert!(!mail.html.contains("A &lt;b&gt;"));
         }
         let verified = User { email_verified: true, ..user };
         let reset = Mail::password_reset(&verified, &token, &org, at);
-        assert!(reset.html.contains("A &lt;b&gt; &amp; Co") && !reset.html.contains("<b>"), "a proven account's organization is named, escaped");
+        assert!(
+            reset.html.contains("A &lt;b&gt; &amp; Co") && !reset.html.contains("<b>"),
+            "a proven account's organization is named, escaped"
+        );
         assert!(!reset.subject.contains("A <b>"), "never in the subject");
     }
 

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::credentials::{BUMP_VERSION, Credentials, bump_values};
+use super::credentials::{BUMP_VERSION, bump_values};
 use super::error::cancelled_at;
 use super::keys::{GUARD_SK, PK, SK, email_pk, password_reset_pk, tenant_pk, user_sk, verification_pk};
 use super::outbox::OutboxItem;
@@ -250,29 +250,32 @@ impl AccountTokenStore<'_> {
     /// Sets the new password and consumes the token, once, if it is still the account's
     /// newest reset: the token, the credentials' pending reset and the user's unverified
     /// state go in one transaction (a reset by mail proves the mailbox too).
+    /// `user` as the reset read them: whether their address was proven decides the update
+    /// (and the transaction holds it to that).
     pub async fn complete_reset(
         &self,
         scope: &TenantScope,
-        email: &Email,
-        credentials: &Credentials,
+        user: &User,
         token: &TokenHash,
         password_hash: &PasswordHash,
         now: DateTime<Utc>,
-        was_verified: bool,
     ) -> Result<(), StoreError> {
+        let (email, was_verified) = (&user.email, user.email_verified);
         let update = bump_values(Update::builder())
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(email_pk(email)))
             .key(SK, AttributeValue::S(GUARD_SK.into()))
-            .update_expression(format!("SET password_hash = :password, {BUMP_VERSION} REMOVE reset_hash, reset_expires_at"))
+            .update_expression(format!(
+                "SET password_hash = :password, {BUMP_VERSION} REMOVE reset_hash, reset_expires_at"
+            ))
             .condition_expression("user_id = :user AND reset_hash = :hash AND reset_expires_at > :now")
             .expression_attribute_values(":password", serde_dynamo::to_attribute_value(password_hash)?)
-            .expression_attribute_values(":user", AttributeValue::S(credentials.user_id.to_string()))
+            .expression_attribute_values(":user", AttributeValue::S(user.id.to_string()))
             .expression_attribute_values(":hash", AttributeValue::S(token.as_str().to_owned()))
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let verified = self.proven(scope, credentials.user_id, now, was_verified, true)?;
+        let verified = self.proven(scope, user.id, now, was_verified, true)?;
         let items = vec![
             TransactWriteItem::builder().update(update).build(),
             self.delete_lookup(password_reset_pk(token))?,

@@ -144,7 +144,8 @@ mod tests {
         for needs_admin in [false, true] {
             for needs_verified in [false, true] {
                 for credential_version in [None, Some(0), Some(3)] {
-                    let caller = Caller { user_id: UserId::generate(), needs_admin, needs_verified, credential_version };
+                    let caller =
+                        Caller { user_id: UserId::generate(), needs_admin, needs_verified, credential_version };
                     let condition = caller.condition();
                     let placeholders = caller.placeholders().unwrap();
                     for (name, attribute, value, _) in &placeholders {
@@ -155,7 +156,11 @@ mod tests {
                     }
                     let values = condition.matches(':').count();
                     assert_eq!(values, placeholders.len(), "{condition}: one value per placeholder");
-                    assert_eq!(condition.contains("attribute_not_exists(credential_version)"), credential_version == Some(0), "version 0 is also an item from before versions");
+                    assert_eq!(
+                        condition.contains("attribute_not_exists(credential_version)"),
+                        credential_version == Some(0),
+                        "version 0 is also an item from before versions"
+                    );
                 }
             }
         }

@@ -29,7 +29,14 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(user_id: UserId, organization_id: OrgId, password_hash: PasswordHash) -> Self {
-        Self { user_id, organization_id, password_hash, reset_hash: None, reset_expires_at: None, credential_version: 0 }
+        Self {
+            user_id,
+            organization_id,
+            password_hash,
+            reset_hash: None,
+            reset_expires_at: None,
+            credential_version: 0,
+        }
     }
 
     /// Whether `token` is the account's newest reset token and still works.

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::caller::Caller;
 use super::error::cancelled_at;
 use super::keys::{
-    GUARD_SK, INVITATION_SK_PREFIX, PK, SK, invitation_quota_sk, invitation_sk, invitation_token_pk,
-    tenant_pk,
+    GUARD_SK, INVITATION_SK_PREFIX, PK, SK, invitation_quota_sk, invitation_sk, invitation_token_pk, tenant_pk,
 };
 use super::outbox::{self, OutboxItem};
 use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope, Unique, readable_items};
@@ -298,7 +297,12 @@ impl InvitationStore<'_> {
             return Err(StoreError::InvalidInvitation);
         }
         let invitation = item.invitation;
-        let inviter = Caller { user_id: invitation.invited_by, needs_admin: true, needs_verified: true, credential_version: None };
+        let inviter = Caller {
+            user_id: invitation.invited_by,
+            needs_admin: true,
+            needs_verified: true,
+            credential_version: None,
+        };
         let user = User {
             id: UserId::generate(),
             email: invitation.email,

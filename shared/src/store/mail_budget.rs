@@ -27,7 +27,9 @@ const PER_DAY: &str = "per_day";
 pub enum Spent {
     Within,
     /// The day's budget (`per_day`) is spent: nothing was counted.
-    Over { per_day: u32 },
+    Over {
+        per_day: u32,
+    },
 }
 
 pub struct MailBudgetStore<'a> {
@@ -46,7 +48,12 @@ fn number<T: std::str::FromStr>(item: &HashMap<String, AttributeValue>, name: &s
 impl MailBudgetStore<'_> {
     /// Spends one mail of the organization's budget for the day of `now`: its own
     /// `per_day`, or `default_per_day`.
-    pub async fn spend(&self, scope: &TenantScope, now: DateTime<Utc>, default_per_day: u32) -> Result<Spent, StoreError> {
+    pub async fn spend(
+        &self,
+        scope: &TenantScope,
+        now: DateTime<Utc>,
+        default_per_day: u32,
+    ) -> Result<Spent, StoreError> {
         let today = day_of(now);
         // A concurrent first mail of the day may start it between our refused update and our
         // own start: the next round counts in it.

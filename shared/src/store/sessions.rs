@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem,
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::cancelled_at;
 use super::credentials::version_is;
+use super::error::cancelled_at;
 use super::keys::{GUARD_SK, PK, SK, refresh_pk, session_prefix, session_sk, tenant_pk, user_sk};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::{OrgId, SessionId, TokenHash, UserId};
@@ -64,10 +64,12 @@ pub const MAX_TRIMMED_PER_CALL: usize = 25;
 /// A session's transaction that kept conflicting with others (the user's item it checks is
 /// also checked by every write of theirs) is "not now", not a replay or a changed password:
 /// 503, and the session and its token stay as they were.
-fn busy_is_unavailable(e: aws_sdk_dynamodb::error::SdkError<
-    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
->) -> StoreError {
+fn busy_is_unavailable(
+    e: aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> StoreError {
     if super::error::is_transaction_conflict(&e) {
         StoreError::Unavailable("the session's transaction kept conflicting with the user's writes".into())
     } else {

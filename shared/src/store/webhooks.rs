@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use super::error::{cancelled_at, unless_condition_failed};
-use super::keys::{PK, SK, WEBHOOK_COUNT_SK, WEBHOOK_SK_PREFIX, tenant_pk, webhook_message_prefix, webhook_message_sk, webhook_sk};
+use super::keys::{
+    PK, SK, WEBHOOK_COUNT_SK, WEBHOOK_SK_PREFIX, tenant_pk, webhook_message_prefix, webhook_message_sk, webhook_sk,
+};
 use super::outbox;
 use super::{Page, Store, StoreError, TenantScope, readable_items};
 use crate::domain::events::{Event, EventId, EventKind, Provenance};
