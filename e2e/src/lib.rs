@@ -288,12 +288,15 @@ pub fn function_log() -> String {
 
 /// A function's JSON line of the log, without the status word cargo may have written before
 /// it (`    Blocking`: cargo writes the word apart from the rest of its own line, and a line
-/// a function wrote meanwhile lands after it). Only such a prefix (blanks and one word,
+/// a function wrote meanwhile lands after it; two cold starts waiting on one lock write
+/// `    Blocking    Blocking`). Only such a prefix (blanks and words, ending in a word,
 /// nothing of JSON) is taken off.
 pub fn without_a_build_status_word(line: &str) -> &str {
     let is_a_status_word = |prefix: &str| {
-        let word = prefix.trim_start_matches(' ');
-        !word.is_empty() && word.chars().all(|c| c.is_ascii_alphabetic())
+        let mut words = prefix.split(' ').filter(|w| !w.is_empty()).peekable();
+        !prefix.ends_with(' ')
+            && words.peek().is_some()
+            && words.all(|word| word.chars().all(|c| c.is_ascii_alphabetic()))
     };
     match line.find('{') {
         Some(start) if is_a_status_word(&line[..start]) => &line[start..],
