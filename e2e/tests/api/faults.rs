@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::{Api, Fault, MAIL_DEADLINE, Tenant, eventually, invitation_token, mails_about, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use taskflow::store::DeliveryState;
+use taskflow::store::MailDeliveryState;
 
 const TRANSACT: &str = "DynamoDB_20120810.TransactWriteItems";
 const UPDATE: &str = "DynamoDB_20120810.UpdateItem";
@@ -53,22 +53,23 @@ async fn items(tenant: &Tenant, prefix: &str) -> Vec<std::collections::HashMap<S
 /// delivery records besides the admin's verification mail (the oldest, sent before the test
 /// began), every one final (sent, or handed to SES unconfirmed: neither mails again). Then
 /// the mails that went out are all that ever will. Answers the states of the `expected`.
-async fn drained(tenant: &Tenant, expected: usize) -> Vec<DeliveryState> {
+async fn drained(tenant: &Tenant, expected: usize) -> Vec<MailDeliveryState> {
     let expected = expected + 1;
     let store = taskflow::config::store(&taskflow::config::sdk_config().await.unwrap());
     let scope = e2e::scope_of(tenant);
     let done = eventually(MAIL_DEADLINE, || async {
-        let states = store.deliveries().states(&scope).await.unwrap();
+        let states = store.mail_deliveries().states(&scope).await.unwrap();
         items(tenant, "OUTBOX#").await.is_empty()
             && states.len() == expected
-            && states.iter().all(|s| matches!(s, DeliveryState::Sent | DeliveryState::Unconfirmed))
+            && states.iter().all(|s| matches!(s, MailDeliveryState::Sent | MailDeliveryState::Unconfirmed))
     })
     .await;
-    let states = store.deliveries().states(&scope).await.unwrap();
+    let states = store.mail_deliveries().states(&scope).await.unwrap();
     assert!(done, "the mail pipeline did not finish: {states:?}, outbox {:?}", items(tenant, "OUTBOX#").await);
     // The verification mail was sent before the test began (`Api::tenant` redeemed it).
     let mut states = states;
-    let verification = states.iter().rposition(|s| *s == DeliveryState::Sent).expect("the verification mail was sent");
+    let verification =
+        states.iter().rposition(|s| *s == MailDeliveryState::Sent).expect("the verification mail was sent");
     states.remove(verification);
     states
 }
@@ -155,7 +156,7 @@ async fn a_refused_send_is_retried_and_mails_once() {
     let refused = Fault::inject(SEND_EMAIL, &title, "throttle", 1).await;
     let _also = Fault::inject(SEND_EMAIL, &title, "error", 1).await;
     assert_eq!(create(&api, &tenant, &title).await.status(), StatusCode::CREATED);
-    assert_eq!(drained(&tenant, 1).await, [DeliveryState::Sent]);
+    assert_eq!(drained(&tenant, 1).await, [MailDeliveryState::Sent]);
     assert_eq!((refused.hits().await, _also.hits().await), (1, 1));
     assert_eq!(mails_about(&tenant.admin.email, &title).await, 1);
 }
@@ -170,7 +171,7 @@ async fn a_send_whose_answer_is_lost_or_late_is_not_sent_again() {
     let late = Fault::delay(SEND_EMAIL, &late_title, past_the_attempt_timeout(), 1).await;
     assert_eq!(create(&api, &tenant, &lost_title).await.status(), StatusCode::CREATED);
     assert_eq!(create(&api, &tenant, &late_title).await.status(), StatusCode::CREATED);
-    assert_eq!(drained(&tenant, 2).await, [DeliveryState::Unconfirmed, DeliveryState::Unconfirmed]);
+    assert_eq!(drained(&tenant, 2).await, [MailDeliveryState::Unconfirmed, MailDeliveryState::Unconfirmed]);
     assert_eq!((lost.hits().await, late.hits().await), (1, 1));
     assert_eq!(mails_about(&tenant.admin.email, &lost_title).await, 1, "SES took it once, and only once");
     let arrived = eventually(30, || async { mails_about(&tenant.admin.email, &late_title).await == 1 }).await;

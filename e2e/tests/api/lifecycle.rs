@@ -7,7 +7,7 @@ use e2e::{
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use taskflow::store::DeliveryState;
+use taskflow::store::MailDeliveryState;
 
 async fn me(api: &Api, token: &str) -> Value {
     let (status, me) = api.call(Method::GET, "/api/v1/auth/me", Some(token), None).await;
@@ -51,10 +51,10 @@ async fn an_unverified_admin_cannot_invite_gets_no_task_mail_and_verifies_once()
     let store = taskflow::config::store(&taskflow::config::sdk_config().await.unwrap());
     let scope = e2e::scope_of(&tenant);
     let skipped = eventually(MAIL_DEADLINE, || async {
-        store.deliveries().states(&scope).await.unwrap().contains(&DeliveryState::Skipped)
+        store.mail_deliveries().states(&scope).await.unwrap().contains(&MailDeliveryState::Skipped)
     })
     .await;
-    assert!(skipped, "the task mail was not skipped: {:?}", store.deliveries().states(&scope).await);
+    assert!(skipped, "the task mail was not skipped: {:?}", store.mail_deliveries().states(&scope).await);
     let about_task = |m: &Value| m["subject"].as_str().is_some_and(|s| s.contains(&title));
     assert!(!mails_to(&tenant.admin.email).await.iter().any(about_task), "a task mail went to an unverified address");
 

@@ -1,5 +1,5 @@
 //! Notifications end to end: task events on SQS, the mailer on SES v2 (moto), the local
-//! event source mapping (tools/devstack's poller) and the re-publisher of the outbox.
+//! event source mapping (xtask's poller) and the re-publisher of the outbox.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use taskflow::domain::events::{Actor, Event, EventId, EventKind, SCHEMA_VERSION};
 use taskflow::domain::{OrgId, TaskId, UserId};
 use taskflow::notifications::Mailer;
-use taskflow::store::DeliveryState;
+use taskflow::store::MailDeliveryState;
 
 /// A loopback port nothing listens on: a stand-in for an unreachable AWS endpoint.
 fn closed_endpoint() -> String {
@@ -136,8 +136,8 @@ async fn the_same_event_delivered_twice_sends_one_email() {
     assert_eq!(assigned.len(), 1, "{assigned:?}");
     let store = taskflow::config::store(&sdk().await);
     assert_eq!(
-        store.deliveries().state(&e2e::scope_of(&tenant), event.event_id).await.unwrap(),
-        Some(DeliveryState::Sent)
+        store.mail_deliveries().state(&e2e::scope_of(&tenant), event.event_id).await.unwrap(),
+        Some(MailDeliveryState::Sent)
     );
 }
 
@@ -173,7 +173,7 @@ async fn ses_failures_are_retried_and_nothing_is_marked_sent() {
     ] {
         let response = mailer.handle_batch(batch(&[event.to_json()])).await;
         assert_eq!(response.batch_item_failures.len(), 1, "the message must come back for a retry");
-        let state = store.deliveries().state(&e2e::scope_of(&tenant), event.event_id).await.unwrap();
+        let state = store.mail_deliveries().state(&e2e::scope_of(&tenant), event.event_id).await.unwrap();
         assert_eq!(state, None, "not marked, so a retry may send");
     }
 

@@ -1,3 +1,11 @@
+//! The task endpoints (`/api/v1/tasks`): create, list, get, update and delete, each a
+//! handler that authenticates, parses, calls the store and answers JSON. Everything here is
+//! scoped to the caller's organization: another tenant's task answers 404, like a missing
+//! one. Updates are optimistic: a task answers its version as a strong `ETag`, `If-Match`
+//! makes a stale update 412, and without it a conflicting writer is retried a few times.
+//! Every change records its events with the write and then hands them to the queue, so a
+//! queue outage never loses a notification (the outbox delivers it later).
+
 use chrono::Utc;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};

@@ -1,3 +1,9 @@
+//! The task and the values it is made of, free of storage and HTTP: a title, description
+//! and due date that can only be built by parsing (so an invalid one cannot exist past the
+//! edge), the body of a create (`TaskDraft`) and of a partial update (`TaskPatch`, where
+//! `null` clears a field and absence keeps it), and the rules that make a task from a draft
+//! and apply a patch, bumping its version. Their OpenAPI schemas share the parsers' limits.
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -13,7 +13,7 @@ use super::{JobError, Step, each_message};
 use crate::auth;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::{EXPORT_FORMAT, Export, ExportId, ExportState, ExportSummary, Organization};
-use crate::store::{Completed, ExportPage, Store, StoreError, TenantScope};
+use crate::store::{Completed, Page, Store, StoreError, TenantScope};
 
 pub struct Exporter {
     store: Store,
@@ -145,7 +145,7 @@ async fn section<T, F, Fut>(w: &mut DocumentWriter<'_>, mut read: F) -> Result<C
 where
     T: Serialize,
     F: FnMut(Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<ExportPage<T>, StoreError>>,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
 {
     let (mut counted, mut after) = (Counted::default(), None);
     w.push(b"[");
@@ -160,7 +160,7 @@ where
         }
         counted.unreadable += page.unreadable;
         w.ship().await?;
-        match page.next {
+        match page.last {
             Some(next) => after = Some(next),
             None => break,
         }

@@ -16,7 +16,7 @@ use crate::auth::{self, MailTokenKey, MailTokenPurpose};
 use crate::domain::events::{Consumer, Event, EventId, EventKind, Provenance};
 use crate::domain::{Organization, Role, User, Webhook};
 use crate::metrics::{self, Metric};
-use crate::store::{Claim, ClaimRule, DeliveryState, Spent, Store, StoreError, TenantScope};
+use crate::store::{Claim, ClaimRule, MailDeliveryState, Spent, Store, StoreError, TenantScope};
 
 /// Why a message was not delivered. Both kinds are reported as batch item failures: SQS
 /// retries a transient one, and moves a permanent one to the dead-letter queue after the
@@ -63,7 +63,7 @@ pub enum Delivered {
     /// Handed to SES, whose answer was lost: not sent again (see [`Mailer::deliver`]).
     Unconfirmed,
     /// Another delivery of the same event already sent it, or is sending it.
-    Duplicate(DeliveryState),
+    Duplicate(MailDeliveryState),
     /// The event needed no mail by the time it was delivered (the reason is logged).
     Skipped(&'static str),
 }
@@ -187,11 +187,11 @@ impl Postman {
         rule: ClaimRule,
         compose: impl std::future::Future<Output = Result<Composed, DeliveryError>>,
     ) -> Result<Delivered, DeliveryError> {
-        let deliveries = self.store.deliveries();
-        match deliveries.claim(scope, event, Utc::now(), rule).await? {
+        let mail_deliveries = self.store.mail_deliveries();
+        match mail_deliveries.claim(scope, event, Utc::now(), rule).await? {
             Claim::Claimed => {}
             Claim::Taken(state) => {
-                if state == DeliveryState::Sending {
+                if state == MailDeliveryState::Sending {
                     self.report_stale_claim(event, scope).await?;
                 }
                 return Ok(Delivered::Duplicate(state));
@@ -201,21 +201,21 @@ impl Postman {
         let mail = match compose.await {
             Ok(Composed::Mail(mail)) => mail,
             Ok(Composed::Nothing(reason)) => {
-                deliveries.mark_skipped(scope, event).await?;
+                mail_deliveries.mark_skipped(scope, event).await?;
                 return Ok(Delivered::Skipped(reason));
             }
             Err(e) => {
-                deliveries.release(scope, event).await?;
+                mail_deliveries.release(scope, event).await?;
                 return Err(e);
             }
         };
         match self.send(&mail).await {
             Ok(()) => {
-                deliveries.mark_sent(scope, event).await?;
+                mail_deliveries.mark_sent(scope, event).await?;
                 Ok(Delivered::Sent)
             }
             Err(SendFailure::Refused(reason)) => {
-                deliveries.release(scope, event).await?;
+                mail_deliveries.release(scope, event).await?;
                 Err(DeliveryError::Transient(format!("SES refused the mail: {reason}")))
             }
             Err(SendFailure::Unconfirmed(reason)) => {
@@ -223,7 +223,7 @@ impl Postman {
                     event_id = %event, metric = UNCONFIRMED_METRIC, %reason,
                     "SES may have accepted this mail but its answer was lost: it is not sent again"
                 );
-                deliveries.mark_unconfirmed(scope, event).await?;
+                mail_deliveries.mark_unconfirmed(scope, event).await?;
                 Ok(Delivered::Unconfirmed)
             }
         }
@@ -232,7 +232,7 @@ impl Postman {
     /// A claim still "sending" long after the mailer's own timeout belongs to an invocation
     /// that died between claiming and confirming: its mail may never have gone out.
     async fn report_stale_claim(&self, event: EventId, scope: &TenantScope) -> Result<(), DeliveryError> {
-        let claimed_at = self.store.deliveries().record(scope, event).await?.map(|(_, at)| at);
+        let claimed_at = self.store.mail_deliveries().record(scope, event).await?.map(|(_, at)| at);
         if claimed_at.is_some_and(|at| Utc::now() - at > STALE_CLAIM) {
             tracing::error!(
                 event_id = %event, metric = STALE_CLAIM_METRIC, ?claimed_at,

@@ -6,14 +6,14 @@
 //! newest request replaces the one before: redeeming is conditional on it, so a newer
 //! request invalidates every older token, and the mailer does not send a superseded one.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{BUMP_VERSION, bump_values};
-use super::error::cancelled_at;
-use super::keys::{GUARD_SK, PK, SK, email_pk, password_reset_pk, tenant_pk, user_sk, verification_pk};
 use super::outbox::OutboxItem;
+use super::table::keys::{GUARD_SK, PK, SK, email_pk, password_reset_pk, tenant_pk, user_sk, verification_pk};
+use super::table::transaction::Transaction;
 use super::{Store, StoreError, TenantScope};
 use crate::domain::events::Event;
 use crate::domain::{Email, OrgId, PasswordHash, TokenHash, User, UserId};
@@ -54,20 +54,26 @@ struct VerificationItem {
     owner_org: Option<OrgId>,
 }
 
+/// The items that record a verification token (see [`AccountTokenStore::verification_items`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum NewVerificationItem {
+    Lookup,
+    Event,
+}
+
 pub struct AccountTokenStore<'a> {
     pub(super) store: &'a Store,
 }
 
 impl AccountTokenStore<'_> {
-    fn delete_lookup(&self, pk: String) -> Result<TransactWriteItem, StoreError> {
-        let delete = Delete::builder()
+    fn delete_lookup(&self, pk: String) -> Result<Delete, StoreError> {
+        Delete::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(pk))
             .key(SK, AttributeValue::S(GUARD_SK.into()))
             .condition_expression("attribute_exists(pk)")
             .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
+            .map_err(StoreError::from)
     }
 
     /// The transaction items that record a verification token for `user` and the event that
@@ -79,7 +85,7 @@ impl AccountTokenStore<'_> {
         token: &TokenHash,
         event: &Event,
         now: DateTime<Utc>,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    ) -> Result<Transaction<NewVerificationItem>, StoreError> {
         let lookup = VerificationItem {
             pk: verification_pk(token),
             sk: GUARD_SK.into(),
@@ -90,12 +96,12 @@ impl AccountTokenStore<'_> {
             },
             owner_org: Some(user.organization_id),
         };
-        Ok(vec![
-            TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(lookup)?)?).build(),
-            TransactWriteItem::builder()
-                .put(self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?)
-                .build(),
-        ])
+        Ok(Transaction::new()
+            .with(NewVerificationItem::Lookup, self.store.put_new(serde_dynamo::to_item(lookup)?)?)
+            .with(
+                NewVerificationItem::Event,
+                self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?,
+            ))
     }
 
     /// A new verification token for a user who is still unverified (else `AlreadyVerified`).
@@ -115,14 +121,18 @@ impl AccountTokenStore<'_> {
                 "attribute_exists(pk) AND (attribute_not_exists(email_verified) OR email_verified = :no)",
             )
             .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let mut items = vec![TransactWriteItem::builder().condition_check(unverified).build()];
-        items.extend(self.verification_items(scope, user, token, event, now)?);
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 0) => Err(StoreError::AlreadyVerified),
-            Err(e) => Err(StoreError::dynamo(e)),
+            .build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Unverified,
+            Verification(NewVerificationItem),
+        }
+        let mut transaction = Transaction::new().with(Item::Unverified, unverified);
+        transaction.append(self.verification_items(scope, user, token, event, now)?, Item::Verification);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.cancelled(Item::Unverified) => Err(StoreError::AlreadyVerified),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -165,7 +175,7 @@ impl AccountTokenStore<'_> {
         if bump {
             update = bump_values(update);
         }
-        update.build().map_err(|e| StoreError::Dynamo(e.to_string()))
+        update.build().map_err(StoreError::from)
     }
 
     /// Marks the user verified and consumes the token, once: a second use finds nothing.
@@ -181,15 +191,22 @@ impl AccountTokenStore<'_> {
         let verified = self.proven(scope, user, now, was_verified, false)?;
         // An organization being deleted (a released registration's, say) verifies nothing.
         let live = self.store.organization_live(scope)?;
-        let items = vec![
-            self.delete_lookup(verification_pk(token))?,
-            TransactWriteItem::builder().update(verified).build(),
-            live,
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if (0..3).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidAccountToken),
-            Err(e) => Err(StoreError::dynamo(e)),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Token,
+            User,
+            Organization,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Token, self.delete_lookup(verification_pk(token))?)
+            .with(Item::User, verified)
+            .with(Item::Organization, live);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.cancelled(Item::Token) || e.cancelled(Item::User) || e.cancelled(Item::Organization) => {
+                Err(StoreError::InvalidAccountToken)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -217,8 +234,7 @@ impl AccountTokenStore<'_> {
             .expression_attribute_values(":hash", AttributeValue::S(token.as_str().to_owned()))
             .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
             .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .build()?;
         let lookup = ResetItem {
             pk: password_reset_pk(token),
             sk: GUARD_SK.into(),
@@ -226,18 +242,21 @@ impl AccountTokenStore<'_> {
             expires_at,
             owner_org: Some(scope.org_id()),
         };
-        let items = vec![
-            TransactWriteItem::builder().update(credentials).build(),
-            TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(lookup)?)?).build(),
-            TransactWriteItem::builder()
-                .put(self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?)
-                .build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Credentials,
+            Token,
+            Event,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Credentials, credentials)
+            .with(Item::Token, self.store.put_new(serde_dynamo::to_item(lookup)?)?)
+            .with(Item::Event, self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(()),
             // No such account (or it was removed meanwhile): nothing to mail.
-            Err(e) if cancelled_at(&e, 0) => Ok(()),
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) if e.cancelled(Item::Credentials) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -273,20 +292,26 @@ impl AccountTokenStore<'_> {
             .expression_attribute_values(":user", AttributeValue::S(user.id.to_string()))
             .expression_attribute_values(":hash", AttributeValue::S(token.as_str().to_owned()))
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .build()?;
         let verified = self.proven(scope, user.id, now, was_verified, true)?;
-        let items = vec![
-            TransactWriteItem::builder().update(update).build(),
-            self.delete_lookup(password_reset_pk(token))?,
-            TransactWriteItem::builder().update(verified).build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Credentials,
+            Token,
+            User,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Credentials, update)
+            .with(Item::Token, self.delete_lookup(password_reset_pk(token))?)
+            .with(Item::User, verified);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(()),
             // The address was verified meanwhile: the token is still good for a retry.
-            Err(e) if cancelled_at(&e, 2) => Err(StoreError::VersionConflict),
-            Err(e) if (0..2).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidAccountToken),
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) if e.cancelled(Item::User) => Err(StoreError::VersionConflict),
+            Err(e) if e.cancelled(Item::Credentials) || e.cancelled(Item::Token) => {
+                Err(StoreError::InvalidAccountToken)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
-use super::keys::{ORGANIZATION_SK, PK, SK, tenant_pk};
+use super::table::keys::{ORGANIZATION_SK, PK, SK, tenant_pk};
 use super::{Store, StoreError, TenantScope};
 
 /// The change of an organization's admin count that goes with a user change; `-1` fails
@@ -23,5 +23,5 @@ pub(super) fn admin_count_change(store: &Store, scope: &TenantScope, delta: i32)
     } else {
         update.condition_expression("attribute_exists(pk)")
     };
-    update.build().map_err(|e| StoreError::Dynamo(e.to_string()))
+    update.build().map_err(StoreError::from)
 }

@@ -2,21 +2,22 @@
 //! secret (never the secret), and when it last authenticated a request. Deleting the
 //! organization deletes them with the partition.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Get, TransactGetItem, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Get, TransactGetItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::error::{is_transaction_conflict, unless_condition_failed};
-use super::keys::{API_KEY_SK_PREFIX, PK, SK, api_key_sk, tenant_pk, user_sk};
+use super::table::error::{is_transaction_conflict, unless_condition_failed};
+use super::table::keys::{API_KEY_SK_PREFIX, PK, SK, api_key_sk, tenant_pk, user_sk};
+use super::table::{again_on_conflict, read_item};
 use super::user_item::UserItem;
-use super::{Page, Store, StoreError, TenantScope, again_on_conflict, read_item};
+use super::{Page, Store, StoreError, TenantScope};
 use crate::domain::events::{Event, EventKind, Provenance};
 use crate::domain::{ApiKey, ApiKeyId, TokenHash, User, UserId};
 
 /// How often a key's last use is written, at most: a key that calls all day costs one write
 /// a minute, not one per request.
-pub const LAST_USE_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
+const LAST_USE_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
 
 #[derive(Serialize, Deserialize)]
 struct ApiKeyItem {
@@ -51,12 +52,6 @@ pub struct FoundApiKey {
     pub creator_verified_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug)]
-pub struct ApiKeyPage {
-    pub items: Vec<ApiKey>,
-    pub last: Option<ApiKeyId>,
-}
-
 pub struct ApiKeyStore<'a> {
     pub(super) store: &'a Store,
 }
@@ -80,14 +75,7 @@ impl ApiKeyStore<'_> {
             last_used: None,
             expires_at: key.expires_at.map(|at| at.timestamp()),
         };
-        self.store
-            .write_as_caller(
-                scope,
-                caller,
-                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
-                event,
-            )
-            .await
+        self.store.write_as_caller(scope, caller, self.store.put_new(serde_dynamo::to_item(item)?)?, event).await
     }
 
     /// The key `id` and the user `creator`, read together in one consistent call
@@ -104,8 +92,7 @@ impl ApiKeyStore<'_> {
                 .table_name(&self.store.table)
                 .key(PK, AttributeValue::S(tenant_pk(scope)))
                 .key(SK, AttributeValue::S(sk))
-                .build()
-                .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+                .build()?;
             Ok(TransactGetItem::builder().get(get).build())
         };
         let request = self
@@ -123,7 +110,7 @@ impl ApiKeyStore<'_> {
             Err(e) if is_transaction_conflict(&e) => {
                 return Err(StoreError::Unavailable("the API key's read kept conflicting with writes".into()));
             }
-            other => other.map_err(StoreError::dynamo)?,
+            other => other?,
         };
         let mut found = out.responses.unwrap_or_default().into_iter().map(|r| r.item);
         let (Some(key), user) = (found.next().flatten(), found.next().flatten()) else { return Ok(None) };
@@ -173,12 +160,13 @@ impl ApiKeyStore<'_> {
         limit: usize,
         after: Option<ApiKeyId>,
         now: DateTime<Utc>,
-    ) -> Result<ApiKeyPage, StoreError> {
+    ) -> Result<Page<ApiKey, ApiKeyId>, StoreError> {
         let page: Page<ApiKeyItem> =
             self.store.partition_page(scope, API_KEY_SK_PREFIX, limit, after.map(api_key_sk)).await?;
-        let last = page.last_sk.and_then(|sk| sk.strip_prefix(API_KEY_SK_PREFIX).and_then(ApiKeyId::parse));
-        let items = page.items.into_iter().map(ApiKeyItem::into_key).filter(|k| !k.is_expired(now)).collect();
-        Ok(ApiKeyPage { items, last })
+        let mut page =
+            page.map(ApiKeyItem::into_key, |sk| sk.strip_prefix(API_KEY_SK_PREFIX).and_then(ApiKeyId::parse));
+        page.items.retain(|k| !k.is_expired(now));
+        Ok(page)
     }
 
     /// Deletes the key, with its event, if the caller is still an admin: from the next request
@@ -197,9 +185,8 @@ impl ApiKeyStore<'_> {
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(api_key_sk(id)))
             .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        self.store.write_as_caller(scope, caller, TransactWriteItem::builder().delete(delete).build(), &event).await?;
+            .build()?;
+        self.store.write_as_caller(scope, caller, delete, &event).await?;
         Ok(event)
     }
 }

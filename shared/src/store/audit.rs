@@ -4,13 +4,14 @@
 //! the retention period, and with the organization when it is deleted. Nothing but the
 //! audit writer puts them; the API only reads.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::cancelled_at;
-use super::keys::{AUDIT_SK_PREFIX, PK, SK, audit_sk, tenant_pk};
-use super::{Page, Store, StoreError, TenantScope, page_of};
+use super::table::keys::{AUDIT_SK_PREFIX, PK, SK, audit_sk, tenant_pk};
+use super::table::page_of;
+use super::table::transaction::Transaction;
+use super::{Page, Store, StoreError, TenantScope};
 use crate::domain::AuditEntry;
 use crate::domain::events::{Actor, EventId};
 
@@ -71,13 +72,6 @@ impl std::fmt::Display for AuditPosition {
     }
 }
 
-#[derive(Debug)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    /// Set when more entries may follow (a filtered page may be short, even empty).
-    pub last: Option<AuditPosition>,
-}
-
 /// How a write of an entry ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Entered {
@@ -107,15 +101,19 @@ impl AuditStore<'_> {
             entry: entry.clone(),
             expires_at,
         };
-        let items = vec![
-            self.store.organization_live(scope)?,
-            TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(Entered::Written),
-            Err(e) if cancelled_at(&e, 0) => Ok(Entered::OrganizationGone),
-            Err(e) if cancelled_at(&e, 1) => Ok(Entered::AlreadyThere),
-            Err(e) => Err(StoreError::dynamo(e)),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Organization,
+            Entry,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Organization, self.store.organization_live(scope)?)
+            .with(Item::Entry, self.store.put_new(serde_dynamo::to_item(item)?)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(Entered::Written),
+            Err(e) if e.cancelled(Item::Organization) => Ok(Entered::OrganizationGone),
+            Err(e) if e.cancelled(Item::Entry) => Ok(Entered::AlreadyThere),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -130,7 +128,7 @@ impl AuditStore<'_> {
         limit: usize,
         after: Option<AuditPosition>,
         now: DateTime<Utc>,
-    ) -> Result<AuditPage, StoreError> {
+    ) -> Result<Page<AuditEntry, AuditPosition>, StoreError> {
         let from = match filter.since {
             Some(since) => audit_sk_bound(since, ""),
             None => AUDIT_SK_PREFIX.to_owned(),
@@ -167,19 +165,20 @@ impl AuditStore<'_> {
                 .exclusive_start_key(PK, AttributeValue::S(tenant_pk(scope)))
                 .exclusive_start_key(SK, AttributeValue::S(after.0));
         }
-        let out = query.send().await.map_err(StoreError::dynamo)?;
+        let out = query.send().await?;
         // Where the read stopped: with a filter, past the last match it kept.
         let stopped_at = out.last_evaluated_key.as_ref().and_then(|k| k.get(SK)).and_then(|v| v.as_s().ok()).cloned();
         // A page that matched more than `limit` ends at its last entry; one that matched
         // fewer, with more to read, ends where the read stopped.
-        let page: Page<AuditItem> = page_of(out.items.unwrap_or_default(), limit, false);
-        let last = page.last_sk.or(stopped_at).map(AuditPosition);
-        Ok(AuditPage { items: page.items.into_iter().map(|i| i.entry).collect(), last })
+        // So `last` is set when more entries may follow (a filtered page may be short, even empty).
+        let mut page: Page<AuditItem> = page_of(out, limit, false);
+        page.last = page.last.or(stopped_at);
+        Ok(page.map(|i| i.entry, |sk| Some(AuditPosition(sk))))
     }
 }
 
 fn audit_sk_bound(at: DateTime<Utc>, suffix: &str) -> String {
-    format!("{AUDIT_SK_PREFIX}{}{suffix}", super::keys::sortable_time(at))
+    format!("{AUDIT_SK_PREFIX}{}{suffix}", super::table::keys::sortable_time(at))
 }
 
 #[cfg(test)]
@@ -215,10 +214,10 @@ mod tests {
             entry: entry.clone(),
             expires_at: 1,
         };
-        let raw: super::super::RawItem = serde_dynamo::to_item(item).unwrap();
+        let raw: super::super::table::RawItem = serde_dynamo::to_item(item).unwrap();
         assert_eq!(raw["actor_id"], AttributeValue::S(user.to_string()));
         assert_eq!(raw["event_type"], AttributeValue::S("task.deleted".into()));
-        let back: AuditItem = super::super::read_item(raw).unwrap();
+        let back: AuditItem = super::super::table::read_item(raw).unwrap();
         assert_eq!(back.entry, entry);
     }
 

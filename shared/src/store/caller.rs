@@ -4,11 +4,11 @@
 //! removed user's token still verifies. A `ConditionCheck` on the caller's item costs no
 //! extra round trip and leaves no gap between the check and the write.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck};
 
-use super::error::cancelled_at;
-use super::keys::{PK, SK, tenant_pk, user_sk};
 use super::outbox;
+use super::table::keys::{PK, SK, tenant_pk, user_sk};
+use super::table::transaction::{Transaction, WriteAction};
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope};
 use crate::domain::events::Event;
@@ -79,7 +79,7 @@ impl Caller {
     }
 
     /// The transaction item that checks the caller.
-    pub(super) fn check(&self, store: &Store, scope: &TenantScope) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn check(&self, store: &Store, scope: &TenantScope) -> Result<ConditionCheck, StoreError> {
         let mut check = ConditionCheck::builder()
             .table_name(&store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
@@ -91,8 +91,7 @@ impl Caller {
             }
             check = check.expression_attribute_values(value_name, value);
         }
-        let check = check.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
+        Ok(check.build()?)
     }
 
     /// Why the check refused the write: the caller is gone, or no longer an admin, or not
@@ -122,15 +121,24 @@ impl Store {
         &self,
         scope: &TenantScope,
         caller: &Caller,
-        write: TransactWriteItem,
+        write: impl WriteAction,
         event: &Event,
     ) -> Result<(), StoreError> {
-        let items = vec![caller.check(self, scope)?, write, outbox::record(self, scope, event)?];
-        match self.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self, scope).await),
-            Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::dynamo(e)),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Write,
+            Event,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Caller, caller.check(self, scope)?)
+            .with(Item::Write, write)
+            .with(Item::Event, outbox::record(self, scope, event)?);
+        match self.transact(transaction).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self, scope).await),
+            Err(e) if e.cancelled(Item::Write) => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
         }
     }
 }

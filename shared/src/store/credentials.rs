@@ -1,8 +1,8 @@
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::{Deserialize, Serialize};
 
-use super::error::cancelled_at;
-use super::keys::{GUARD_SK, PK, SK, email_pk, tenant_pk, user_sk};
+use super::table::keys::{GUARD_SK, PK, SK, email_pk, tenant_pk, user_sk};
+use super::table::transaction::Transaction;
 use super::{Store, StoreError, TenantScope};
 use crate::domain::{Email, OrgId, PasswordHash, TokenHash, UserId};
 
@@ -51,7 +51,7 @@ pub(super) struct CredentialsItem {
     pub sk: String,
     #[serde(flatten)]
     pub credentials: Credentials,
-    /// The organization's deletion finds the item by it (see [`keys::OWNER`](super::keys::OWNER)).
+    /// The organization's deletion finds the item by it (see [`keys::OWNER`](super::table::keys::OWNER)).
     /// Written on every new item; items stored before it have none (see `keys::OWNER`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_org: Option<OrgId>,
@@ -135,7 +135,7 @@ impl CredentialStore<'_> {
         if let Some(hash) = new_password {
             credentials = credentials.expression_attribute_values(":hash", serde_dynamo::to_attribute_value(hash)?);
         }
-        let credentials = bump_values(credentials).build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let credentials = bump_values(credentials).build()?;
         let user_item = bump_values(
             Update::builder()
                 .table_name(&self.store.table)
@@ -144,17 +144,18 @@ impl CredentialStore<'_> {
                 .update_expression(format!("SET {BUMP_VERSION}"))
                 .condition_expression("attribute_exists(pk)"),
         )
-        .build()
-        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items = vec![
-            TransactWriteItem::builder().update(credentials).build(),
-            TransactWriteItem::builder().update(user_item).build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
+        .build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Credentials,
+            User,
+        }
+        let transaction = Transaction::new().with(Item::Credentials, credentials).with(Item::User, user_item);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(()),
             // The user was removed meanwhile: their sessions ended with them.
-            Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::CallerGone),
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) if e.cancelled(Item::Credentials) || e.cancelled(Item::User) => Err(StoreError::CallerGone),
+            Err(e) => Err(e.into()),
         }
     }
 }

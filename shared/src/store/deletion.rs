@@ -13,18 +13,20 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TransactWriteItem, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, Update, WriteRequest};
 
 use super::caller::Caller;
-use super::error::{cancelled_at, is_condition_failure};
-use super::keys::{
-    GUARD_SK, INVITATION_SK_PREFIX, ORGANIZATION_SK, OWNER, PK, SK, USER_SK_PREFIX, delivery_sk, email_pk,
-    invitation_token_pk, refresh_pk, slug_pk, tenant_pk,
-};
 use super::organizations::{DeletionRequest, OrganizationItem};
 use super::outbox::OutboxItem;
-use super::schema::LOOKUPS_BY_OWNER;
-use super::{RawItem, Store, StoreError, TenantScope};
+use super::table::RawItem;
+use super::table::error::is_condition_failure;
+use super::table::keys::{
+    GUARD_SK, INVITATION_SK_PREFIX, ORGANIZATION_SK, OWNER, PK, SK, USER_SK_PREFIX, email_pk, invitation_token_pk,
+    mail_delivery_sk, refresh_pk, slug_pk, tenant_pk,
+};
+use super::table::schema::LOOKUPS_BY_OWNER;
+use super::table::transaction::Transaction;
+use super::{Store, StoreError, TenantScope};
 use crate::domain::events::Event;
 use crate::domain::{Email, OrgSlug, Organization, TokenHash};
 
@@ -78,24 +80,26 @@ impl DeletionStore<'_> {
             .condition_expression("attribute_exists(pk) AND slug = :slug AND attribute_not_exists(deletion)")
             .expression_attribute_values(":deletion", serde_dynamo::to_attribute_value(request)?)
             .expression_attribute_values(":slug", AttributeValue::S(confirm.as_str().to_owned()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().update(mark).build(),
-            TransactWriteItem::builder()
-                .put(self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?)
-                .build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(Requested::Started),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => match self.item(scope).await? {
+            .build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Organization,
+            Event,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Caller, caller.check(self.store, scope)?)
+            .with(Item::Organization, mark)
+            .with(Item::Event, self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(Requested::Started),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::Organization) => match self.item(scope).await? {
                 None => Err(StoreError::NotFound),
                 Some(item) if item.deletion.is_some() => Ok(Requested::AlreadyRunning),
                 Some(_) => Err(StoreError::ConfirmationMismatch),
             },
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -123,7 +127,7 @@ impl DeletionStore<'_> {
         let budget = budget.max(1);
         let mut left = budget;
         // Kept for `finish`: the organization item and the done mail's record.
-        let keep = [ORGANIZATION_SK.to_owned(), delivery_sk(request.event_id)];
+        let keep = [ORGANIZATION_SK.to_owned(), mail_delivery_sk(request.event_id)];
         for prefix in FIRST.iter().copied().chain([""]) {
             loop {
                 let page = self.partition_page(scope, prefix, left + keep.len()).await?;
@@ -175,28 +179,34 @@ impl DeletionStore<'_> {
                     .condition_expression(condition)
                     .expression_attribute_values(":org", AttributeValue::S(organization.id.to_string()));
             }
-            delete.build().map(|d| TransactWriteItem::builder().delete(d).build())
+            delete.build().map_err(StoreError::from)
         };
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Organization,
+            Slug,
+            DeliveryRecord,
+        }
         // A slug guard that no longer names this organization has been released already: the
         // end then goes without it.
         for with_slug in [true, false] {
-            let mut items = vec![delete(
-                tenant_pk(scope),
-                ORGANIZATION_SK.into(),
-                Some("attribute_exists(deletion) AND id = :org"),
-            )];
+            let mut transaction = Transaction::new().with(
+                Item::Organization,
+                delete(tenant_pk(scope), ORGANIZATION_SK.into(), Some("attribute_exists(deletion) AND id = :org"))?,
+            );
             if with_slug {
-                items.push(delete(slug_pk(&organization.slug), GUARD_SK.into(), Some("organization_id = :org")));
+                transaction.push(
+                    Item::Slug,
+                    delete(slug_pk(&organization.slug), GUARD_SK.into(), Some("organization_id = :org"))?,
+                );
             }
-            items.push(delete(tenant_pk(scope), delivery_sk(request.event_id), None));
-            let items =
-                items.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| StoreError::Dynamo(e.to_string()))?;
-            match self.store.transact(items).await {
+            transaction.push(Item::DeliveryRecord, delete(tenant_pk(scope), mail_delivery_sk(request.event_id), None)?);
+            match self.store.transact(transaction).await {
                 // Done, or finished before (the organization item is gone).
-                Ok(_) => return Ok(()),
-                Err(e) if cancelled_at(&e, 0) => return Ok(()),
-                Err(e) if with_slug && cancelled_at(&e, 1) => continue,
-                Err(e) => return Err(StoreError::dynamo(e)),
+                Ok(()) => return Ok(()),
+                Err(e) if e.cancelled(Item::Organization) => return Ok(()),
+                Err(e) if e.cancelled(Item::Slug) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
@@ -226,8 +236,7 @@ impl DeletionStore<'_> {
             .expression_attribute_names("#current", "current")
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .await?;
         Ok(out.items.unwrap_or_default())
     }
 
@@ -248,8 +257,7 @@ impl DeletionStore<'_> {
             .projection_expression("pk")
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .await?;
         Ok(out
             .items
             .unwrap_or_default()
@@ -338,14 +346,8 @@ impl DeletionStore<'_> {
                 if attempt > 1 {
                     tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
                 }
-                let out = self
-                    .store
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.store.table, requests)
-                    .send()
-                    .await
-                    .map_err(StoreError::dynamo)?;
+                let out =
+                    self.store.client.batch_write_item().request_items(&self.store.table, requests).send().await?;
                 requests = out.unprocessed_items.and_then(|mut u| u.remove(&self.store.table)).unwrap_or_default();
             }
         }

@@ -10,22 +10,23 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, Update};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::error::cancelled_at;
 use super::invitations::InvitationItem;
-use super::keys::{
-    INVITATION_SK_PREFIX, ORGANIZATION_SK, PK, SK, TASK_SK_PREFIX, USER_SK_PREFIX, export_sk, tenant_pk, user_sk,
-};
 use super::organizations::{OrganizationItem, RunningExport};
 use super::outbox::OutboxItem;
+use super::table::keys::{
+    INVITATION_SK_PREFIX, ORGANIZATION_SK, PK, SK, TASK_SK_PREFIX, USER_SK_PREFIX, export_sk, tenant_pk, user_sk,
+};
+use super::table::transaction::Transaction;
+use super::table::{RawItem, read_item, read_items};
 use super::tasks::TaskItem;
 use super::user_item::UserItem;
-use super::{RawItem, Store, StoreError, TenantScope, read_item};
+use super::{Page, Store, StoreError, TenantScope};
 use crate::domain::events::Event;
 use crate::domain::{EXPORT_LIFETIME, EXPORT_TIME_LIMIT, Export, ExportId, ExportState, Invitation, Role, Task, User};
 
@@ -69,15 +70,6 @@ pub enum Completed {
     Abandoned,
 }
 
-/// One page of one kind of item, as the exporter reads them.
-pub struct ExportPage<T> {
-    pub items: Vec<T>,
-    /// Items that do not map to their type: logged with their keys, left out.
-    pub unreadable: u64,
-    /// Where the next page starts, if one follows.
-    pub next: Option<String>,
-}
-
 pub struct ExportStore<'a> {
     pub(super) store: &'a Store,
 }
@@ -107,22 +99,23 @@ impl ExportStore<'_> {
             .expression_attribute_names("#until", "until")
             .expression_attribute_values(":running", serde_dynamo::to_attribute_value(&running)?)
             .expression_attribute_values(":now", AttributeValue::N(export.requested_at.timestamp().to_string()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().update(take).build(),
-            TransactWriteItem::builder()
-                .put(self.store.put_new(serde_dynamo::to_item(ExportItem::new(scope, export.clone()))?)?)
-                .build(),
-            TransactWriteItem::builder()
-                .put(self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?)
-                .build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(ExportRequested::Started),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => {
+            .build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Slot,
+            Export,
+            Event,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Caller, caller.check(self.store, scope)?)
+            .with(Item::Slot, take)
+            .with(Item::Export, self.store.put_new(serde_dynamo::to_item(ExportItem::new(scope, export.clone()))?)?)
+            .with(Item::Event, self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(ExportRequested::Started),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::Slot) => {
                 let organization: Option<OrganizationItem> =
                     self.store.get_item(tenant_pk(scope), ORGANIZATION_SK.into()).await?;
                 let running = match organization {
@@ -139,7 +132,7 @@ impl ExportStore<'_> {
                     None => Err(StoreError::VersionConflict),
                 }
             }
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -171,21 +164,13 @@ impl ExportStore<'_> {
                 .keys(key(user_key.clone()))
                 .keys(key(ORGANIZATION_SK.to_owned()))
                 .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Dynamo(e.to_string()))?,
+                .build()?,
         );
         let mut found: Vec<RawItem> = Vec::new();
         // DynamoDB may leave keys unprocessed under load; three items are asked again at once.
         for _ in 0..3 {
             let Some(keys) = wanted.take() else { break };
-            let out = self
-                .store
-                .client
-                .batch_get_item()
-                .request_items(&self.store.table, keys)
-                .send()
-                .await
-                .map_err(StoreError::dynamo)?;
+            let out = self.store.client.batch_get_item().request_items(&self.store.table, keys).send().await?;
             found.extend(out.responses.and_then(|mut r| r.remove(&self.store.table)).unwrap_or_default());
             wanted =
                 out.unprocessed_keys.and_then(|mut u| u.remove(&self.store.table)).filter(|k| !k.keys().is_empty());
@@ -223,8 +208,7 @@ impl ExportStore<'_> {
             .condition_expression("#state = :pending")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .build()?;
         let give_back = Update::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
@@ -238,28 +222,29 @@ impl ExportStore<'_> {
             .expression_attribute_values(":id", AttributeValue::S(export.id.to_string()))
             .expression_attribute_values(":reuse_until", AttributeValue::N(reuse_until.to_string()))
             .expression_attribute_values(":now", AttributeValue::N(summary.completed_at.timestamp().to_string()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items = vec![
-            TransactWriteItem::builder().put(record).build(),
-            TransactWriteItem::builder().update(give_back).build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(Completed::Recorded),
-            Err(e) if cancelled_at(&e, 0) => Ok(Completed::AlreadyRecorded),
-            Err(e) if cancelled_at(&e, 1) => Ok(Completed::Abandoned),
-            Err(e) => Err(StoreError::dynamo(e)),
+            .build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Export,
+            Slot,
+        }
+        let transaction = Transaction::new().with(Item::Export, record).with(Item::Slot, give_back);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(Completed::Recorded),
+            Err(e) if e.cancelled(Item::Export) => Ok(Completed::AlreadyRecorded),
+            Err(e) if e.cancelled(Item::Slot) => Ok(Completed::Abandoned),
+            Err(e) => Err(e.into()),
         }
     }
 
-    pub async fn users(&self, scope: &TenantScope, after: Option<String>) -> Result<ExportPage<User>, StoreError> {
+    pub async fn users(&self, scope: &TenantScope, after: Option<String>) -> Result<Page<User>, StoreError> {
         let page = self.page::<UserItem>(scope, USER_SK_PREFIX, after).await?;
-        Ok(page.map(|item| item.user))
+        Ok(page.map(|item| item.user, Some))
     }
 
-    pub async fn tasks(&self, scope: &TenantScope, after: Option<String>) -> Result<ExportPage<Task>, StoreError> {
+    pub async fn tasks(&self, scope: &TenantScope, after: Option<String>) -> Result<Page<Task>, StoreError> {
         let page = self.page::<TaskItem>(scope, TASK_SK_PREFIX, after).await?;
-        Ok(page.map(|item| item.task))
+        Ok(page.map(|item| item.task, Some))
     }
 
     /// The pending invitations: expired ones wait for TTL, which deletes them within days.
@@ -268,8 +253,9 @@ impl ExportStore<'_> {
         scope: &TenantScope,
         after: Option<String>,
         now: DateTime<Utc>,
-    ) -> Result<ExportPage<Invitation>, StoreError> {
-        let mut page = self.page::<InvitationItem>(scope, INVITATION_SK_PREFIX, after).await?.map(|i| i.invitation);
+    ) -> Result<Page<Invitation>, StoreError> {
+        let mut page =
+            self.page::<InvitationItem>(scope, INVITATION_SK_PREFIX, after).await?.map(|i| i.invitation, Some);
         page.items.retain(|i| !i.is_expired(now));
         Ok(page)
     }
@@ -281,29 +267,18 @@ impl ExportStore<'_> {
         scope: &TenantScope,
         prefix: &str,
         after: Option<String>,
-    ) -> Result<ExportPage<I>, StoreError> {
+    ) -> Result<Page<I>, StoreError> {
         let mut query = self.store.query_partition(scope, prefix.to_owned());
         if let Some(after) = after {
             query = query
                 .exclusive_start_key(PK, AttributeValue::S(tenant_pk(scope)))
                 .exclusive_start_key(SK, AttributeValue::S(after));
         }
-        let out = query.send().await.map_err(StoreError::dynamo)?;
-        let next = out.last_evaluated_key.and_then(|k| k.get(SK).and_then(|v| v.as_s().ok()).cloned());
-        let (mut items, mut unreadable) = (Vec::new(), 0);
-        for raw in out.items.unwrap_or_default() {
-            match read_item(raw) {
-                Ok(item) => items.push(item),
-                Err(_) => unreadable += 1,
-            }
-        }
-        Ok(ExportPage { items, unreadable, next })
-    }
-}
-
-impl<T> ExportPage<T> {
-    fn map<U>(self, f: impl FnMut(T) -> U) -> ExportPage<U> {
-        ExportPage { items: self.items.into_iter().map(f).collect(), unreadable: self.unreadable, next: self.next }
+        let out = query.send().await?;
+        let last = out.last_evaluated_key.and_then(|k| k.get(SK).and_then(|v| v.as_s().ok()).cloned());
+        let items_read = usize::try_from(out.scanned_count).unwrap_or(0);
+        let (items, unreadable) = read_items(out.items.unwrap_or_default());
+        Ok(Page { items, last, items_read, unreadable })
     }
 }
 

@@ -9,20 +9,20 @@
 //! else right after. A claim whose request died (its lease ran out) is taken over by the
 //! next retry of the same request.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::{is_condition_failure, unless_condition_failed};
-use super::keys::{PK, SK, idempotency_sk, tenant_pk};
+use super::table::error::{is_condition_failure, unless_condition_failed};
+use super::table::keys::{PK, SK, idempotency_sk, tenant_pk};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::IdempotencyKey;
 
 /// How long an answer is kept: a retry after that runs as a new request.
-pub const IDEMPOTENCY_LIFETIME: Duration = Duration::hours(24);
+const IDEMPOTENCY_LIFETIME: Duration = Duration::hours(24);
 /// How long a claim holds off other requests with the same key: longer than an API
 /// function's timeout (10 s), so only a request that died loses it.
-pub const CLAIM_LEASE: Duration = Duration::seconds(30);
+const CLAIM_LEASE: Duration = Duration::seconds(30);
 
 /// An answer as a retry gets it again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,8 +171,8 @@ impl IdempotencyStore<'_> {
 impl IdempotencyClaim {
     /// The transaction item that records `answer` in place of this claim, for a write that
     /// records its answer with itself. It fails the transaction if the claim was lost.
-    pub(super) fn record(&self, store: &Store, answer: &StoredAnswer) -> Result<TransactWriteItem, StoreError> {
-        Ok(TransactWriteItem::builder().update(self.update(store, answer)?).build())
+    pub(super) fn record(&self, store: &Store, answer: &StoredAnswer) -> Result<Update, StoreError> {
+        self.update(store, answer)
     }
 
     fn update(&self, store: &Store, answer: &StoredAnswer) -> Result<Update, StoreError> {
@@ -189,7 +189,7 @@ impl IdempotencyClaim {
             .expression_attribute_values(":owner", AttributeValue::S(self.owner.clone()))
             .expression_attribute_values(":answer", serde_dynamo::to_attribute_value(answer)?)
             .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))
+            .map_err(StoreError::from)
     }
 
     /// Whether this claim is for `scope`: a handler records it only in its own tenant's write.
@@ -214,7 +214,7 @@ mod tests {
                 state,
                 expires_at: 9,
             };
-            let raw: super::super::RawItem = serde_dynamo::to_item(&item).unwrap();
+            let raw: super::super::table::RawItem = serde_dynamo::to_item(&item).unwrap();
             let back: IdempotencyItem = serde_dynamo::from_item(raw).unwrap();
             assert_eq!(format!("{back:?}"), format!("{item:?}"));
         }

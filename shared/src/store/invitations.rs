@@ -1,17 +1,19 @@
 //! Invitations: an item in the organization's partition (what admins list and revoke) and
 //! a global lookup by the token's hash (what accepting finds), written and removed together.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::error::cancelled_at;
-use super::keys::{
+use super::outbox::{self, OutboxItem};
+use super::table::keys::{
     GUARD_SK, INVITATION_SK_PREFIX, PK, SK, invitation_quota_sk, invitation_sk, invitation_token_pk, tenant_pk,
 };
-use super::outbox::{self, OutboxItem};
-use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope, Unique, readable_items};
+use super::table::readable_items;
+use super::table::transaction::Transaction;
+use super::users::NewUserItem;
+use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope, Unique};
 use crate::domain::events::{Event, EventKind, Origin, Provenance};
 use crate::domain::{Invitation, InvitationId, OrgId, PasswordHash, TokenHash, User, UserId};
 
@@ -53,14 +55,6 @@ pub struct NewInvitation<'a> {
     pub event: &'a Event,
 }
 
-/// A page of pending invitations, newest first.
-#[derive(Debug)]
-pub struct InvitationPage {
-    pub items: Vec<Invitation>,
-    /// The last invitation read when more may follow.
-    pub last: Option<InvitationId>,
-}
-
 /// How many invitations an organization may send per day (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InvitationQuota {
@@ -79,7 +73,7 @@ impl InvitationStore<'_> {
             .key(SK, AttributeValue::S(sk))
             .condition_expression("attribute_exists(pk)")
             .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))
+            .map_err(StoreError::from)
     }
 
     /// The day's invitation counter of the organization, counted up on the condition that
@@ -99,7 +93,7 @@ impl InvitationStore<'_> {
             // Kept a day past its own, then deleted by TTL.
             .expression_attribute_values(":expires", AttributeValue::N((next_day + 86_400).to_string()))
             .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))
+            .map_err(StoreError::from)
     }
 
     /// Records the invitation, its token's hash and the notification that mails the token,
@@ -132,34 +126,37 @@ impl InvitationStore<'_> {
             token: InvitationToken { organization_id: scope.org_id(), invitation_id: invitation.id, expires_at },
             owner_org: Some(scope.org_id()),
         };
-        // The order matters: cancellation reasons come back per item, by position.
-        let mut items = vec![
-            caller.verified().check(self.store, scope)?,
-            TransactWriteItem::builder().update(self.quota_use(scope, quota, invitation.created_at)?).build(),
-        ];
-        for item in [
-            serde_dynamo::to_item(item)?,
-            serde_dynamo::to_item(lookup)?,
-            serde_dynamo::to_item(OutboxItem::new(scope, event))?,
-        ] {
-            items.push(TransactWriteItem::builder().put(self.store.put_new(item)?).build());
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Quota,
+            Invitation,
+            Token,
+            Event,
+            Answer,
         }
-        // Last, so that the positions above stay: the answer to an Idempotency-Key.
+        let mut transaction = Transaction::new()
+            .with(Item::Caller, caller.verified().check(self.store, scope)?)
+            .with(Item::Quota, self.quota_use(scope, quota, invitation.created_at)?)
+            .with(Item::Invitation, self.store.put_new(serde_dynamo::to_item(item)?)?)
+            .with(Item::Token, self.store.put_new(serde_dynamo::to_item(lookup)?)?)
+            .with(Item::Event, self.store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?);
+        // The answer to an Idempotency-Key.
         if let Some((claim, answer)) = answer.filter(|(claim, _)| claim.is_for(scope)) {
-            items.push(claim.record(self.store, answer)?);
+            transaction.push(Item::Answer, claim.record(self.store, answer)?);
         }
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 5) => Err(StoreError::VersionConflict),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.verified().refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => {
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.cancelled(Item::Answer) => Err(StoreError::VersionConflict),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.verified().refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::Quota) => {
                 let midnight = (invitation.created_at.date_naive() + chrono::Days::new(1))
                     .and_time(chrono::NaiveTime::MIN)
                     .and_utc();
                 let retry_after = u64::try_from((midnight - invitation.created_at).num_seconds()).unwrap_or(1).max(1);
                 Err(StoreError::QuotaExceeded { retry_after })
             }
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -180,12 +177,13 @@ impl InvitationStore<'_> {
         limit: usize,
         after: Option<InvitationId>,
         now: DateTime<Utc>,
-    ) -> Result<InvitationPage, StoreError> {
+    ) -> Result<Page<Invitation, InvitationId>, StoreError> {
         let page: Page<InvitationItem> =
             self.store.partition_page(scope, INVITATION_SK_PREFIX, limit, after.map(invitation_sk)).await?;
-        let last = page.last_sk.and_then(|sk| sk.strip_prefix(INVITATION_SK_PREFIX).and_then(InvitationId::parse));
-        let items = page.items.into_iter().map(|i| i.invitation).filter(|i| !i.is_expired(now)).collect();
-        Ok(InvitationPage { items, last })
+        let mut page =
+            page.map(|i| i.invitation, |sk| sk.strip_prefix(INVITATION_SK_PREFIX).and_then(InvitationId::parse));
+        page.items.retain(|i| !i.is_expired(now));
+        Ok(page)
     }
 
     /// Revokes a pending invitation, if the caller is still an admin, recording
@@ -221,23 +219,25 @@ impl InvitationStore<'_> {
             by,
             EventKind::InvitationRevoked { invitation_id: item.invitation.id },
         );
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .delete(self.delete(tenant_pk(scope), invitation_sk(item.invitation.id))?)
-                .build(),
-            TransactWriteItem::builder()
-                .delete(self.delete(invitation_token_pk(&item.token_hash), GUARD_SK.into())?)
-                .build(),
-            outbox::record(self.store, scope, &event)?,
-        ];
-        if let Some(caller) = caller {
-            items.push(caller.check(self.store, scope)?);
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Invitation,
+            Token,
+            Event,
+            Caller,
         }
-        match self.store.transact(items).await {
-            Ok(_) => Ok(event),
-            Err(e) if caller.is_some() && cancelled_at(&e, 3) => Err(StoreError::CallerNotAdmin),
-            Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::dynamo(e)),
+        let mut transaction = Transaction::new()
+            .with(Item::Invitation, self.delete(tenant_pk(scope), invitation_sk(item.invitation.id))?)
+            .with(Item::Token, self.delete(invitation_token_pk(&item.token_hash), GUARD_SK.into())?)
+            .with(Item::Event, outbox::record(self.store, scope, &event)?);
+        if let Some(caller) = caller {
+            transaction.push(Item::Caller, caller.check(self.store, scope)?);
+        }
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(event),
+            Err(e) if e.cancelled(Item::Caller) => Err(StoreError::CallerNotAdmin),
+            Err(e) if e.cancelled(Item::Invitation) || e.cancelled(Item::Token) => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -257,7 +257,7 @@ impl InvitationStore<'_> {
             if let Some(after) = after.take() {
                 query = query.set_exclusive_start_key(Some(after));
             }
-            let out = query.send().await.map_err(StoreError::dynamo)?;
+            let out = query.send().await?;
             let items: Vec<InvitationItem> = readable_items(out.items.unwrap_or_default());
             for item in items.iter().filter(|i| i.invitation.invited_by == inviter) {
                 match self.delete_both(scope, item, None, by).await {
@@ -312,14 +312,19 @@ impl InvitationStore<'_> {
             // The token came by mail to this address: accepting it proves the mailbox.
             email_verified: true,
         };
-        // Credentials first: a taken email cancels at index 0.
-        let mut items = self.store.users().creation_items(scope, &user, password_hash)?;
-        let consumed = items.len();
-        items.push(TransactWriteItem::builder().delete(self.delete(tenant_pk(scope), invitation_sk(id))?).build());
-        items.push(
-            TransactWriteItem::builder().delete(self.delete(invitation_token_pk(token), GUARD_SK.into())?).build(),
-        );
-        items.push(inviter.check(self.store, scope)?);
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            NewUser(NewUserItem),
+            Invitation,
+            Token,
+            Inviter,
+            Event,
+        }
+        let mut transaction = Transaction::new();
+        transaction.append(self.store.users().creation_items(scope, &user, password_hash)?, Item::NewUser);
+        transaction.push(Item::Invitation, self.delete(tenant_pk(scope), invitation_sk(id))?);
+        transaction.push(Item::Token, self.delete(invitation_token_pk(token), GUARD_SK.into())?);
+        transaction.push(Item::Inviter, inviter.check(self.store, scope)?);
         // The new member is who acted: they accepted.
         let event = Event::new(
             scope.org_id(),
@@ -327,12 +332,14 @@ impl InvitationStore<'_> {
             &Provenance::user(user.id, origin),
             EventKind::MemberJoined { user_id: user.id, role: user.role },
         );
-        items.push(outbox::record(self.store, scope, &event)?);
-        match self.store.transact(items).await {
-            Ok(_) => Ok((user, event)),
-            Err(e) if cancelled_at(&e, 0) => Err(StoreError::Taken(Unique::Email)),
-            Err(e) if (consumed..=consumed + 2).any(|i| cancelled_at(&e, i)) => Err(StoreError::InvalidInvitation),
-            Err(e) => Err(StoreError::dynamo(e)),
+        transaction.push(Item::Event, outbox::record(self.store, scope, &event)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok((user, event)),
+            Err(e) if e.cancelled(Item::NewUser(NewUserItem::Credentials)) => Err(StoreError::Taken(Unique::Email)),
+            Err(e) if e.cancelled(Item::Invitation) || e.cancelled(Item::Token) || e.cancelled(Item::Inviter) => {
+                Err(StoreError::InvalidInvitation)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -359,7 +366,7 @@ mod tests {
                     invitation: invitation.clone(),
                     expires_at: invitation.expires_at.timestamp(),
                 };
-                let back: InvitationItem = super::super::read_item(serde_dynamo::to_item(item).unwrap()).unwrap();
+                let back: InvitationItem = super::super::table::read_item(serde_dynamo::to_item(item).unwrap()).unwrap();
                 prop_assert_eq!(back.invitation, invitation);
             }
         }

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
-use super::keys::{MAIL_BUDGET_SK, PK, SK, tenant_pk};
+use super::table::keys::{MAIL_BUDGET_SK, PK, SK, tenant_pk};
 use super::{Store, StoreError, TenantScope};
 
 const DAY: &str = "day";
@@ -137,7 +137,7 @@ impl MailBudgetStore<'_> {
             .await;
         match answer {
             Ok(_) => Ok(true),
-            Err(e) if super::error::is_condition_failure(&e) => Ok(false),
+            Err(e) if super::table::error::is_condition_failure(&e) => Ok(false),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }

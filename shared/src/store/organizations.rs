@@ -1,12 +1,13 @@
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::account_tokens::NewVerificationItem;
 use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
-use super::error::cancelled_at;
-use super::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk, user_sk};
 use super::outbox::{self, OutboxItem};
+use super::table::keys::{GUARD_SK, ORGANIZATION_SK, PK, SK, slug_pk, tenant_pk, user_sk};
+use super::table::transaction::Transaction;
 use super::user_item::UserItem;
 use super::{Store, StoreError, TenantScope, Unique};
 use crate::domain::events::{Event, EventId, EventKind, Provenance};
@@ -93,6 +94,14 @@ pub struct NewAdmin<'a> {
     pub event: &'a Event,
 }
 
+/// The items that release a stale registration (see [`OrganizationStore::release_items`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReleaseItem {
+    Unverified,
+    Marked,
+    Event,
+}
+
 pub struct OrganizationStore<'a> {
     pub(super) store: &'a Store,
 }
@@ -127,51 +136,58 @@ impl OrganizationStore<'_> {
             created_at: now,
             email_verified: false,
         };
-        // The order matters: cancellation reasons come back per item, by position.
-        let records = [
-            serde_dynamo::to_item(OrganizationItem {
-                pk: tenant_pk(scope),
-                sk: ORGANIZATION_SK.into(),
-                organization: organization.clone(),
-                admin_count: 1,
-                deletion: None,
-                running_export: None,
-            })?,
-            serde_dynamo::to_item(SlugItem {
-                pk: slug_pk(&organization.slug),
-                sk: GUARD_SK.into(),
-                organization_id: organization.id,
-                owner_org: Some(organization.id),
-            })?,
-            serde_dynamo::to_item(CredentialsItem::new(
-                &admin.email,
-                Credentials::new(admin.id, organization.id, registration.admin_password_hash),
-            ))?,
-            serde_dynamo::to_item(UserItem::new(scope, admin.clone()))?,
-        ];
-        let mut items = Vec::with_capacity(records.len());
-        for (i, record) in records.into_iter().enumerate() {
-            let put = match replacing {
-                // The email guard (index 2): new, or the stale registration's.
-                Some(stale) if i == 2 => self.replacing_put(record, stale)?,
-                _ => self.store.put_new(record)?,
-            };
-            items.push(TransactWriteItem::builder().put(put).build());
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Organization,
+            Slug,
+            Credentials,
+            Admin,
+            Verification(NewVerificationItem),
+            Release,
         }
-        items.extend(self.store.account_tokens().verification_items(scope, &admin, verification, event, now)?);
-        let released_from = items.len();
+        let organization_item = OrganizationItem {
+            pk: tenant_pk(scope),
+            sk: ORGANIZATION_SK.into(),
+            organization: organization.clone(),
+            admin_count: 1,
+            deletion: None,
+            running_export: None,
+        };
+        let slug = SlugItem {
+            pk: slug_pk(&organization.slug),
+            sk: GUARD_SK.into(),
+            organization_id: organization.id,
+            owner_org: Some(organization.id),
+        };
+        let credentials = serde_dynamo::to_item(CredentialsItem::new(
+            &admin.email,
+            Credentials::new(admin.id, organization.id, registration.admin_password_hash),
+        ))?;
+        // The email guard: new, or the stale registration's.
+        let credentials = match replacing {
+            Some(stale) => self.replacing_put(credentials, stale)?,
+            None => self.store.put_new(credentials)?,
+        };
+        let mut transaction = Transaction::new()
+            .with(Item::Organization, self.store.put_new(serde_dynamo::to_item(organization_item)?)?)
+            .with(Item::Slug, self.store.put_new(serde_dynamo::to_item(slug)?)?)
+            .with(Item::Credentials, credentials)
+            .with(Item::Admin, self.store.put_new(serde_dynamo::to_item(UserItem::new(scope, admin.clone()))?)?);
+        transaction.append(
+            self.store.account_tokens().verification_items(scope, &admin, verification, event, now)?,
+            Item::Verification,
+        );
         if let Some(stale) = replacing {
-            items.extend(self.release_items(stale)?);
+            // One name for all of them: whichever failed, the address stays taken.
+            transaction.append(self.release_items(stale)?, |_| Item::Release);
         }
-        match self.store.transact(items).await {
-            Ok(_) => Ok((organization, admin)),
-            Err(err) if cancelled_at(&err, 1) => Err(StoreError::Taken(Unique::Slug)),
-            Err(err) if cancelled_at(&err, 2) => Err(StoreError::Taken(Unique::Email)),
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok((organization, admin)),
+            Err(e) if e.cancelled(Item::Slug) => Err(StoreError::Taken(Unique::Slug)),
+            Err(e) if e.cancelled(Item::Credentials) => Err(StoreError::Taken(Unique::Email)),
             // Verified, or already being released, meanwhile: the address stays taken.
-            Err(err) if (released_from..released_from + 3).any(|i| cancelled_at(&err, i)) => {
-                Err(StoreError::Taken(Unique::Email))
-            }
-            Err(err) => Err(StoreError::dynamo(err)),
+            Err(e) if e.cancelled(Item::Release) => Err(StoreError::Taken(Unique::Email)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -189,12 +205,12 @@ impl OrganizationStore<'_> {
             .expression_attribute_values(":stale_org", AttributeValue::S(stale.scope.org_id().to_string()))
             .expression_attribute_values(":stale_user", AttributeValue::S(stale.user_id.to_string()))
             .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))
+            .map_err(StoreError::from)
     }
 
     /// The stale registration's user is still unverified and old enough; its organization is
     /// marked for deletion, with the event that starts the job.
-    fn release_items(&self, stale: &StaleRegistration) -> Result<Vec<TransactWriteItem>, StoreError> {
+    fn release_items(&self, stale: &StaleRegistration) -> Result<Transaction<ReleaseItem>, StoreError> {
         let unverified = aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(&stale.scope)))
@@ -204,8 +220,7 @@ impl OrganizationStore<'_> {
             .condition_expression("email_verified = :no AND created_at < :before")
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .expression_attribute_values(":before", serde_dynamo::to_attribute_value(stale.registered_before)?)
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .build()?;
         let marked = Update::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(&stale.scope)))
@@ -213,15 +228,11 @@ impl OrganizationStore<'_> {
             .update_expression("SET deletion = :deletion")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletion)")
             .expression_attribute_values(":deletion", serde_dynamo::to_attribute_value(&stale.deletion)?)
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        Ok(vec![
-            TransactWriteItem::builder().condition_check(unverified).build(),
-            TransactWriteItem::builder().update(marked).build(),
-            TransactWriteItem::builder()
-                .put(self.store.put_new(serde_dynamo::to_item(OutboxItem::new(&stale.scope, &stale.event))?)?)
-                .build(),
-        ])
+            .build()?;
+        Ok(Transaction::new().with(ReleaseItem::Unverified, unverified).with(ReleaseItem::Marked, marked).with(
+            ReleaseItem::Event,
+            self.store.put_new(serde_dynamo::to_item(OutboxItem::new(&stale.scope, &stale.event))?)?,
+        ))
     }
 
     /// The organization, unless it is missing or being deleted (then it answers like a
@@ -252,23 +263,24 @@ impl OrganizationStore<'_> {
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", serde_dynamo::to_attribute_value(name)?)
             .expression_attribute_values(":now", serde_dynamo::to_attribute_value(now)?)
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .build()?;
         let event =
             Event::new(scope.org_id(), now, by, EventKind::OrganizationUpdated { changed: vec!["name".into()] });
-        let result = self
-            .store
-            .transact(vec![
-                caller.check(self.store, scope)?,
-                TransactWriteItem::builder().update(update).build(),
-                outbox::record(self.store, scope, &event)?,
-            ])
-            .await;
-        match result {
-            Ok(_) => Ok((self.get(scope).await?.ok_or(StoreError::NotFound)?, event)),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::dynamo(e)),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Organization,
+            Event,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Caller, caller.check(self.store, scope)?)
+            .with(Item::Organization, update)
+            .with(Item::Event, outbox::record(self.store, scope, &event)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok((self.get(scope).await?.ok_or(StoreError::NotFound)?, event)),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::Organization) => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -289,7 +301,7 @@ mod tests {
                 let scope = TenantScope::for_new_organization();
                 let organization = Organization { id: scope.org_id(), name, slug, created_at: Utc::now(), updated_at: Utc::now() };
                 let item = OrganizationItem { pk: tenant_pk(&scope), sk: ORGANIZATION_SK.into(), organization: organization.clone(), admin_count: 1, deletion: None, running_export: None };
-                let back: OrganizationItem = super::super::read_item(serde_dynamo::to_item(item).unwrap()).unwrap();
+                let back: OrganizationItem = super::super::table::read_item(serde_dynamo::to_item(item).unwrap()).unwrap();
                 prop_assert_eq!(back.organization, organization);
             }
         }

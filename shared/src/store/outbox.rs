@@ -2,12 +2,12 @@
 //! change that causes it, and cleared once SQS accepted the message; the scheduled
 //! re-publisher sends whatever stayed behind. So a queue outage delays mail, never loses it.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::keys::{PK, SK, outbox_sk, sortable_time, tenant_pk};
-use super::schema::{OUTBOX_AT, OUTBOX_BY_AGE, OUTBOX_PK};
+use super::table::keys::{PK, SK, outbox_sk, sortable_time, tenant_pk};
+use super::table::schema::{OUTBOX_AT, OUTBOX_BY_AGE, OUTBOX_PK};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::events::{Event, EventId};
 
@@ -39,8 +39,8 @@ impl OutboxItem {
 }
 
 /// The transaction item that records `event` in the outbox, for a write to carry along.
-pub(super) fn record(store: &Store, scope: &TenantScope, event: &Event) -> Result<TransactWriteItem, StoreError> {
-    Ok(TransactWriteItem::builder().put(store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)?).build())
+pub(super) fn record(store: &Store, scope: &TenantScope, event: &Event) -> Result<Put, StoreError> {
+    store.put_new(serde_dynamo::to_item(OutboxItem::new(scope, event))?)
 }
 
 pub struct OutboxStore<'a> {
@@ -58,8 +58,7 @@ impl OutboxStore<'_> {
             .table_name(&self.store.table)
             .set_item(Some(serde_dynamo::to_item(OutboxItem::new(scope, event))?))
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .await?;
         Ok(())
     }
 
@@ -72,8 +71,7 @@ impl OutboxStore<'_> {
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(outbox_sk(event)))
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .await?;
         Ok(())
     }
 
@@ -93,9 +91,8 @@ impl OutboxStore<'_> {
             .expression_attribute_values(":cutoff", AttributeValue::S(sortable_time(cutoff)))
             .limit(limit)
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        let items: Vec<OutboxItem> = super::readable_items(out.items.unwrap_or_default());
+            .await?;
+        let items: Vec<OutboxItem> = super::table::readable_items(out.items.unwrap_or_default());
         items
             .into_iter()
             .map(|i| Event::parse(&i.event).map_err(|e| StoreError::Dynamo(format!("outbox item {}: {e}", i.sk))))

@@ -16,10 +16,10 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::error::cancelled_at;
-use super::keys::{PK, RATE_LIMIT_SK, SK, tenant_pk};
+use super::table::keys::{PK, RATE_LIMIT_SK, SK, tenant_pk};
+use super::table::transaction::Transaction;
 use super::{Store, StoreError, TenantScope};
 
 pub struct RateLimitStore<'a> {
@@ -167,7 +167,7 @@ impl RateLimitStore<'_> {
             .await;
         match answer {
             Ok(_) => Ok(true),
-            Err(e) if super::error::is_condition_failure(&e) => Ok(false),
+            Err(e) if super::table::error::is_condition_failure(&e) => Ok(false),
             Err(e) => Err(StoreError::dynamo(e)),
         }
     }
@@ -180,15 +180,19 @@ impl RateLimitStore<'_> {
             (WINDOW.to_owned(), AttributeValue::N(window_start.to_string())),
             (USED.to_owned(), AttributeValue::N("1".into())),
         ]);
-        let items = vec![
-            self.store.organization_live(scope)?,
-            TransactWriteItem::builder().put(self.store.put_new(item)?).build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(Creation::Done),
-            Err(e) if cancelled_at(&e, 0) => Ok(Creation::OrganizationGone),
-            Err(e) if cancelled_at(&e, 1) => Ok(Creation::AlreadyThere),
-            Err(e) => Err(StoreError::dynamo(e)),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Organization,
+            Counter,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Organization, self.store.organization_live(scope)?)
+            .with(Item::Counter, self.store.put_new(item)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(Creation::Done),
+            Err(e) if e.cancelled(Item::Organization) => Ok(Creation::OrganizationGone),
+            Err(e) if e.cancelled(Item::Counter) => Ok(Creation::AlreadyThere),
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -3,13 +3,13 @@
 //! current has been rotated already: it was stolen or replayed, and the whole session is
 //! revoked.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::version_is;
-use super::error::cancelled_at;
-use super::keys::{GUARD_SK, PK, SK, refresh_pk, session_prefix, session_sk, tenant_pk, user_sk};
+use super::table::keys::{GUARD_SK, PK, SK, refresh_pk, session_prefix, session_sk, tenant_pk, user_sk};
+use super::table::transaction::{Transaction, TransactionFailed};
 use super::{Store, StoreError, TenantScope};
 use crate::domain::{OrgId, SessionId, TokenHash, UserId};
 
@@ -64,16 +64,11 @@ pub const MAX_TRIMMED_PER_CALL: usize = 25;
 /// A session's transaction that kept conflicting with others (the user's item it checks is
 /// also checked by every write of theirs) is "not now", not a replay or a changed password:
 /// 503, and the session and its token stay as they were.
-fn busy_is_unavailable(
-    e: aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> StoreError {
-    if super::error::is_transaction_conflict(&e) {
+fn busy_is_unavailable<N>(e: TransactionFailed<N>) -> StoreError {
+    if e.is_conflict() {
         StoreError::Unavailable("the session's transaction kept conflicting with the user's writes".into())
     } else {
-        StoreError::dynamo(e)
+        e.into()
     }
 }
 
@@ -99,16 +94,15 @@ impl SessionStore<'_> {
     /// The check that `user`'s credential version is still `version`: what a session's
     /// start and every rotation carry, so neither lands after a password change however the
     /// requests interleave.
-    fn version_check(&self, scope: &TenantScope, user: UserId, version: u64) -> Result<TransactWriteItem, StoreError> {
-        let check = ConditionCheck::builder()
+    fn version_check(&self, scope: &TenantScope, user: UserId, version: u64) -> Result<ConditionCheck, StoreError> {
+        ConditionCheck::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(user_sk(user)))
             .condition_expression(version_is(version))
             .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
             .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
+            .map_err(StoreError::from)
     }
 
     /// Starts a session for `user`, who proved themselves under credential `version`: only
@@ -138,17 +132,19 @@ impl SessionStore<'_> {
             session: session.clone(),
             expires_at,
         };
-        let result = self
-            .store
-            .transact(vec![
-                self.version_check(scope, user_id, version)?,
-                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
-                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
-            ])
-            .await;
-        match result {
-            Ok(_) => Ok(session.session_id),
-            Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            CredentialVersion,
+            Session,
+            RefreshToken,
+        }
+        let transaction = Transaction::new()
+            .with(Item::CredentialVersion, self.version_check(scope, user_id, version)?)
+            .with(Item::Session, self.store.put_new(serde_dynamo::to_item(item)?)?)
+            .with(Item::RefreshToken, self.store.put_new(serde_dynamo::to_item(refresh)?)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(session.session_id),
+            Err(e) if e.cancelled(Item::CredentialVersion) => Err(StoreError::VersionConflict),
             Err(e) => Err(busy_is_unavailable(e)),
         }
     }
@@ -170,8 +166,7 @@ impl SessionStore<'_> {
                 .expression_attribute_names("#sk", SK)
                 .set_exclusive_start_key(start)
                 .send()
-                .await
-                .map_err(StoreError::dynamo)?;
+                .await?;
             for key in out.items.unwrap_or_default() {
                 seen += 1;
                 if seen <= keep {
@@ -188,8 +183,7 @@ impl SessionStore<'_> {
                     .key(PK, AttributeValue::S(tenant_pk(scope)))
                     .key(SK, AttributeValue::S(sk.clone()))
                     .send()
-                    .await
-                    .map_err(StoreError::dynamo)?;
+                    .await?;
                 deleted += 1;
             }
             start = out.last_evaluated_key;
@@ -232,22 +226,23 @@ impl SessionStore<'_> {
             .expression_attribute_values(":old", AttributeValue::S(old.as_str().into()))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .build()?;
         let refresh = self.refresh_item(scope, session, new, expires_at);
-        let result = self
-            .store
-            .transact(vec![
-                TransactWriteItem::builder().update(update).build(),
-                TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(refresh)?)?).build(),
-                self.version_check(scope, session.user_id, session.credential_version)?,
-            ])
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Session,
+            RefreshToken,
+            CredentialVersion,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Session, update)
+            .with(Item::RefreshToken, self.store.put_new(serde_dynamo::to_item(refresh)?)?)
+            .with(Item::CredentialVersion, self.version_check(scope, session.user_id, session.credential_version)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.cancelled(Item::Session) => Err(StoreError::VersionConflict),
             // The password changed (or the user left) since the refresh read the user.
-            Err(e) if cancelled_at(&e, 2) => Err(StoreError::CallerGone),
+            Err(e) if e.cancelled(Item::CredentialVersion) => Err(StoreError::CallerGone),
             Err(e) => Err(busy_is_unavailable(e)),
         }
     }
@@ -265,6 +260,8 @@ impl SessionStore<'_> {
             .send()
             .await
             .map(|_| ())
-            .or_else(|e| if super::error::is_condition_failure(&e) { Ok(()) } else { Err(StoreError::dynamo(e)) })
+            .or_else(
+                |e| if super::table::error::is_condition_failure(&e) { Ok(()) } else { Err(StoreError::dynamo(e)) },
+            )
     }
 }

@@ -1,19 +1,26 @@
+//! Tasks as stored: one item per task in the organization's partition, with the keys of
+//! the sparse indexes (by status, by assignee, by both) that let a filtered list read only
+//! matching tasks. Every write is one transaction that also records the write's events in
+//! the outbox and, for a user's write, re-checks the caller against their stored user item;
+//! a replace is conditional on the version it read, so two writers cannot both win.
+
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::error::cancelled_at;
-use super::keys::{
+use super::outbox;
+use super::table::keys::{
     PK, SK, TASK_SK_PREFIX, assignee_pk, assignee_status_pk, status_pk, task_id_from_sk, task_sk, tenant_pk,
 };
-use super::outbox;
-use super::schema::{
+use super::table::page_of;
+use super::table::schema::{
     ASSIGNEE_PK, ASSIGNEE_STATUS_PK, STATUS_PK, TASKS_BY_ASSIGNEE, TASKS_BY_ASSIGNEE_STATUS, TASKS_BY_STATUS,
 };
-use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope, page_of};
+use super::table::transaction::Transaction;
+use super::{IdempotencyClaim, Page, Store, StoreError, StoredAnswer, TenantScope};
 use crate::domain::events::{Event, EventKind, Provenance};
 use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, TaskStatus, UserId};
 
@@ -79,16 +86,6 @@ impl TaskFilter {
     }
 }
 
-#[derive(Debug)]
-pub struct TaskPage {
-    pub items: Vec<Task>,
-    /// The last task of this page when more may follow.
-    pub last: Option<TaskId>,
-    /// How many items DynamoDB read to answer (its ScannedCount): with the indexes this is
-    /// the page plus one, however many other tasks the tenant or the table holds.
-    pub items_read: usize,
-}
-
 /// How a delete ended when it did not delete.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DeleteRefused {
@@ -131,20 +128,26 @@ impl TaskStore<'_> {
         debug_assert_eq!((task.organization_id, task.created_by), (scope.org_id(), caller.user_id));
         let event = Event::task_created(task, by);
         let task_put = self.store.put_new(serde_dynamo::to_item(TaskItem::new(scope, task.clone()))?)?;
-        let mut items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().put(task_put).build(),
-            outbox::record(self.store, scope, &event)?,
-        ];
-        if let Some((claim, answer)) = answer.filter(|(claim, _)| claim.is_for(scope)) {
-            items.push(claim.record(self.store, answer)?);
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Task,
+            Event,
+            Answer,
         }
-        match self.store.transact(items).await {
-            Ok(_) => Ok(event),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
+        let mut transaction = Transaction::new()
+            .with(Item::Caller, caller.check(self.store, scope)?)
+            .with(Item::Task, task_put)
+            .with(Item::Event, outbox::record(self.store, scope, &event)?);
+        if let Some((claim, answer)) = answer.filter(|(claim, _)| claim.is_for(scope)) {
+            transaction.push(Item::Answer, claim.record(self.store, answer)?);
+        }
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(event),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
             // The claim ran out and another retry took it over: that one answers.
-            Err(e) if cancelled_at(&e, 3) => Err(StoreError::VersionConflict),
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) if e.cancelled(Item::Answer) => Err(StoreError::VersionConflict),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -161,7 +164,7 @@ impl TaskStore<'_> {
         filter: &TaskFilter,
         limit: usize,
         after: Option<TaskId>,
-    ) -> Result<TaskPage, StoreError> {
+    ) -> Result<Page<Task, TaskId>, StoreError> {
         let query_limit = i32::try_from(limit + 1).unwrap_or(i32::MAX);
         let mut start: HashMap<String, AttributeValue> = HashMap::new();
         let mut query = match filter.index(scope) {
@@ -185,11 +188,10 @@ impl TaskStore<'_> {
             start.insert(SK.into(), AttributeValue::S(task_sk(after)));
             query = query.set_exclusive_start_key(Some(start));
         }
-        let out = query.send().await.map_err(StoreError::dynamo)?;
-        let items_read = usize::try_from(out.scanned_count).unwrap_or(0);
-        let page: Page<TaskItem> = page_of(out.items.unwrap_or_default(), limit, out.last_evaluated_key.is_some());
-        let last = page.last_sk.as_deref().and_then(task_id_from_sk);
-        Ok(TaskPage { items: page.items.into_iter().map(|i| i.task).collect(), last, items_read })
+        let out = query.send().await?;
+        let truncated = out.last_evaluated_key.is_some();
+        let page: Page<TaskItem> = page_of(out, limit, truncated);
+        Ok(page.map(|i| i.task, |sk| task_id_from_sk(&sk)))
     }
 
     /// Writes `next` in place of the stored task, only if the stored one is still at
@@ -210,24 +212,25 @@ impl TaskStore<'_> {
             .set_item(Some(serde_dynamo::to_item(TaskItem::new(scope, next.clone()))?))
             .condition_expression("version = :expected")
             .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let mut items = vec![TransactWriteItem::builder().put(task_put).build()];
+            .build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Task,
+            Event,
+            Caller,
+        }
+        let mut transaction = Transaction::new().with(Item::Task, task_put);
         for event in events {
-            items.push(outbox::record(self.store, scope, event)?);
+            transaction.push(Item::Event, outbox::record(self.store, scope, event)?);
         }
-        // Last, so that the task is item 0 whatever else the transaction holds.
-        let caller_index = 1 + events.len();
         if let Some(caller) = caller {
-            items.push(caller.check(self.store, scope)?);
+            transaction.push(Item::Caller, caller.check(self.store, scope)?);
         }
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if caller.is_some() && cancelled_at(&e, caller_index) => {
-                Err(caller.expect("checked above").refusal(self.store, scope).await)
-            }
-            Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
-            Err(e) => Err(StoreError::dynamo(e)),
+        match (self.store.transact(transaction).await, caller) {
+            (Ok(()), _) => Ok(()),
+            (Err(e), Some(caller)) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            (Err(e), _) if e.cancelled(Item::Task) => Err(StoreError::VersionConflict),
+            (Err(e), _) => Err(e.into()),
         }
     }
 
@@ -294,24 +297,26 @@ impl TaskStore<'_> {
                 .condition_expression("attribute_exists(pk) AND created_by = :user")
                 .expression_attribute_values(":user", AttributeValue::S(caller.user_id.to_string()))
         };
-        let delete = delete.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let delete = delete.build()?;
         let event = Event::new(scope.org_id(), Utc::now(), by, EventKind::TaskDeleted { task_id: id });
-        let result = self
-            .store
-            .transact(vec![
-                caller.check(self.store, scope)?,
-                TransactWriteItem::builder().delete(delete).build(),
-                outbox::record(self.store, scope, &event)?,
-            ])
-            .await;
-        match result {
-            Ok(_) => Ok(Ok(event)),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => match self.get(scope, id).await? {
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Task,
+            Event,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Caller, caller.check(self.store, scope)?)
+            .with(Item::Task, delete)
+            .with(Item::Event, outbox::record(self.store, scope, &event)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(Ok(event)),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::Task) => match self.get(scope, id).await? {
                 None => Ok(Err(DeleteRefused::NotFound)),
                 Some(_) => Ok(Err(DeleteRefused::NotCreator)),
             },
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -361,7 +366,7 @@ mod tests {
                 let scope = TenantScope::for_new_organization();
                 let task = Task::create(draft, scope.org_id(), UserId::generate(), Utc::now());
                 let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(TaskItem::new(&scope, task.clone())).unwrap();
-                let back: TaskItem = super::super::read_item(item).unwrap();
+                let back: TaskItem = super::super::table::read_item(item).unwrap();
                 proptest::prop_assert_eq!(back.task, task);
             }
         }

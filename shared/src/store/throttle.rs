@@ -5,8 +5,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::error::is_condition_failure;
-use super::keys::{GUARD_SK, PK, SK};
+use super::table::error::is_condition_failure;
+use super::table::keys::{GUARD_SK, PK, SK};
 use super::{Store, StoreError};
 
 pub struct ThrottleStore<'a> {
@@ -73,8 +73,7 @@ impl ThrottleStore<'_> {
             .key(PK, AttributeValue::S(key.to_owned()))
             .key(SK, AttributeValue::S(GUARD_SK.into()))
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .await?;
         Ok(())
     }
 }

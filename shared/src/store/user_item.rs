@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::TenantScope;
-use super::keys::{tenant_pk, user_sk};
+use super::table::keys::{tenant_pk, user_sk};
 use crate::domain::User;
 
 #[derive(Serialize, Deserialize)]

@@ -1,21 +1,30 @@
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+//! An organization's members: the user item in its partition and, for each, the global
+//! credentials item keyed by email that login finds before any tenant is known (so an email
+//! belongs to one account in the whole service). Both are written and removed in one
+//! transaction. Role changes and removals also move the organization's admin count under a
+//! condition that keeps it at one or more, so the last admin can neither be demoted nor
+//! removed however requests interleave.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Update};
 use chrono::{DateTime, Utc};
 
 use super::admin_count::admin_count_change;
 use super::caller::Caller;
 use super::credentials::{Credentials, CredentialsItem};
-use super::error::cancelled_at;
-use super::keys::{GUARD_SK, PK, SK, USER_SK_PREFIX, email_pk, tenant_pk, user_sk};
 use super::outbox;
+use super::table::keys::{GUARD_SK, PK, SK, USER_SK_PREFIX, email_pk, tenant_pk, user_sk};
+use super::table::transaction::Transaction;
 use super::user_item::UserItem;
 use super::{Page, Store, StoreError, TenantScope, Unique};
 use crate::domain::events::{Event, EventKind, Provenance};
 use crate::domain::{Email, PasswordHash, Role, User, UserId};
 
-#[derive(Debug)]
-pub struct UserPage {
-    pub items: Vec<User>,
-    pub last: Option<UserId>,
+/// The items that add a user (see [`UserStore::creation_items`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum NewUserItem {
+    Credentials,
+    User,
+    AdminCount,
 }
 
 pub struct UserStore<'a> {
@@ -40,27 +49,25 @@ impl UserStore<'_> {
         Ok(item.map(|i| (i.user, i.credential_version)))
     }
 
-    /// The transaction items that add a user: the email's credentials (first, so a taken
-    /// email cancels the transaction at index 0), the user, and an admin's count.
+    /// The transaction items that add a user: the email's credentials (whose failure means
+    /// the email is taken), the user, and an admin's count.
     pub(super) fn creation_items(
         &self,
         scope: &TenantScope,
         user: &User,
         password_hash: PasswordHash,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    ) -> Result<Transaction<NewUserItem>, StoreError> {
         let credentials = Credentials::new(user.id, scope.org_id(), password_hash);
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .put(self.store.put_new(serde_dynamo::to_item(CredentialsItem::new(&user.email, credentials))?)?)
-                .build(),
-            TransactWriteItem::builder()
-                .put(self.store.put_new(serde_dynamo::to_item(UserItem::new(scope, user.clone()))?)?)
-                .build(),
-        ];
+        let mut transaction = Transaction::new()
+            .with(
+                NewUserItem::Credentials,
+                self.store.put_new(serde_dynamo::to_item(CredentialsItem::new(&user.email, credentials))?)?,
+            )
+            .with(NewUserItem::User, self.store.put_new(serde_dynamo::to_item(UserItem::new(scope, user.clone()))?)?);
         if user.role == Role::Admin {
-            items.push(TransactWriteItem::builder().update(admin_count_change(self.store, scope, 1)?).build());
+            transaction.push(NewUserItem::AdminCount, admin_count_change(self.store, scope, 1)?);
         }
-        Ok(items)
+        Ok(transaction)
     }
 
     /// Adds a user to the scope's organization, atomically with its credentials, so an
@@ -82,11 +89,11 @@ impl UserStore<'_> {
             created_at: now,
             email_verified: true,
         };
-        let items = self.creation_items(scope, &user, password_hash)?;
-        match self.store.transact(items).await {
-            Ok(_) => Ok(user),
-            Err(err) if cancelled_at(&err, 0) => Err(StoreError::Taken(Unique::Email)),
-            Err(err) => Err(StoreError::dynamo(err)),
+        let transaction = self.creation_items(scope, &user, password_hash)?;
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(user),
+            Err(e) if e.cancelled(NewUserItem::Credentials) => Err(StoreError::Taken(Unique::Email)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -96,10 +103,9 @@ impl UserStore<'_> {
         scope: &TenantScope,
         limit: usize,
         after: Option<UserId>,
-    ) -> Result<UserPage, StoreError> {
+    ) -> Result<Page<User, UserId>, StoreError> {
         let page: Page<UserItem> = self.store.partition_page(scope, USER_SK_PREFIX, limit, after.map(user_sk)).await?;
-        let last = page.last_sk.and_then(|sk| sk.strip_prefix(USER_SK_PREFIX).and_then(UserId::parse));
-        Ok(UserPage { items: page.items.into_iter().map(|i| i.user).collect(), last })
+        Ok(page.map(|i| i.user, |sk| sk.strip_prefix(USER_SK_PREFIX).and_then(UserId::parse)))
     }
 
     /// Changes a member's role, if the caller is still an admin, recording
@@ -136,21 +142,26 @@ impl UserStore<'_> {
         } else {
             update.condition_expression("#role = :old")
         };
-        let update = update.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        let update = update.build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            User,
+            Caller,
+            AdminCount,
+            Event,
+        }
+        let mut transaction = Transaction::new().with(Item::User, update);
         if !on_self {
-            items.push(caller.check(self.store, scope)?);
+            transaction.push(Item::Caller, caller.check(self.store, scope)?);
         }
         let delta = match (user.role, role) {
             (Role::Member, Role::Admin) => 1,
             (Role::Admin, Role::Member) => -1,
             _ => 0,
         };
-        let count_index = if on_self { 1 } else { 2 };
         if delta != 0 {
-            items.push(TransactWriteItem::builder().update(admin_count_change(self.store, scope, delta)?).build());
+            transaction.push(Item::AdminCount, admin_count_change(self.store, scope, delta)?);
         }
-        // Last, so that the positions above stay.
         let event = (user.role != role).then(|| {
             Event::new(
                 scope.org_id(),
@@ -160,19 +171,19 @@ impl UserStore<'_> {
             )
         });
         if let Some(event) = &event {
-            items.push(outbox::record(self.store, scope, event)?);
+            transaction.push(Item::Event, outbox::record(self.store, scope, event)?);
         }
-        match self.store.transact(items).await {
-            Ok(_) => {
+        match self.store.transact(transaction).await {
+            Ok(()) => {
                 user.role = role;
                 Ok((user, event))
             }
-            Err(e) if !on_self && cancelled_at(&e, 1) => Err(caller.refusal(self.store, scope).await),
-            // On oneself, item 0 carries the caller's condition too: the refusal tells why.
-            Err(e) if on_self && cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if delta != 0 && cancelled_at(&e, count_index) => Err(StoreError::LastAdmin),
-            Err(e) if cancelled_at(&e, 0) => Err(StoreError::VersionConflict),
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            // On oneself, the user's item carries the caller's condition too: the refusal tells why.
+            Err(e) if on_self && e.cancelled(Item::User) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::AdminCount) => Err(StoreError::LastAdmin),
+            Err(e) if e.cancelled(Item::User) => Err(StoreError::VersionConflict),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -206,35 +217,39 @@ impl UserStore<'_> {
         } else {
             delete_user.condition_expression("#role = :role")
         };
-        let delete_user = delete_user.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let delete_user = delete_user.build()?;
         let delete_credentials = Delete::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(email_pk(&user.email)))
             .key(SK, AttributeValue::S(GUARD_SK.into()))
             .condition_expression("user_id = :id")
             .expression_attribute_values(":id", AttributeValue::S(id.to_string()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let mut items = vec![
-            TransactWriteItem::builder().delete(delete_user).build(),
-            TransactWriteItem::builder().delete(delete_credentials).build(),
-        ];
-        if user.role == Role::Admin {
-            items.push(TransactWriteItem::builder().update(admin_count_change(self.store, scope, -1)?).build());
+            .build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            User,
+            Credentials,
+            AdminCount,
+            Caller,
+            Event,
         }
-        let check_index = if user.role == Role::Admin { 3 } else { 2 };
+        let mut transaction =
+            Transaction::new().with(Item::User, delete_user).with(Item::Credentials, delete_credentials);
+        if user.role == Role::Admin {
+            transaction.push(Item::AdminCount, admin_count_change(self.store, scope, -1)?);
+        }
         if !on_self {
-            items.push(caller.check(self.store, scope)?);
+            transaction.push(Item::Caller, caller.check(self.store, scope)?);
         }
         let event = Event::new(scope.org_id(), Utc::now(), by, EventKind::MemberRemoved { user_id: id });
-        items.push(outbox::record(self.store, scope, &event)?);
-        match self.store.transact(items).await {
-            Ok(_) => Ok((user, event)),
-            Err(e) if !on_self && cancelled_at(&e, check_index) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if on_self && cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if user.role == Role::Admin && cancelled_at(&e, 2) => Err(StoreError::LastAdmin),
-            Err(e) if cancelled_at(&e, 0) || cancelled_at(&e, 1) => Err(StoreError::VersionConflict),
-            Err(e) => Err(StoreError::dynamo(e)),
+        transaction.push(Item::Event, outbox::record(self.store, scope, &event)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok((user, event)),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if on_self && e.cancelled(Item::User) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::AdminCount) => Err(StoreError::LastAdmin),
+            Err(e) if e.cancelled(Item::User) || e.cancelled(Item::Credentials) => Err(StoreError::VersionConflict),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -254,7 +269,7 @@ mod tests {
                 let role = if admin { Role::Admin } else { Role::Member };
                 let user = User { id: UserId::generate(), email, role, organization_id: scope.org_id(), created_at: Utc::now(), email_verified: admin };
                 let item = serde_dynamo::to_item(UserItem::new(&scope, user.clone())).unwrap();
-                let back: UserItem = super::super::read_item(item).unwrap();
+                let back: UserItem = super::super::table::read_item(item).unwrap();
                 prop_assert_eq!(back.user, user);
             }
         }

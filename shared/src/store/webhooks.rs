@@ -4,23 +4,25 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::error::{cancelled_at, unless_condition_failed};
-use super::keys::{
+use super::outbox;
+use super::table::error::unless_condition_failed;
+use super::table::keys::{
     PK, SK, WEBHOOK_COUNT_SK, WEBHOOK_SK_PREFIX, tenant_pk, webhook_message_prefix, webhook_message_sk, webhook_sk,
 };
-use super::outbox;
-use super::{Page, Store, StoreError, TenantScope, readable_items};
+use super::table::readable_items;
+use super::table::transaction::Transaction;
+use super::{Page, Store, StoreError, TenantScope};
 use crate::domain::events::{Event, EventId, EventKind, Provenance};
 use crate::domain::{ApiKeyId, SealedSecret, Webhook, WebhookAttempt, WebhookDelivery, WebhookId};
 
 /// How long a delivery record is kept: past every retry of its event (about a day) and long
 /// enough for an admin to look into a failure.
-pub const DELIVERY_RECORD_LIFETIME: Duration = Duration::days(30);
+const DELIVERY_RECORD_LIFETIME: Duration = Duration::days(30);
 
 /// The most webhooks one organization may have: every event is offered to each of them, so
 /// the dispatcher's work per event stays bounded.
@@ -88,19 +90,6 @@ struct DeliveryRecordItem {
     expires_at: i64,
 }
 
-#[derive(Debug)]
-pub struct WebhookPage {
-    pub items: Vec<Webhook>,
-    pub last: Option<WebhookId>,
-}
-
-/// A page of one webhook's deliveries, newest first.
-#[derive(Debug)]
-pub struct DeliveryPage {
-    pub items: Vec<WebhookDelivery>,
-    pub last: Option<EventId>,
-}
-
 pub struct WebhookStore<'a> {
     pub(super) store: &'a Store,
 }
@@ -161,20 +150,25 @@ impl WebhookStore<'_> {
             .count_update(scope, existing, 1)
             .condition_expression("attribute_not_exists(#count) OR #count < :max")
             .expression_attribute_values(":max", AttributeValue::N(MAX_WEBHOOKS.to_string()))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().put(self.store.put_new(serde_dynamo::to_item(item)?)?).build(),
-            TransactWriteItem::builder().update(count).build(),
-            outbox::record(self.store, scope, event)?,
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(()),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 2) => Err(StoreError::LimitReached { what: "webhooks", max: MAX_WEBHOOKS }),
-            Err(e) if cancelled_at(&e, 1) => Err(StoreError::VersionConflict),
-            Err(e) => Err(StoreError::dynamo(e)),
+            .build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Webhook,
+            Count,
+            Event,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Caller, caller.check(self.store, scope)?)
+            .with(Item::Webhook, self.store.put_new(serde_dynamo::to_item(item)?)?)
+            .with(Item::Count, count)
+            .with(Item::Event, outbox::record(self.store, scope, event)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::Count) => Err(StoreError::LimitReached { what: "webhooks", max: MAX_WEBHOOKS }),
+            Err(e) if e.cancelled(Item::Webhook) => Err(StoreError::VersionConflict),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -202,18 +196,16 @@ impl WebhookStore<'_> {
         scope: &TenantScope,
         limit: usize,
         after: Option<WebhookId>,
-    ) -> Result<WebhookPage, StoreError> {
+    ) -> Result<Page<Webhook, WebhookId>, StoreError> {
         let page: Page<WebhookItem> =
             self.store.partition_page(scope, WEBHOOK_SK_PREFIX, limit, after.map(webhook_sk)).await?;
-        let last = page.last_sk.and_then(|sk| sk.strip_prefix(WEBHOOK_SK_PREFIX).and_then(WebhookId::parse));
-        Ok(WebhookPage { items: page.items.into_iter().map(|i| i.webhook).collect(), last })
+        Ok(page.map(|i| i.webhook, |sk| sk.strip_prefix(WEBHOOK_SK_PREFIX).and_then(WebhookId::parse)))
     }
 
     /// Every webhook of the organization, with its secrets: one Query (at most
     /// [`MAX_WEBHOOKS`] small items, well within one page).
     pub async fn all(&self, scope: &TenantScope) -> Result<Vec<StoredWebhook>, StoreError> {
-        let out =
-            self.store.query_partition(scope, WEBHOOK_SK_PREFIX.into()).send().await.map_err(StoreError::dynamo)?;
+        let out = self.store.query_partition(scope, WEBHOOK_SK_PREFIX.into()).send().await?;
         let items: Vec<WebhookItem> = readable_items(out.items.unwrap_or_default());
         Ok(items.into_iter().map(StoredWebhook::from).collect())
     }
@@ -251,11 +243,8 @@ impl WebhookStore<'_> {
                 .expression_attribute_names(format!("#f{i}"), field.as_str())
                 .expression_attribute_values(format!(":v{i}"), value.clone());
         }
-        let update = update
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        self.store.write_as_caller(scope, caller, TransactWriteItem::builder().update(update).build(), event).await
+        let update = update.update_expression(format!("SET {}", sets.join(", "))).build()?;
+        self.store.write_as_caller(scope, caller, update, event).await
     }
 
     /// Makes `secret` the webhook's first secret, the one it replaces (`current`) signing
@@ -282,10 +271,8 @@ impl WebhookStore<'_> {
             .expression_attribute_values(":secrets", serde_dynamo::to_attribute_value(vec![&secret, current])?)
             .expression_attribute_values(":until", serde_dynamo::to_attribute_value(overlap_until)?)
             .expression_attribute_values(":current", serde_dynamo::to_attribute_value(current)?)
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let write = TransactWriteItem::builder().update(update).build();
-        match self.store.write_as_caller(scope, caller, write, event).await {
+            .build()?;
+        match self.store.write_as_caller(scope, caller, update, event).await {
             // Still there: another rotation replaced the secret first.
             Err(StoreError::NotFound) => match self.get(scope, id).await? {
                 Some(_) => Err(StoreError::VersionConflict),
@@ -303,12 +290,11 @@ impl WebhookStore<'_> {
         id: WebhookId,
         limit: usize,
         after: Option<EventId>,
-    ) -> Result<DeliveryPage, StoreError> {
+    ) -> Result<Page<WebhookDelivery, EventId>, StoreError> {
         let prefix = webhook_message_prefix(id);
         let page: Page<DeliveryRecordItem> =
             self.store.partition_page(scope, &prefix, limit, after.map(|e| webhook_message_sk(id, e))).await?;
-        let last = page.last_sk.and_then(|sk| sk.strip_prefix(prefix.as_str()).and_then(EventId::parse));
-        Ok(DeliveryPage { items: page.items.into_iter().map(|i| i.delivery).collect(), last })
+        Ok(page.map(|i| i.delivery, |sk| sk.strip_prefix(prefix.as_str()).and_then(EventId::parse)))
     }
 
     /// Deletes the webhook, with its event, if the caller is still an admin: no event is
@@ -328,21 +314,26 @@ impl WebhookStore<'_> {
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(webhook_sk(id)))
             .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .build()?;
         let existing = self.all(scope).await?.len();
-        let count = self.count_update(scope, existing, -1).build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items = vec![
-            caller.check(self.store, scope)?,
-            TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().update(count).build(),
-            outbox::record(self.store, scope, &event)?,
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(event),
-            Err(e) if cancelled_at(&e, 0) => Err(caller.refusal(self.store, scope).await),
-            Err(e) if cancelled_at(&e, 1) => Err(StoreError::NotFound),
-            Err(e) => Err(StoreError::dynamo(e)),
+        let count = self.count_update(scope, existing, -1).build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Caller,
+            Webhook,
+            Count,
+            Event,
+        }
+        let transaction = Transaction::new()
+            .with(Item::Caller, caller.check(self.store, scope)?)
+            .with(Item::Webhook, delete)
+            .with(Item::Count, count)
+            .with(Item::Event, outbox::record(self.store, scope, &event)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(event),
+            Err(e) if e.cancelled(Item::Caller) => Err(caller.refusal(self.store, scope).await),
+            Err(e) if e.cancelled(Item::Webhook) => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -361,11 +352,8 @@ impl WebhookStore<'_> {
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(webhook_sk(id)))
             .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        self.store
-            .write_as_caller(scope, caller, TransactWriteItem::builder().condition_check(exists).build(), event)
-            .await
+            .build()?;
+        self.store.write_as_caller(scope, caller, exists, event).await
     }
 
     /// Turns the webhook off for `reason`, with its event (`webhook.disabled`, which mails an
@@ -397,13 +385,18 @@ impl WebhookStore<'_> {
                 .expression_attribute_values(":since", serde_dynamo::to_attribute_value(since)?),
             None => update.condition_expression("attribute_exists(pk) AND webhook.enabled = :on"),
         };
-        let update = update.build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let items =
-            vec![TransactWriteItem::builder().update(update).build(), outbox::record(self.store, scope, event)?];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled_at(&e, 0) => Ok(false),
-            Err(e) => Err(StoreError::dynamo(e)),
+        let update = update.build()?;
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Webhook,
+            Event,
+        }
+        let transaction =
+            Transaction::new().with(Item::Webhook, update).with(Item::Event, outbox::record(self.store, scope, event)?);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.cancelled(Item::Webhook) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -497,8 +490,7 @@ impl WebhookStore<'_> {
                 AttributeValue::N((now + DELIVERY_RECORD_LIFETIME).timestamp().to_string()),
             )
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .await?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! it was made for, and carries an HMAC, so a client can neither forge one nor replay one
 //! across tenants or filters: either is refused instead of silently paging elsewhere.
 
-use super::TenantScope;
+use super::scope::TenantScope;
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TimeToLiveSpecification,
 };
 
-use super::StoreError;
+use super::error::StoreError;
 use super::keys::{OWNER, PK, SK};
 
 pub struct IndexDefinition {
@@ -114,8 +114,7 @@ impl TableDefinition {
                     .expect("name and flag are set"),
             )
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .await?;
         Ok(())
     }
 }

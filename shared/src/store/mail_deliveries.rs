@@ -3,12 +3,13 @@
 //! conditional write before it sends, and marks it sent afterwards, so a redelivered or
 //! re-published event never mails twice.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::{cancelled_at, is_condition_failure, unless_condition_failed};
-use super::keys::{DELIVERY_SK_PREFIX, ORGANIZATION_SK, PK, SK, delivery_sk, tenant_pk};
+use super::table::error::{is_condition_failure, unless_condition_failed};
+use super::table::keys::{MAIL_DELIVERY_SK_PREFIX, ORGANIZATION_SK, PK, SK, mail_delivery_sk, tenant_pk};
+use super::table::transaction::Transaction;
 use super::{Store, StoreError, TenantScope};
 use crate::domain::events::EventId;
 
@@ -18,7 +19,7 @@ const RECORD_LIFETIME: Duration = Duration::days(15);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
+pub enum MailDeliveryState {
     /// Claimed by an invocation that is sending (or crashed while sending).
     Sending,
     Sent,
@@ -35,7 +36,7 @@ pub enum Claim {
     /// This invocation owns the event and must send it.
     Claimed,
     /// Another invocation has it, or had it: sending again could mail twice.
-    Taken(DeliveryState),
+    Taken(MailDeliveryState),
     /// The claim's condition does not hold (the organization whose deletion the mail
     /// announces is gone already): nothing may be sent.
     Refused,
@@ -52,20 +53,20 @@ pub enum ClaimRule {
 }
 
 #[derive(Serialize, Deserialize)]
-struct DeliveryItem {
+struct MailDeliveryItem {
     pk: String,
     sk: String,
-    state: DeliveryState,
+    state: MailDeliveryState,
     claimed_at: DateTime<Utc>,
     /// The table's TTL attribute: epoch seconds.
     expires_at: i64,
 }
 
-pub struct DeliveryStore<'a> {
+pub struct MailDeliveryStore<'a> {
     pub(super) store: &'a Store,
 }
 
-impl DeliveryStore<'_> {
+impl MailDeliveryStore<'_> {
     pub async fn claim(
         &self,
         scope: &TenantScope,
@@ -73,10 +74,10 @@ impl DeliveryStore<'_> {
         now: DateTime<Utc>,
         rule: ClaimRule,
     ) -> Result<Claim, StoreError> {
-        let item = DeliveryItem {
+        let item = MailDeliveryItem {
             pk: tenant_pk(scope),
-            sk: delivery_sk(event),
-            state: DeliveryState::Sending,
+            sk: mail_delivery_sk(event),
+            state: MailDeliveryState::Sending,
             claimed_at: now,
             expires_at: (now + RECORD_LIFETIME).timestamp(),
         };
@@ -95,7 +96,7 @@ impl DeliveryStore<'_> {
         match result {
             Ok(_) => Ok(Claim::Claimed),
             Err(e) if is_condition_failure(&e) => {
-                Ok(Claim::Taken(self.state(scope, event).await?.unwrap_or(DeliveryState::Sent)))
+                Ok(Claim::Taken(self.state(scope, event).await?.unwrap_or(MailDeliveryState::Sent)))
             }
             Err(e) => Err(StoreError::dynamo(e)),
         }
@@ -105,55 +106,56 @@ impl DeliveryStore<'_> {
         &self,
         scope: &TenantScope,
         event: EventId,
-        item: DeliveryItem,
+        item: MailDeliveryItem,
     ) -> Result<Claim, StoreError> {
         let deleting = ConditionCheck::builder()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
             .key(SK, AttributeValue::S(ORGANIZATION_SK.into()))
             .condition_expression("attribute_exists(deletion)")
-            .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .build()?;
         let put = self.store.put_new(serde_dynamo::to_item(item)?)?;
-        let items = vec![
-            TransactWriteItem::builder().condition_check(deleting).build(),
-            TransactWriteItem::builder().put(put).build(),
-        ];
-        match self.store.transact(items).await {
-            Ok(_) => Ok(Claim::Claimed),
-            Err(e) if cancelled_at(&e, 0) => Ok(Claim::Refused),
-            Err(e) if cancelled_at(&e, 1) => {
-                Ok(Claim::Taken(self.state(scope, event).await?.unwrap_or(DeliveryState::Sent)))
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Item {
+            Deleting,
+            Record,
+        }
+        let transaction = Transaction::new().with(Item::Deleting, deleting).with(Item::Record, put);
+        match self.store.transact(transaction).await {
+            Ok(()) => Ok(Claim::Claimed),
+            Err(e) if e.cancelled(Item::Deleting) => Ok(Claim::Refused),
+            Err(e) if e.cancelled(Item::Record) => {
+                Ok(Claim::Taken(self.state(scope, event).await?.unwrap_or(MailDeliveryState::Sent)))
             }
-            Err(e) => Err(StoreError::dynamo(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
     pub async fn mark_sent(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
-        self.mark(scope, event, DeliveryState::Sent).await
+        self.mark(scope, event, MailDeliveryState::Sent).await
     }
 
     /// Records that the send's outcome is unknown; the record stays (it is never released).
     pub async fn mark_unconfirmed(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
-        self.mark(scope, event, DeliveryState::Unconfirmed).await
+        self.mark(scope, event, MailDeliveryState::Unconfirmed).await
     }
 
     /// Records that the event needed no mail after all; like `Sent`, it is final.
     pub async fn mark_skipped(&self, scope: &TenantScope, event: EventId) -> Result<(), StoreError> {
-        self.mark(scope, event, DeliveryState::Skipped).await
+        self.mark(scope, event, MailDeliveryState::Skipped).await
     }
 
     /// Sets the state of an existing record. A record that is gone was deleted with its
     /// organization while the mail was out: an update must not write it back (an upsert would
     /// leave an item without TTL in a deleted partition), so there is nothing to mark.
-    async fn mark(&self, scope: &TenantScope, event: EventId, state: DeliveryState) -> Result<(), StoreError> {
+    async fn mark(&self, scope: &TenantScope, event: EventId, state: MailDeliveryState) -> Result<(), StoreError> {
         let result = self
             .store
             .client
             .update_item()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(delivery_sk(event)))
+            .key(SK, AttributeValue::S(mail_delivery_sk(event)))
             .update_expression("SET #state = :sent")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#state", "state")
@@ -170,17 +172,16 @@ impl DeliveryStore<'_> {
             .delete_item()
             .table_name(&self.store.table)
             .key(PK, AttributeValue::S(tenant_pk(scope)))
-            .key(SK, AttributeValue::S(delivery_sk(event)))
+            .key(SK, AttributeValue::S(mail_delivery_sk(event)))
             .condition_expression("#state = :sending")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sending", serde_dynamo::to_attribute_value(DeliveryState::Sending)?)
+            .expression_attribute_values(":sending", serde_dynamo::to_attribute_value(MailDeliveryState::Sending)?)
             .send()
-            .await
-            .map_err(StoreError::dynamo)?;
+            .await?;
         Ok(())
     }
 
-    pub async fn state(&self, scope: &TenantScope, event: EventId) -> Result<Option<DeliveryState>, StoreError> {
+    pub async fn state(&self, scope: &TenantScope, event: EventId) -> Result<Option<MailDeliveryState>, StoreError> {
         Ok(self.record(scope, event).await?.map(|(state, _)| state))
     }
 
@@ -189,15 +190,16 @@ impl DeliveryStore<'_> {
         &self,
         scope: &TenantScope,
         event: EventId,
-    ) -> Result<Option<(DeliveryState, DateTime<Utc>)>, StoreError> {
-        let item: Option<DeliveryItem> = self.store.get_item(tenant_pk(scope), delivery_sk(event)).await?;
+    ) -> Result<Option<(MailDeliveryState, DateTime<Utc>)>, StoreError> {
+        let item: Option<MailDeliveryItem> = self.store.get_item(tenant_pk(scope), mail_delivery_sk(event)).await?;
         Ok(item.map(|i| (i.state, i.claimed_at)))
     }
 
     /// The states of the organization's delivery records (at most 100), for operators and
     /// tests: a record that is `Sent`, `Unconfirmed` or `Skipped` will never mail again.
-    pub async fn states(&self, scope: &TenantScope) -> Result<Vec<DeliveryState>, StoreError> {
-        let page: super::Page<DeliveryItem> = self.store.partition_page(scope, DELIVERY_SK_PREFIX, 100, None).await?;
+    pub async fn states(&self, scope: &TenantScope) -> Result<Vec<MailDeliveryState>, StoreError> {
+        let page: super::table::Page<MailDeliveryItem> =
+            self.store.partition_page(scope, MAIL_DELIVERY_SK_PREFIX, 100, None).await?;
         Ok(page.items.into_iter().map(|i| i.state).collect())
     }
 }

@@ -1,6 +1,6 @@
 //! Every key the table uses, in one place. Tenant-owned keys take a [`TenantScope`].
 
-use super::TenantScope;
+use super::scope::TenantScope;
 use crate::domain::events::EventId;
 use crate::domain::{
     ApiKeyId, Email, ExportId, IdempotencyKey, InvitationId, OrgSlug, SessionId, TaskId, TaskStatus, TokenHash, UserId,
@@ -20,7 +20,7 @@ pub const ORGANIZATION_SK: &str = "ORGANIZATION";
 /// The organization's request counter (see `rate_limits`).
 pub const RATE_LIMIT_SK: &str = "RATE_LIMIT";
 
-/// The organization's daily mail budget (see [`super::mail_budget`]).
+/// The organization's daily mail budget (see [`crate::store::mail_budget`]).
 pub const MAIL_BUDGET_SK: &str = "MAIL_BUDGET";
 
 pub fn user_sk(user: UserId) -> String {
@@ -88,12 +88,12 @@ pub fn sortable_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-pub const DELIVERY_SK_PREFIX: &str = "DELIVERY#";
+pub const MAIL_DELIVERY_SK_PREFIX: &str = "DELIVERY#";
 
 /// The mailer's idempotency record of one event, in the partition of the organization the
 /// event belongs to (so it can be listed, and deleted with the organization).
-pub fn delivery_sk(event: EventId) -> String {
-    format!("{DELIVERY_SK_PREFIX}{event}")
+pub fn mail_delivery_sk(event: EventId) -> String {
+    format!("{MAIL_DELIVERY_SK_PREFIX}{event}")
 }
 
 pub const USER_SK_PREFIX: &str = "USER#";

@@ -3,6 +3,7 @@ use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::operation::BuildError;
 
 /// What must be unique across the whole service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,24 @@ impl StoreError {
     }
 }
 
+/// Any SDK failure that the caller does not handle itself, as [`StoreError::dynamo`] maps it.
+impl<E> From<SdkError<E, HttpResponse>> for StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn from(err: SdkError<E, HttpResponse>) -> Self {
+        StoreError::dynamo(err)
+    }
+}
+
+/// A request or item that could not be built lacks a field it needs: a bug, like a
+/// malformed request, never the caller's fault.
+impl From<BuildError> for StoreError {
+    fn from(err: BuildError) -> Self {
+        StoreError::Dynamo(err.to_string())
+    }
+}
+
 /// Error codes DynamoDB answers for load it sheds or faults of its own.
 const TRANSIENT_CODES: [&str; 6] = [
     "ThrottlingException",
@@ -145,15 +164,5 @@ where
         Ok(_) => Ok(()),
         Err(e) if is_condition_failure(&e) => Ok(()),
         Err(e) => Err(StoreError::dynamo(e)),
-    }
-}
-
-/// True when a transaction was cancelled because the condition of item `index` failed.
-pub(crate) fn cancelled_at<R>(err: &SdkError<TransactWriteItemsError, R>, index: usize) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            c.cancellation_reasons().get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-        }
-        _ => false,
     }
 }
