@@ -34,7 +34,7 @@ NEXTEST := $(or $(shell command -v cargo-nextest 2>/dev/null),$(CURDIR)/.tools/c
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools deploy-tools contract-tools build dev test test-e2e test-deploy check-deploy sam-build bench openapi function seed mail fmt lint clean
+.PHONY: help tools deploy-tools contract-tools build dev test test-e2e test-deploy check-deploy sam-build bench openapi gen function seed mail fmt lint clean
 
 help:
 	@echo "make dev    the API on http://localhost:8000 with a local emulator (Ctrl-C stops)"
@@ -44,6 +44,7 @@ help:
 	@echo "make mail   the emails the running stack has sent (from the emulator)"
 	@echo "make bench  sizes, cold start, warm latency and memory: bench/REPORT.md"
 	@echo "make openapi  write openapi.json from the code (commit it)"
+	@echo "make gen    template.yaml, the local router, the route table and events/ from the manifests (commit them)"
 	@echo "make function NAME=tasks-archive ROUTE=\"POST /api/v1/tasks/{id}/archive\"  a new HTTP function (README, Adding a route)"
 	@echo "make lint   rustfmt and clippy"
 
@@ -107,8 +108,7 @@ dev: tools build
 test:
 	@tools/phase.sh "tools and the functions' build" \
 	  $(MAKE) --no-print-directory -j4 tools contract-tools deploy-tools build $(NEXTEST)
-	@tools/phase.sh "checks of the tools" sh -c '$(PYTHON) tools/sample_events.py --check && \
-	  $(VENV)/bin/python -m unittest tools/test_moto_server.py tools/test_dev_stack.py tools/test_one_build.py'
+	@tools/phase.sh "checks of the tools" sh -c '$(VENV)/bin/python -m unittest tools/test_moto_server.py tools/test_dev_stack.py tools/test_one_build.py'
 	@tools/phase.sh "the tests' build (sharing the functions')" $(PYTHON) tools/one_build.py
 	@TASKFLOW_NEXTEST=$(NEXTEST) tools/phase.sh "the stack, and the tests in it" \
 	  tools/stack.sh --api-port 0 --faults -- tools/in-stack-tests.sh
@@ -129,7 +129,7 @@ test-e2e: tools contract-tools build $(NEXTEST)
 test-deploy: deploy-tools build
 	$(ACTIONLINT) .github/workflows/deploy.yml
 	$(DEPLOY_VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/workflows/deploy.yml
-	$(DEPLOY_VENV)/bin/pytest deploy/tests tools/test_function_env.py tools/test_new_function.py bench/test_cost.py bench/test_work.py -q -p no:cacheprovider
+	$(DEPLOY_VENV)/bin/pytest deploy/tests tools/test_new_function.py bench/test_cost.py bench/test_work.py -q -p no:cacheprovider
 
 # Every function built for arm64 by `sam build`, as a deploy builds it (cargo-lambda with Zig, no
 # Docker): SAM runs cargo-lambda once per function, in the release profile (fat LTO), which links
@@ -173,17 +173,23 @@ bench: tools build $(BENCH_STAMP)
 	TASKFLOW_SEED_PYTHON="$(CURDIR)/$(BENCH_VENV)/bin/python" tools/stack.sh --api-port 0 -- $(PYTHON) bench/run.py
 
 # The OpenAPI document as the code generates it; a test fails while the committed copy differs.
+# `cargo xtask` (.cargo/config.toml) is `cargo run --bin xtask`: wherever CARGO_TARGET_DIR puts it.
 openapi:
-	cargo build --locked -p devstack
-	target/debug/devstack openapi > openapi.json
+	cargo xtask openapi > openapi.json
+
+# Everything that follows from the functions' manifests (functions/*/Cargo.toml): template.yaml
+# (over deploy/template.base.yaml), the local router, the README's route table, events/*.json.
+# A test (xtask/tests/generated.rs) fails while a committed one differs.
+gen:
+	cargo xtask gen
 
 # A new HTTP function and its route, answering 501 until its handler is written; README,
 # Adding a route, says what is left to write (tools/test_new_function.py keeps it working).
+# `gen` once more: the sample event reads the OpenAPI document, which now has the handler.
 function:
 	@test -n "$(NAME)" -a -n "$(ROUTE)" || { echo 'usage: make function NAME=<group>-<action> ROUTE="<METHOD> /api/v1/..."' >&2; exit 2; }
-	$(PYTHON) tools/new_function.py "$(NAME)" "$(ROUTE)"
-	$(PYTHON) tools/sample_events.py
-	$(MAKE) openapi
+	cargo xtask new "$(NAME)" "$(ROUTE)"
+	$(MAKE) gen openapi
 
 seed:
 	tools/seed.sh http://localhost:$(API_PORT)

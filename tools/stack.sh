@@ -175,9 +175,10 @@ if [ "$faults" = true ]; then
   wait_for "$AWS_ENDPOINT_URL/moto-api/" 30 "the fault proxy"
 fi
 
-devstack="$root/target/debug/devstack"
-"$devstack" keys "$state"
-eval "$("$devstack" bootstrap "$state")"
+# Built where cargo puts builds (CARGO_TARGET_DIR, else target/).
+xtask="$(cd "$root" && cargo metadata --format-version 1 --no-deps --offline | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/xtask"
+"$xtask" keys "$state"
+eval "$("$xtask" bootstrap "$state")"
 # The private key and the cursor secret stay in Secrets Manager (the bootstrap exported
 # their ARNs); the public key is configuration, as in the template.
 TASKFLOW_JWT_PUBLIC_KEY=$(cat "$state/jwt-public.pem")
@@ -193,11 +194,11 @@ if [ ${#command[@]} -gt 0 ]; then
   watch_args+=(--ignore-changes --concurrency 4)
 fi
 cd "$root"
-# Each function starts (`cargo run --bin <name>`) through tools/function-env.py, with only
-# the variables it declares, as the template gives them in AWS.
+# Each function starts (`cargo run --bin <name>`) through `xtask function-env`, with only
+# the variables its manifest declares, as the template gives them in AWS.
 host=$(rustc -vV | sed -n 's/^host: //p')
 runner_variable="CARGO_TARGET_$(echo "$host" | tr 'a-z-' 'A-Z_')_RUNNER"
-env "$runner_variable=python3 $root/tools/function-env.py" \
+env "$runner_variable=$xtask function-env" \
   setsid cargo lambda watch "${watch_args[@]}" > "$logs/watch.log" 2>&1 &
 pids+=($!)
 export TASKFLOW_API_URL="http://127.0.0.1:$api_port"
@@ -210,7 +211,7 @@ if ! kill -0 "${pids[-1]}" 2>/dev/null; then
 fi
 
 # The SQS event source mapping and the re-publisher's schedule, as Lambda would run them.
-TASKFLOW_INVOKE_URL=$TASKFLOW_API_URL setsid "$devstack" sqs-poller > "$logs/poller.log" 2>&1 &
+TASKFLOW_INVOKE_URL=$TASKFLOW_API_URL setsid "$xtask" sqs-poller > "$logs/poller.log" 2>&1 &
 pids+=($!)
 
 if [ ${#command[@]} -gt 0 ]; then

@@ -48,17 +48,21 @@ def cargo_metadata() -> dict:
 
 
 @pytest.fixture(scope="session")
-def table_schema() -> dict:
-    devstack = ROOT / "target" / "debug" / "devstack"
-    if not devstack.exists():
-        pytest.fail("target/debug/devstack is missing: run `make build`")
-    return json.loads(subprocess.run([str(devstack), "schema"], check=True, capture_output=True, text=True).stdout)
+def xtask(cargo_metadata) -> Path:
+    """The project's tooling binary, where cargo built it (CARGO_TARGET_DIR, else target/)."""
+    path = Path(cargo_metadata["target_directory"]) / "debug" / "xtask"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make build`")
+    return path
 
 
 @pytest.fixture(scope="session")
-def event_consumers() -> dict:
-    """The event types and the topic's consumers as the code defines them (`Consumer`)."""
-    devstack = ROOT / "target" / "debug" / "devstack"
-    if not devstack.exists():
-        pytest.fail("target/debug/devstack is missing: run `make build`")
-    return json.loads(subprocess.run([str(devstack), "consumers"], check=True, capture_output=True, text=True).stdout)
+def table_schema(xtask) -> dict:
+    return json.loads(subprocess.run([str(xtask), "schema"], check=True, capture_output=True, text=True).stdout)
+
+
+@pytest.fixture(scope="session")
+def event_consumers(xtask) -> dict:
+    """The event types and the topic's consumers as the code defines them (`Consumer`), with
+    the function and queue of each (its manifest)."""
+    return json.loads(subprocess.run([str(xtask), "consumers"], check=True, capture_output=True, text=True).stdout)

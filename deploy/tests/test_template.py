@@ -5,6 +5,7 @@ import copy
 import json
 import re
 import subprocess
+import tomllib
 
 import pytest
 from conftest import ROOT, tool
@@ -35,31 +36,22 @@ SENDER_IDENTITY = {
     ]
 }
 
-# Resource names in the functions' declared permissions (Cargo.toml) and how the template
-# writes them.
-RESOURCES = {
-    "table": {"Fn::GetAtt": ["Table", "Arn"]},
-    "table-indexes": {"Fn::Sub": "${Table.Arn}/index/*"},
-    "owner-index": {"Fn::Sub": "${Table.Arn}/index/lookups-by-owner"},
-    "queue": {"Fn::GetAtt": ["NotificationQueue", "Arn"]},
-    "deletion-queue": {"Fn::GetAtt": ["DeletionQueue", "Arn"]},
-    "export-queue": {"Fn::GetAtt": ["ExportQueue", "Arn"]},
-    "audit-queue": {"Fn::GetAtt": ["AuditQueue", "Arn"]},
-    "webhook-queue": {"Fn::GetAtt": ["WebhookQueue", "Arn"]},
-    "topic": {"Ref": "EventTopic"},
-    "export-bucket": {"Fn::GetAtt": ["ExportBucket", "Arn"]},
-    "export-objects": {"Fn::Sub": "${ExportBucket.Arn}/exports/*"},
-    "signing-key": {"Ref": "SigningKeySecret"},
-    "cursor-secret": {"Ref": "CursorSecret"},
-    "mail-token-secret": {"Ref": "MailTokenSecret"},
-    "webhook-sealing-secret": {"Ref": "WebhookSealingSecret"},
-    "mail-identity": SENDER_IDENTITY,
-}
-
 
 def plain(value):
     """The template's node types (str/dict subclasses with line numbers) as plain JSON."""
     return json.loads(json.dumps(value))
+
+
+def workspace_resources() -> dict:
+    """Resource names in the functions' declared permissions and how the template writes them
+    ([workspace.metadata.taskflow.resources] in Cargo.toml, which `make gen` writes from)."""
+    from cfnlint.decode.cfn_yaml import loads
+
+    table = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["metadata"]["taskflow"]["resources"]
+    return {name: plain(loads(f"value: {expression}\n")["value"]) for name, expression in table.items()}
+
+
+RESOURCES = workspace_resources()
 
 
 def key_schema(partition_key: str, sort_key: str) -> list:
@@ -140,6 +132,19 @@ def test_a_broken_copy_fails_the_expanded_checks(template_text, tmp_path, breaka
     path.write_text(json.dumps(expanded))
     out = lint(path, "--ignore-checks", *EXPANDED_LINT_ACCEPTED)
     assert out.returncode != 0, f"{breakage} passed the checks"
+
+
+def test_the_deployed_resources_keep_their_logical_ids_and_types(template, root):
+    """A deploy over an existing stack must not replace or delete its tables, queues or
+    functions: every resource the template had before it was generated (recorded then) is
+    still there under the same logical id and type. New ones may be added."""
+    before = json.loads((root / "deploy" / "tests" / "resources-before-generation.json").read_text())
+    now = {name: resource["Type"] for name, resource in template["Resources"].items()}
+    assert {name: now.get(name) for name in before} == before
+
+
+def test_the_sender_identity_in_the_resource_table_is_the_expected_one():
+    assert RESOURCES["mail-identity"] == SENDER_IDENTITY
 
 
 def test_routes_match_the_function_crates_and_the_local_router(template, cargo_metadata, root):
@@ -307,7 +312,7 @@ def test_a_copy_that_lets_the_mailer_send_as_any_identity_fails_the_check(templa
     narrow = 'identity/${MailFrom}"'
     assert template_text.count(narrow) == 2, "the template no longer names MailFrom's identity: update this test"
     broken = template_text.replace(
-        '- !Sub "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:' + narrow, f'- !Sub "{wider}"', 1,
+        '!Sub "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:' + narrow, f'!Sub "{wider}"', 1,
     )
     with pytest.raises(AssertionError, match="NotificationsMailerFunctionRole grants"):
         ses_grants(expand(broken))

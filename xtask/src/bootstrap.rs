@@ -6,20 +6,18 @@ use taskflow::domain::events::Consumer;
 use taskflow::store::schema::TABLE;
 
 use crate::Error;
+use crate::manifest::Workspace;
 
 pub const EVENT_TOPIC: &str = "taskflow-events";
 pub const EXPORT_BUCKET: &str = "taskflow-exports";
 
 /// Local settings: a short visibility timeout so that a failed message comes back within
 /// seconds, and three receives before the dead-letter queue (the template sets the
-/// production values).
+/// production values). A consumer that times its retries itself keeps a longer one
+/// (`local_visibility_timeout` in its manifest: the webhook dispatcher hides a failed message
+/// for its back-off, so its visibility timeout only has to outlast an invocation; at 2 s a
+/// batch still being delivered on a loaded machine came back to a second poller).
 pub(crate) const VISIBILITY_TIMEOUT_SECONDS: u32 = 2;
-/// The webhook dispatcher's queue is the exception: it times each retry itself (it hides a
-/// failed message for its back-off), so its visibility timeout only has to outlast an
-/// invocation, as the template's does (360 s for a 60 s function). At 2 s, a batch still
-/// being delivered on a loaded machine came back to a second poller, and a receiver got the
-/// same attempt twice, which Lambda would not do.
-const WEBHOOK_VISIBILITY_TIMEOUT_SECONDS: u32 = 60;
 const MAX_RECEIVE_COUNT: u32 = 3;
 
 /// The secrets as the template names them; the functions read them from Secrets Manager
@@ -42,16 +40,15 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     let topic_arn = sns.create_topic().name(EVENT_TOPIC).send().await?.topic_arn.ok_or("the topic has no ARN")?;
     // Each consumer's queue, subscribed to the topic for the types it wants, as the template
     // subscribes them; `TASKFLOW_<CONSUMER>_QUEUE_URL` and `..._DLQ_URL` for the poller and tests.
+    // Which function consumes which queue is in the functions' manifests.
     let mut queue_exports = Vec::new();
-    for consumer in Consumer::ALL {
-        let name = consumer.local_queue();
-        let visibility = match consumer {
-            Consumer::WebhookDispatcher => WEBHOOK_VISIBILITY_TIMEOUT_SECONDS,
-            _ => VISIBILITY_TIMEOUT_SECONDS,
-        };
+    for (_, queue) in Workspace::load_here()?.consumers() {
+        let name = &queue.local_name;
+        let visibility = queue.local_visibility_timeout.unwrap_or(VISIBILITY_TIMEOUT_SECONDS);
         let (queue_url, dlq_url) = queue_with_dead_letters(&sqs, name, &format!("{name}-dlq"), visibility).await?;
+        let consumer = Consumer::named(&queue.consumer).ok_or("a loaded workspace names known consumers")?;
         subscribe(&sns, &sqs, &topic_arn, consumer, &queue_url).await?;
-        let variable = local_queue_variable(consumer);
+        let variable = &queue.local_variable;
         queue_exports.push(format!("export {variable}_URL='{queue_url}'"));
         queue_exports.push(format!("export {}_DLQ_URL='{dlq_url}'", variable.trim_end_matches("_QUEUE")));
     }
@@ -87,18 +84,6 @@ pub async fn run(key_dir: &Path) -> Result<(), Error> {
     }
     println!("export TASKFLOW_EXPORT_BUCKET='{EXPORT_BUCKET}'");
     Ok(())
-}
-
-/// The variable naming a consumer's queue URL in the local stack (the mailer's keeps its
-/// older name, `TASKFLOW_QUEUE_URL`, with its dead letters at `TASKFLOW_DLQ_URL`).
-fn local_queue_variable(consumer: Consumer) -> &'static str {
-    match consumer {
-        Consumer::Mailer => "TASKFLOW_QUEUE",
-        Consumer::Deleter => "TASKFLOW_DELETION_QUEUE",
-        Consumer::Exporter => "TASKFLOW_EXPORT_QUEUE",
-        Consumer::AuditWriter => "TASKFLOW_AUDIT_QUEUE",
-        Consumer::WebhookDispatcher => "TASKFLOW_WEBHOOK_QUEUE",
-    }
 }
 
 /// Subscribes `consumer`'s queue to the topic: raw delivery (the message body is the

@@ -1,21 +1,33 @@
-//! Local development helper (never deployed).
+//! The project's own tooling (never deployed): `cargo xtask <command>`, or the make targets
+//! over it.
 //!
-//! `devstack keys DIR`    writes a fresh Ed25519 signing key pair and a cursor secret into
+//! `xtask gen [--check]`  writes template.yaml, the local router, the README's route table and
+//!                        the sample events from the functions' manifests (`generate.rs`); with
+//!                        `--check`, fails when a committed one differs.
+//! `xtask new NAME ROUTE`  scaffolds one HTTP function (`scaffold.rs`; `make function`).
+//! `xtask keys DIR`    writes a fresh Ed25519 signing key pair and a cursor secret into
 //!                        DIR, unless they are already there (they are git-ignored).
-//! `devstack bootstrap KEY_DIR`
+//! `xtask bootstrap KEY_DIR`
 //!                        creates the table (from the one definition in `taskflow`), the
 //!                        notification queue with its dead-letter queue, the SES sender
 //!                        identity and the secrets (from KEY_DIR) in the emulator the standard
 //!                        AWS variables point at, and prints `export` lines for their URLs/ARNs.
-//! `devstack schema`      prints the table definition as JSON, for the deployment drift tests.
-//! `devstack consumers`   prints the event topic's consumers as JSON (their queues and the
-//!                        event types each receives), for the same tests.
-//! `devstack openapi`     prints the API's OpenAPI document (`make openapi` commits it).
-//! `devstack sqs-poller`  the local stand-in for Lambda's SQS event source mapping and the
+//! `xtask schema`      prints the table definition as JSON, for the deployment drift tests.
+//! `xtask consumers`   prints the event topic's consumers as JSON (the event types each
+//!                        receives, its function and queue), for the same tests.
+//! `xtask function-env BINARY [ARGS...]`
+//!                        runs one function with only the environment it has when deployed
+//!                        (`function_env.rs`; the local stack's Cargo runner).
+//! `xtask openapi`     prints the API's OpenAPI document (`make openapi` commits it).
+//! `xtask sqs-poller`  the local stand-in for Lambda's SQS event source mapping and the
 //!                        re-publisher's schedule (see `poller.rs`).
 
 mod bootstrap;
+mod function_env;
+mod generate;
+mod manifest;
 mod poller;
+mod scaffold;
 
 use std::fs;
 use std::io::Write;
@@ -31,7 +43,15 @@ type Error = Box<dyn std::error::Error>;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, binary, rest @ ..] = args.as_slice()
+        && command == "function-env"
+    {
+        return function_env::exec(binary, rest);
+    }
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["new", name, route] => scaffold::run(name, route),
+        ["gen"] => generate::run(false),
+        ["gen", "--check"] => generate::run(true),
         ["keys", dir] => write_keys(Path::new(dir)),
         ["bootstrap", key_dir] => bootstrap::run(Path::new(key_dir)).await,
         ["sqs-poller"] => poller::run().await,
@@ -42,7 +62,7 @@ async fn main() -> Result<(), Error> {
             Ok(())
         }
         _ => {
-            Err("usage: devstack keys DIR | devstack bootstrap KEY_DIR | devstack sqs-poller | devstack schema | devstack consumers | devstack openapi".into())
+            Err("usage: xtask gen [--check] | xtask new NAME ROUTE | xtask function-env BINARY [ARGS...] | xtask keys DIR | xtask bootstrap KEY_DIR | xtask sqs-poller | xtask schema | xtask consumers | xtask openapi".into())
         }
     }
 }
@@ -90,13 +110,16 @@ fn print_schema() -> Result<(), Error> {
 
 fn print_consumers() -> Result<(), Error> {
     use taskflow::domain::events::{Consumer, EVENT_TYPES};
-    let consumers: Vec<_> = Consumer::ALL
-        .iter()
-        .map(|c| {
+    let workspace = manifest::Workspace::load_here()?;
+    let consumers: Vec<_> = workspace
+        .consumers()
+        .map(|(function, queue)| {
+            let consumer = Consumer::named(&queue.consumer).expect("a loaded workspace names known consumers");
             serde_json::json!({
-                "local_queue": c.local_queue(),
-                "template_queue": c.template_queue(),
-                "event_types": c.event_types(),
+                "function": function,
+                "local_queue": queue.local_name,
+                "template_queue": queue.id,
+                "event_types": consumer.event_types(),
             })
         })
         .collect();

@@ -14,7 +14,7 @@ const BULK_TASKS: usize = 10_000;
 /// How long an export may take here: 10,000 items read from an emulator that shares two
 /// cores with the whole suite.
 const EXPORT_DEADLINE: u64 = 180;
-/// The bucket the local stack makes (tools/devstack/src/bootstrap.rs).
+/// The bucket the local stack makes (xtask/src/bootstrap.rs).
 const BUCKET: &str = "taskflow-exports";
 
 async fn s3() -> aws_sdk_s3::Client {

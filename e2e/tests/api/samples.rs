@@ -1,4 +1,4 @@
-//! Every sample event in `events/` (tools/sample_events.py writes them), with its
+//! Every sample event in `events/` (`make gen` writes them from the manifests), with its
 //! placeholders filled in as a user would fill them, handed to its function through the
 //! local stack's Invoke API, as `sam local invoke -e` hands it over: each answers as its
 //! route promises, and no function lacks a sample.

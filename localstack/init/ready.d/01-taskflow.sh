@@ -1,5 +1,5 @@
 #!/bin/bash
-# LocalStack init hook: the same resources as the template and `devstack bootstrap`. The
+# LocalStack init hook: the same resources as the template and `xtask bootstrap`. The
 # table's definition is table.json beside this file, which a test keeps equal to the code's.
 # (make dev also bootstraps idempotently, so this hook is for using LocalStack on its own.)
 set -euo pipefail
@@ -15,7 +15,7 @@ queue_arn() {
     --output text --query Attributes.QueueArn
 }
 
-# A queue with its dead-letter queue, as devstack bootstrap makes them.
+# A queue with its dead-letter queue, as xtask bootstrap makes them.
 queue_with_dead_letters() {
   local name=$1 dlq_arn
   awslocal sqs create-queue --queue-name "$name-dlq"
@@ -30,7 +30,7 @@ queue_with_dead_letters taskflow-audit
 queue_with_dead_letters taskflow-webhooks
 
 # The event topic, each consumer's queue subscribed to the types it wants (as `Consumer` in
-# shared/src/domain/events.rs says, and the template and devstack bootstrap subscribe them).
+# shared/src/domain/events.rs says, and the template and xtask bootstrap subscribe them).
 topic_arn=$(awslocal sns create-topic --name taskflow-events --output text --query TopicArn)
 # What SNS cannot hand to the queue waits in the consumer's dead-letter queue.
 subscribe() {

@@ -265,8 +265,9 @@ impl EventKind {
 }
 
 /// The consumers of the event topic, each with a queue of its own (and its dead-letter
-/// queue). The local stack's bootstrap subscribes them from this table and the deployment
-/// tests hold template.yaml's subscriptions to it.
+/// queue), subscribed to the types it wants. Which function consumes which queue, and how
+/// the queue is deployed, is in that function's manifest; `make gen` writes the template's
+/// subscriptions from this table and the local stack's bootstrap subscribes from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumer {
     Mailer,
@@ -298,26 +299,20 @@ impl Consumer {
         }
     }
 
-    /// Its queue's name in the local stack.
-    pub fn local_queue(self) -> &'static str {
+    /// Its name, as the function that consumes its queue names it in its manifest
+    /// (`[package.metadata.taskflow.queue] consumer`), where its queue's deployment lives.
+    pub fn name(self) -> &'static str {
         match self {
-            Consumer::Mailer => "taskflow-notifications",
-            Consumer::Deleter => "taskflow-deletions",
-            Consumer::Exporter => "taskflow-exports",
-            Consumer::AuditWriter => "taskflow-audit",
-            Consumer::WebhookDispatcher => "taskflow-webhooks",
+            Consumer::Mailer => "mailer",
+            Consumer::Deleter => "deleter",
+            Consumer::Exporter => "exporter",
+            Consumer::AuditWriter => "audit-writer",
+            Consumer::WebhookDispatcher => "webhook-dispatcher",
         }
     }
 
-    /// Its queue's logical id in template.yaml.
-    pub fn template_queue(self) -> &'static str {
-        match self {
-            Consumer::Mailer => "NotificationQueue",
-            Consumer::Deleter => "DeletionQueue",
-            Consumer::Exporter => "ExportQueue",
-            Consumer::AuditWriter => "AuditQueue",
-            Consumer::WebhookDispatcher => "WebhookQueue",
-        }
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
     }
 
     pub fn wants(self, kind: &EventKind) -> bool {
