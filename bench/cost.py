@@ -155,7 +155,7 @@ LIFECYCLE = {
                                           sqs=0, events=1, mails=0, read_units=1, write_units=3 * 2 + 1 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # TransactWrite of the caller's check, the organization's running slot, the export item
     # and the outbox marker (4 x 2) + outbox-by-age; Publish; the marker's DeleteItem.
-    "organization export request": dict(function="organizations-export", measured_as=None, aws_calls=4, work_ms=0.0,
+    "organization export request": dict(function="organizations-export-create", measured_as=None, aws_calls=4, work_ms=0.0,
                                         sqs=0, events=1, mails=0, read_units=0, write_units=4 * 2 + 1 + 2 + RATE_COUNTER_WRITE_UNITS, rate_counted=True),
     # A poll that hands out a link: one BatchGetItem of the export, the caller and the
     # organization (strongly consistent, under 4 KB each); the link is signed locally, and

@@ -187,6 +187,16 @@ def http(method, path, body=None, token=None):
 
 
 BENCH_PASSWORD = "bench-pass"
+# Functions whose DynamoDB work `dynamodb_work` does not measure yet: the request mix of the
+# load test (issue 33) will. Every other function must have its `measure(...)` below; a new
+# one fails bench/test_work.py, naming this file, until it has one or is listed here.
+NOT_MEASURED_YET = {
+    "api-keys-create", "api-keys-delete", "api-keys-list", "audit-list", "audit-writer", "auth-password-reset",
+    "auth-password-reset-confirm", "auth-verify-email", "auth-verify-email-resend", "organizations-delete",
+    "organizations-deleter", "organizations-export", "organizations-export-create", "organizations-export-status", "organizations-exporter",
+    "webhooks-create", "webhooks-delete", "webhooks-deliveries", "webhooks-dispatcher", "webhooks-get",
+    "webhooks-list", "webhooks-rotate-secret", "webhooks-test", "webhooks-update",
+}
 
 
 def fixtures():

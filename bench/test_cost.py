@@ -262,7 +262,7 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("| replayed POST (Idempotency-Key) | tasks-create |", text)
         self.assertIn("| organization deletion request | organizations-delete |", text)
         self.assertIn("| 100,000 |", text)
-        self.assertIn("| organization export request | organizations-export |", text)
+        self.assertIn("| organization export request | organizations-export-create |", text)
         self.assertIn("| 1,000,000 |", text)
         self.assertIn("Delivering webhooks, per million events", text)
         self.assertIn("| 5 | 1 |", text)

@@ -2,6 +2,7 @@
 `make test` (with bench/test_cost.py)."""
 
 import json
+import re
 import sys
 import unittest
 from pathlib import Path
@@ -9,6 +10,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import work  # noqa: E402
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Coverage(unittest.TestCase):
+    def test_every_function_is_measured_or_listed_as_not_yet(self):
+        source = (ROOT / "bench" / "run.py").read_text()
+        measured = set(re.findall(r'measure\(\s*"([a-z0-9-]+)"', source))
+        measured |= set(re.findall(r'\("([a-z0-9-]+)", "/[^"]*"\)', source))  # the loop over health, openapi, docs
+        listed = re.search(r"NOT_MEASURED_YET = \{(.*?)\}", source, re.S).group(1)
+        not_yet = set(re.findall(r'"([a-z0-9-]+)"', listed))
+        functions = {p.name for p in (ROOT / "functions").iterdir() if (p / "Cargo.toml").is_file()}
+        missing = sorted(functions - measured - not_yet)
+        self.assertEqual(missing, [], "bench/run.py: dynamodb_work measures no request of these functions; "
+                                      "add a measure(...) (or list them in NOT_MEASURED_YET, saying why)")
+        self.assertEqual(sorted(not_yet & measured), [], "bench/run.py: measured, yet listed in NOT_MEASURED_YET")
+        self.assertEqual(sorted(not_yet - functions), [], "bench/run.py: NOT_MEASURED_YET names no such function")
 
 
 def line(**fields):

@@ -399,7 +399,7 @@ def test_only_the_functions_that_issue_mailed_tokens_and_the_mailer_may_read_the
     }
     for name, resource in functions(template).items():
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
-        assert ("TASKFLOW_MAIL_TOKEN_SECRET_SECRET_ARN" in variables) == (name in readers), name
+        assert ("TASKFLOW_MAIL_TOKEN_KEY_SECRET_ARN" in variables) == (name in readers), name
 
 
 def test_the_functions_that_start_or_refresh_sessions_may_check_the_credential_version(template):
@@ -436,7 +436,7 @@ def test_only_the_functions_that_seal_or_sign_may_read_the_sealing_key(template)
     assert readers == {"WebhooksCreateFunction", "WebhooksRotateSecretFunction", "WebhooksDispatcherFunction"}
     for name, resource in functions(template).items():
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
-        assert ("TASKFLOW_WEBHOOK_SEALING_SECRET_SECRET_ARN" in variables) == (name in readers), name
+        assert ("TASKFLOW_WEBHOOK_SEALING_KEY_SECRET_ARN" in variables) == (name in readers), name
 
 
 def test_a_deployed_stack_never_lets_webhooks_reach_loopback(template, template_text):

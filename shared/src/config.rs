@@ -39,8 +39,8 @@ pub const REGISTRATIONS_PER_ADDRESS: &str = "TASKFLOW_REGISTRATIONS_PER_ADDRESS"
 pub const MAILS_PER_ORGANIZATION_PER_DAY: &str = "TASKFLOW_MAILS_PER_ORGANIZATION_PER_DAY";
 pub const RATE_LIMIT_QUOTA: &str = "TASKFLOW_RATE_LIMIT_QUOTA";
 pub const RATE_LIMIT_WINDOW_SECONDS: &str = "TASKFLOW_RATE_LIMIT_WINDOW_SECONDS";
-pub const MAIL_TOKEN_SECRET: &str = "TASKFLOW_MAIL_TOKEN_SECRET";
-pub const CURSOR_SECRET: &str = "TASKFLOW_CURSOR_SECRET";
+pub const MAIL_TOKEN_KEY: &str = "TASKFLOW_MAIL_TOKEN_KEY";
+pub const CURSOR_KEY: &str = "TASKFLOW_CURSOR_KEY";
 pub const EVENT_TOPIC_ARN: &str = "TASKFLOW_EVENT_TOPIC_ARN";
 pub const DELETION_QUEUE_URL: &str = "TASKFLOW_DELETION_QUEUE_URL";
 pub const DELETION_BATCH_SIZE: &str = "TASKFLOW_DELETION_BATCH_SIZE";
@@ -48,7 +48,7 @@ pub const EXPORT_BUCKET: &str = "TASKFLOW_EXPORT_BUCKET";
 pub const EXPORT_LINK_TTL_SECONDS: &str = "TASKFLOW_EXPORT_LINK_TTL_SECONDS";
 pub const MAIL_FROM: &str = "TASKFLOW_MAIL_FROM";
 pub const AUDIT_RETENTION_DAYS: &str = "TASKFLOW_AUDIT_RETENTION_DAYS";
-pub const WEBHOOK_SEALING_SECRET: &str = "TASKFLOW_WEBHOOK_SEALING_SECRET";
+pub const WEBHOOK_SEALING_KEY: &str = "TASKFLOW_WEBHOOK_SEALING_KEY";
 /// `public` (the default, and all a deployed stack may set), `loopback` (the local stacks:
 /// their receivers listen there, and nothing leaves the machine) or `public-and-loopback`
 /// (a developer trying a real endpoint from `make dev`).
@@ -279,10 +279,10 @@ pub fn invitation_quota() -> Result<InvitationQuota, ConfigError> {
 /// The secret invitation tokens are derived under: only the inviting function and the
 /// mailer read it.
 pub async fn mail_token_key(sdk: &SdkConfig) -> Result<MailTokenKey, ConfigError> {
-    let secret = secret(sdk, MAIL_TOKEN_SECRET).await?;
+    let secret = secret(sdk, MAIL_TOKEN_KEY).await?;
     if secret.len() < MailTokenKey::MIN_SECRET_LEN {
         return Err(ConfigError::Invalid {
-            name: MAIL_TOKEN_SECRET,
+            name: MAIL_TOKEN_KEY,
             reason: format!("must be at least {} characters", MailTokenKey::MIN_SECRET_LEN),
         });
     }
@@ -327,9 +327,9 @@ pub async fn token_issuer(sdk: &SdkConfig) -> Result<TokenIssuer, ConfigError> {
 }
 
 pub async fn cursor_key(sdk: &SdkConfig) -> Result<CursorKey, ConfigError> {
-    let secret = secret(sdk, CURSOR_SECRET).await?;
+    let secret = secret(sdk, CURSOR_KEY).await?;
     if secret.len() < 32 {
-        return Err(ConfigError::Invalid { name: CURSOR_SECRET, reason: "must be at least 32 characters".into() });
+        return Err(ConfigError::Invalid { name: CURSOR_KEY, reason: "must be at least 32 characters".into() });
     }
     Ok(CursorKey::new(secret.as_bytes()))
 }
@@ -398,10 +398,10 @@ pub fn webhook_reach() -> Result<Reach, ConfigError> {
 /// The key webhook secrets are sealed under: only the function that makes webhooks and the
 /// dispatcher read it.
 pub async fn sealing_key(sdk: &SdkConfig) -> Result<SealingKey, ConfigError> {
-    let secret = secret(sdk, WEBHOOK_SEALING_SECRET).await?;
+    let secret = secret(sdk, WEBHOOK_SEALING_KEY).await?;
     if secret.len() < SealingKey::MIN_SECRET_LEN {
         return Err(ConfigError::Invalid {
-            name: WEBHOOK_SEALING_SECRET,
+            name: WEBHOOK_SEALING_KEY,
             reason: format!("must be at least {} characters", SealingKey::MIN_SECRET_LEN),
         });
     }

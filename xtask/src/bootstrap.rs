@@ -24,9 +24,9 @@ const MAX_RECEIVE_COUNT: u32 = 3;
 /// locally too, so the deployed code path is the one exercised.
 const SECRETS: [(&str, &str, &str); 4] = [
     ("taskflow/jwt-signing-key", "jwt-private.pem", config::JWT_PRIVATE_KEY),
-    ("taskflow/cursor-secret", "cursor-secret", config::CURSOR_SECRET),
-    ("taskflow/mail-token-secret", "mail-token-secret", config::MAIL_TOKEN_SECRET),
-    ("taskflow/webhook-sealing-secret", "webhook-sealing-secret", config::WEBHOOK_SEALING_SECRET),
+    ("taskflow/cursor-secret", "cursor-secret", config::CURSOR_KEY),
+    ("taskflow/mail-token-secret", "mail-token-secret", config::MAIL_TOKEN_KEY),
+    ("taskflow/webhook-sealing-secret", "webhook-sealing-secret", config::WEBHOOK_SEALING_KEY),
 ];
 
 pub async fn run(key_dir: &Path) -> Result<(), Error> {

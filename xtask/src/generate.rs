@@ -7,7 +7,6 @@
 //! - the local router (`[workspace.metadata.lambda.watch.router]` in Cargo.toml), which
 //!   `cargo lambda watch` serves as API Gateway would;
 //! - the README's route table;
-//! - `shared/src/openapi/handlers.rs`: the handlers the OpenAPI document lists, one per route;
 //! - `events/<function>.json`, one sample event per function.
 //!
 //! `xtask gen --check` fails, naming the files, when a committed one differs from what it
@@ -26,7 +25,6 @@ use crate::manifest::{Manifest, Queue, Route, Workspace};
 const BASE_TEMPLATE: &str = "deploy/template.base.yaml";
 const MARKER: &str = "  # make gen: ";
 const ROUTER_HEADER: &str = "[workspace.metadata.lambda.watch.router]";
-const HANDLERS: &str = "shared/src/openapi/handlers.rs";
 const README_TABLE: &str = "| Route | Function |\n| --- | --- |\n";
 
 /// A fixed instant for the samples, so that they do not change on every run.
@@ -44,7 +42,6 @@ pub fn generate(workspace: &Workspace) -> Result<BTreeMap<PathBuf, String>, Erro
     files.insert(PathBuf::from("template.yaml"), template(workspace, &read(BASE_TEMPLATE)?)?);
     files.insert(PathBuf::from("Cargo.toml"), router(&read("Cargo.toml")?, &routes)?);
     files.insert(PathBuf::from("README.md"), route_table(&read("README.md")?, &routes)?);
-    files.insert(PathBuf::from(HANDLERS), handlers(workspace, &routes));
     let public = public_operations()?;
     for (name, manifest) in &workspace.functions {
         let event = sample_event(name, manifest, &public)?;
@@ -114,6 +111,12 @@ fn template(workspace: &Workspace, base: &str) -> Result<String, Error> {
     }
     out.push_str(&base[marker_end..]);
     Ok(out)
+}
+
+/// `text` as a YAML scalar that reads back as itself whatever it holds (`: `, ` #`, quotes):
+/// a JSON string, which YAML reads as a double-quoted one.
+fn yaml_string(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serializes")
 }
 
 /// `text` as comment lines at `indent`, wrapped before 96 columns.
@@ -204,7 +207,8 @@ fn consumer_resources(queue: &Queue) -> Result<String, Error> {
          - Name: QueueName\n          Value: !GetAtt {dlq}.QueueName\n      Statistic: Maximum\n      Period: 300\n      \
          EvaluationPeriods: 1\n      Threshold: 0\n      ComparisonOperator: GreaterThanThreshold\n      \
          TreatMissingData: notBreaching\n      AlarmActions: [!Ref AlarmTopicArn]\n\n",
-        queue.alarm_id, queue.alarm
+        queue.alarm_id,
+        yaml_string(&queue.alarm)
     )?;
     Ok(out)
 }
@@ -260,7 +264,8 @@ fn function_resource(workspace: &Workspace, name: &str, m: &Manifest) -> Result<
         write!(
             out,
             "        {}:\n          Type: Schedule\n          Properties:\n            Schedule: {}\n",
-            schedule.event, schedule.rate
+            schedule.event,
+            yaml_string(&schedule.rate)
         )?;
     }
     // One statement per resource, its actions in the order the manifest lists them.
@@ -320,20 +325,6 @@ fn route_table(readme: &str, routes: &[Route]) -> Result<String, Error> {
     let end = start + readme[start..].find("\n\n").map_or(readme.len() - start, |i| i + 1);
     let rows: String = routes.iter().map(|r| format!("| `{} {}` | `{}` |\n", r.method, r.path, r.function)).collect();
     Ok(format!("{}{}{}", &readme[..start], rows, &readme[end..]))
-}
-
-/// The handlers whose `#[utoipa::path]` the OpenAPI document lists, in the routes' order.
-fn handlers(workspace: &Workspace, routes: &[Route]) -> String {
-    let listed: String = routes
-        .iter()
-        .filter_map(|r| workspace.functions[&r.function].handler.as_ref())
-        .map(|handler| format!("    crate::api::{handler},\n"))
-        .collect();
-    format!(
-        "//! Written by `make gen` (xtask/src/generate.rs) from the functions' manifests: the handler of\n\
-         //! every route, whose `#[utoipa::path]` the OpenAPI document lists.\n\n\
-         #[derive(utoipa::OpenApi)]\n#[openapi(paths(\n{listed}))]\npub(super) struct Handlers;\n"
-    )
 }
 
 /// The (method, path) of every operation the OpenAPI document marks as needing no token.

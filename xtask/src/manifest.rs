@@ -4,15 +4,16 @@
 //! generator (`generate.rs`), the local stack's bootstrap and poller, and the per-function
 //! environment all read them from here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::Error;
 
-/// The HTTP methods a route may have.
-pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+/// The HTTP methods a route may have: those the API's CORS configuration allows
+/// (`AllowMethods` in deploy/template.base.yaml).
+pub const METHODS: [&str; 4] = ["GET", "POST", "PATCH", "DELETE"];
 
 #[derive(Debug)]
 pub struct Workspace {
@@ -232,6 +233,7 @@ impl Workspace {
     /// function is reached one way; no route is served twice.
     fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
+        let read_by_the_library = variables_named_in(&self.root.join("shared/src"))?;
         for (name, m) in &self.functions {
             let file = format!("functions/{name}/Cargo.toml");
             let kinds =
@@ -261,6 +263,71 @@ impl Workspace {
             {
                 problems.push(format!("{file}: queue.consumer {:?} is no Consumer of the event topic", queue.consumer));
             }
+            for (action, _) in m.permissions(name)? {
+                let well_formed = action.split_once(':').is_some_and(|(service, operation)| {
+                    !service.is_empty()
+                        && service.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                        && operation.starts_with(|c: char| c.is_ascii_uppercase())
+                        && operation.chars().all(|c| c.is_ascii_alphanumeric())
+                });
+                if !well_formed {
+                    problems.push(format!("{file}: {action:?} is not an IAM action (service:Operation)"));
+                }
+            }
+            for variable in m.environment.iter().chain(&m.tuning) {
+                // A secret's `<NAME>_SECRET_ARN` is read as `<NAME>` (config::secret).
+                let read_as = variable.strip_suffix("_SECRET_ARN").unwrap_or(variable);
+                if !read_by_the_library.contains(read_as) {
+                    problems.push(format!(
+                        "{file}: the library reads no variable {variable} (shared/src names it nowhere)"
+                    ));
+                }
+            }
+            if let Some(schedule) = &m.schedule
+                && !schedule.event.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                problems.push(format!(
+                    "{file}: schedule.event {:?} is not a template name (letters, digits)",
+                    schedule.event
+                ));
+            }
+            if let Some(sample) = &m.sample {
+                let route = m.route(name)?;
+                let parameters: BTreeSet<&str> = route
+                    .as_ref()
+                    .map(|r| r.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect())
+                    .unwrap_or_default();
+                if sample.path.keys().map(String::as_str).collect::<BTreeSet<_>>() != parameters {
+                    problems.push(format!(
+                        "{file}: [..sample] path must give exactly its route's parameters {parameters:?}"
+                    ));
+                }
+                if route.is_none() && (sample.body.is_some() || !sample.query.is_empty()) {
+                    problems.push(format!("{file}: [..sample] body and query are for a route's sample"));
+                }
+                if m.queue.is_none() && sample.event.is_some() {
+                    problems.push(format!("{file}: [..sample] event is for a queue consumer's sample"));
+                }
+            }
+        }
+        // One queue per consumer: two would each get every event (a mail sent twice).
+        let mut consumed = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for (name, m) in &self.functions {
+            let mut own = vec![m.logical_id(name)];
+            if let Some(queue) = &m.queue {
+                if !consumed.insert(queue.consumer.as_str()) {
+                    problems.push(format!("two functions consume the queue of {:?}", queue.consumer));
+                }
+                own.extend(
+                    [&queue.id, &queue.dead_letter_id, &queue.subscription_id, &queue.alarm_id].map(Clone::clone),
+                );
+            }
+            for id in own {
+                if !ids.insert(id.clone()) {
+                    problems.push(format!("functions/{name}/Cargo.toml: the logical id {id} is taken already"));
+                }
+            }
         }
         let routes = self.routes()?;
         for pair in routes.windows(2) {
@@ -284,6 +351,35 @@ impl Workspace {
     }
 }
 
+/// Every `"TASKFLOW_..."`, `"AWS_..."` or `"RUST_LOG"` string literal in the Rust files under
+/// `dir`: the variables the library may read.
+fn variables_named_in(dir: &Path) -> Result<BTreeSet<String>, Error> {
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(variables_named_in(&path)?);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path)?;
+            // After each quote, a run of name characters closed by a quote (however the file's
+            // other quotes pair up).
+            for (at, _) in text.match_indices('"') {
+                let rest = &text[at + 1..];
+                let end = rest.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'));
+                if let Some(end) = end
+                    && rest[end..].starts_with('"')
+                {
+                    let literal = &rest[..end];
+                    if literal.starts_with("TASKFLOW_") || literal.starts_with("AWS_") || literal == "RUST_LOG" {
+                        found.insert(literal.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()).into())
@@ -303,4 +399,76 @@ pub fn repository_root() -> PathBuf {
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the repository").to_owned()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The repository's workspace with `change` made to it: what `validate` says.
+    fn refusal(change: impl FnOnce(&mut Workspace)) -> String {
+        let mut workspace = Workspace::load_here().expect("the repository's manifests are valid");
+        change(&mut workspace);
+        workspace.validate().expect_err("the change is refused").to_string()
+    }
+
+    fn function<'a>(workspace: &'a mut Workspace, name: &str) -> &'a mut Manifest {
+        workspace.functions.get_mut(name).expect("a function of the repository")
+    }
+
+    #[test]
+    fn a_misspelt_variable_is_refused_not_dropped() {
+        let refused = refusal(|w| function(w, "tasks-list").tuning.push("TASKFLOW_JWT_ISUER".into()));
+        assert!(
+            refused.contains("functions/tasks-list/Cargo.toml: the library reads no variable TASKFLOW_JWT_ISUER"),
+            "{refused}"
+        );
+        let refused = refusal(|w| function(w, "tasks-list").environment.push("TASKFLOW_NOTHING_SECRET_ARN".into()));
+        assert!(refused.contains("TASKFLOW_NOTHING_SECRET_ARN"), "{refused}");
+    }
+
+    #[test]
+    fn a_permission_must_name_a_known_resource_and_an_iam_action() {
+        let refused = refusal(|w| function(w, "tasks-get").permissions.push("dynamodb:GetItem tabel".into()));
+        assert!(
+            refused.contains("\"tabel\", which [workspace.metadata.taskflow.resources] does not name"),
+            "{refused}"
+        );
+        let refused = refusal(|w| function(w, "tasks-get").permissions.push("dynamodb-GetItem table".into()));
+        assert!(refused.contains("is not an IAM action"), "{refused}");
+    }
+
+    #[test]
+    fn one_queue_per_consumer_and_one_resource_per_logical_id() {
+        let refused = refusal(|w| {
+            let mut queue = function(w, "audit-writer").queue.clone().unwrap();
+            queue.id = "OtherQueue".into();
+            queue.dead_letter_id = "OtherDeadLetterQueue".into();
+            queue.subscription_id = "OtherSubscription".into();
+            queue.alarm_id = "OtherAlarm".into();
+            let mailer = function(w, "notifications-mailer");
+            mailer.queue = Some(queue);
+        });
+        assert!(refused.contains("two functions consume the queue of \"audit-writer\""), "{refused}");
+        let refused = refusal(|w| function(w, "tasks-get").id = Some("TasksListFunction".into()));
+        assert!(refused.contains("the logical id TasksListFunction is taken already"), "{refused}");
+    }
+
+    #[test]
+    fn a_function_is_reached_one_way_and_a_route_by_one_function() {
+        let refused = refusal(|w| function(w, "tasks-get").route = Some("GET /api/v1/tasks".into()));
+        assert!(refused.contains("GET /api/v1/tasks is routed to both"), "{refused}");
+        let refused = refusal(|w| function(w, "tasks-get").handler = None);
+        assert!(refused.contains("a `route` and its `handler` go together"), "{refused}");
+        let refused = refusal(|w| function(w, "audit-writer").route = Some("GET /api/v1/x".into()));
+        assert!(refused.contains("exactly one of `route`, [..queue] or [..schedule]"), "{refused}");
+    }
+
+    #[test]
+    fn a_sample_gives_exactly_its_routes_parameters() {
+        let refused = refusal(|w| {
+            function(w, "tasks-get").sample.as_mut().unwrap().path = BTreeMap::from([("task".into(), "x".into())]);
+        });
+        assert!(refused.contains("[..sample] path must give exactly its route's parameters"), "{refused}");
+    }
 }

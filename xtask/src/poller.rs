@@ -1,9 +1,9 @@
-//! The local equivalent of Lambda's SQS event source mappings, plus the re-publisher's
-//! schedule. It long-polls each queue (notifications for the mailer, deletions for the
-//! deleter, exports for the exporter, audit for the audit writer, webhooks for the dispatcher), invokes its function through `cargo lambda watch`'s
-//! Invoke API with an SQS event, deletes the messages the mailer did not report as failed,
-//! and leaves the failed ones to come back after the visibility timeout, until the
-//! emulator's redrive policy moves them to the dead-letter queue — as Lambda does.
+//! The local equivalent of Lambda's SQS event source mappings, plus the scheduled jobs'
+//! schedules, read from the functions' manifests. It long-polls each consumer's queue,
+//! invokes its function through `cargo lambda watch`'s Invoke API with an SQS event of at
+//! most its batch size, deletes the messages the function did not report as failed, and
+//! leaves the failed ones to come back after the visibility timeout, until the emulator's
+//! redrive policy moves them to the dead-letter queue — as Lambda does.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -14,13 +14,8 @@ use aws_sdk_sqs::types::{
 };
 
 use crate::Error;
+use crate::manifest::Workspace;
 
-const MAILER: &str = "notifications-mailer";
-const DELETER: &str = "organizations-deleter";
-const EXPORTER: &str = "organizations-exporter";
-const AUDIT_WRITER: &str = "audit-writer";
-const WEBHOOK_DISPATCHER: &str = "webhooks-dispatcher";
-const REPUBLISHER: &str = "notifications-republisher";
 /// Batches of one queue handled at once. Lambda's mapping of a standard queue starts with
 /// five pollers and scales out; `cargo lambda watch` runs at most four instances of a
 /// function under test (tools/stack.sh), so more would only wait there. One at a time made
@@ -32,25 +27,24 @@ const POLLERS_PER_QUEUE: usize = 4;
 #[derive(Clone)]
 struct Consumer {
     queue_url: String,
-    function: &'static str,
+    function: String,
     /// The mapping's batch size, as the template sets it.
     batch_size: i32,
     /// Whether the poller keeps a batch hidden while its invocation runs. A deployed queue's
     /// visibility timeout outlasts the function's (the template's are 3 to 6 times it); the
     /// local one is 2 s, so that a failed message comes back at once, and without this a
     /// batch still running (a delayed call, a loaded machine) came back to another poller
-    /// and ran twice at the same time. Not for the webhook queue: the dispatcher hides each
-    /// failed message for its own back-off, which this must never overwrite, and that
-    /// queue's visibility outlasts an invocation already (bootstrap.rs).
+    /// and ran twice at the same time. Not for a consumer that times its own retries (a
+    /// `local_visibility_timeout` in its manifest: the webhook dispatcher hides each failed
+    /// message for its back-off, which this must never overwrite, and its queue's visibility
+    /// outlasts an invocation already; bootstrap.rs).
     hidden_while_running: bool,
 }
 
 struct Settings {
-    mail: Consumer,
-    deletions: Consumer,
-    exports: Consumer,
-    audit: Consumer,
-    webhooks: Consumer,
+    consumers: Vec<Consumer>,
+    /// The scheduled jobs, each run every `republish_every` (its schedule is a minute).
+    scheduled: Vec<String>,
     invoke_url: String,
     republish_every: Duration,
 }
@@ -61,37 +55,19 @@ fn settings() -> Result<Settings, Error> {
         Ok(s) => Duration::from_secs(s.parse()?),
         Err(_) => Duration::from_secs(60),
     };
-    let mail = Consumer {
-        queue_url: var("TASKFLOW_QUEUE_URL")?,
-        function: MAILER,
-        batch_size: 10,
-        hidden_while_running: true,
-    };
-    let deletions = Consumer {
-        queue_url: var("TASKFLOW_DELETION_QUEUE_URL")?,
-        function: DELETER,
-        batch_size: 1,
-        hidden_while_running: true,
-    };
-    let exports = Consumer {
-        queue_url: var("TASKFLOW_EXPORT_QUEUE_URL")?,
-        function: EXPORTER,
-        batch_size: 1,
-        hidden_while_running: true,
-    };
-    let audit = Consumer {
-        queue_url: var("TASKFLOW_AUDIT_QUEUE_URL")?,
-        function: AUDIT_WRITER,
-        batch_size: 10,
-        hidden_while_running: true,
-    };
-    let webhooks = Consumer {
-        queue_url: var("TASKFLOW_WEBHOOK_QUEUE_URL")?,
-        function: WEBHOOK_DISPATCHER,
-        batch_size: 10,
-        hidden_while_running: false,
-    };
-    Ok(Settings { mail, deletions, exports, audit, webhooks, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
+    let workspace = Workspace::load_here()?;
+    let mut consumers = Vec::new();
+    for (function, queue) in workspace.consumers() {
+        consumers.push(Consumer {
+            queue_url: var(&format!("{}_URL", queue.local_variable))?,
+            function: function.to_owned(),
+            batch_size: i32::try_from(queue.batch_size)?,
+            hidden_while_running: queue.local_visibility_timeout.is_none(),
+        });
+    }
+    let scheduled =
+        workspace.functions.iter().filter(|(_, m)| m.schedule.is_some()).map(|(name, _)| name.clone()).collect();
+    Ok(Settings { consumers, scheduled, invoke_url: var("TASKFLOW_INVOKE_URL")?, republish_every })
 }
 
 pub async fn run() -> Result<(), Error> {
@@ -119,20 +95,19 @@ pub async fn run() -> Result<(), Error> {
         loop {
             schedule.tick().await;
             let scheduled = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
-            if let Err(e) = invoke(&http, &settings.invoke_url, REPUBLISHER, &scheduled).await {
-                eprintln!("{REPUBLISHER} failed: {e}");
+            for function in &settings.scheduled {
+                if let Err(e) = invoke(&http, &settings.invoke_url, function, &scheduled).await {
+                    eprintln!("{function} failed: {e}");
+                }
             }
         }
     };
     // Each queue is polled on its own, as each event source mapping is: a long deletion
     // never holds up the mail.
+    let consumers = futures_util::future::join_all(settings.consumers.iter().cloned().map(consume));
     tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
-        _ = consume(settings.mail.clone()) => Ok(()),
-        _ = consume(settings.deletions.clone()) => Ok(()),
-        _ = consume(settings.exports.clone()) => Ok(()),
-        _ = consume(settings.audit.clone()) => Ok(()),
-        _ = consume(settings.webhooks.clone()) => Ok(()),
+        _ = consumers => Ok(()),
         () = republish => Ok(()),
     }
 }
@@ -157,7 +132,7 @@ async fn poll_once(
     }
     let event = sqs_event(&messages);
     let payload = serde_json::to_value(&event)?;
-    let invocation = invoke(http, invoke_url, consumer.function, &payload);
+    let invocation = invoke(http, invoke_url, &consumer.function, &payload);
     let answer = if consumer.hidden_while_running {
         hidden_while(sqs, &consumer.queue_url, &messages, invocation).await
     } else {

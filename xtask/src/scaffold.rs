@@ -3,8 +3,8 @@
 //! It writes, from the templates below, the function's crate (its manifest and its `main`)
 //! and a handler stub answering 501 with its `#[utoipa::path]` (appended to the group's
 //! module under `shared/src/api/`, or a new module); then `make gen` writes everything that
-//! follows from the manifest (template.yaml, the router, the README's row, the OpenAPI
-//! handler list, the sample event). What is left by hand is the handler's logic, its
+//! follows from the manifest (template.yaml, the router, the README's row, the sample
+//! event). The OpenAPI document lists the handler from the manifest (`shared/build.rs`). What is left by hand is the handler's logic, its
 //! permissions and environment in the manifest, and its tests (README, Adding a route).
 
 use std::path::Path;
@@ -41,29 +41,61 @@ pub struct NewFunction {
     pub action: String,
 }
 
+/// Words a module or function cannot be named (Rust's strict and reserved keywords).
+const KEYWORDS: [&str; 52] = [
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
+    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become",
+    "box", "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "union",
+];
+
+/// A Rust identifier that is no keyword: a lowercase letter, then letters, digits or `_`.
+fn is_identifier(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_lowercase())
+        && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !KEYWORDS.contains(&word)
+}
+
 fn is_kebab_name(name: &str) -> bool {
     let parts: Vec<&str> = name.split('-').collect();
     parts.len() >= 2
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts[0].starts_with(|c: char| c.is_ascii_lowercase())
+        && parts.iter().all(|p| p.starts_with(|c: char| c.is_ascii_lowercase()))
+        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
 }
 
-fn is_api_path(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
-    rest.split('/').all(|segment| {
-        let literal = segment.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && segment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        let parameter = segment.len() > 2
-            && segment.starts_with('{')
-            && segment.ends_with('}')
-            && segment[1..segment.len() - 1].starts_with(|c: char| c.is_ascii_lowercase())
-            && segment[1..segment.len() - 1].chars().all(|c| c.is_ascii_lowercase() || c == '_');
-        literal || parameter
-    })
+/// The path's parameters, in order; `None` when a segment is neither a lowercase literal nor
+/// a `{snake_case}` parameter, or a parameter repeats.
+fn api_path_parameters(path: &str) -> Option<Vec<&str>> {
+    let rest = path.strip_prefix("/api/v1/")?;
+    let mut parameters = Vec::new();
+    for segment in rest.split('/') {
+        if let Some(parameter) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            if !is_identifier(parameter) || parameters.contains(&parameter) {
+                return None;
+            }
+            parameters.push(parameter);
+        } else if !(segment.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && segment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        {
+            return None;
+        }
+    }
+    Some(parameters)
+}
+
+/// Where `name`'s handler goes: the longest leading part of the name that is a module of
+/// `shared/src/api/` already (`api-keys-rotate` → `api_keys::rotate`), else its first word.
+fn group_and_action(root: &Path, name: &str) -> (String, String) {
+    let parts: Vec<&str> = name.split('-').collect();
+    let split = (1..parts.len())
+        .rev()
+        .find(|&n| root.join("shared/src/api").join(format!("{}.rs", parts[..n].join("_"))).is_file())
+        .unwrap_or(1);
+    (parts[..split].join("_"), parts[split..].join("_"))
 }
 
 /// Checks the name and route against the workspace: a kebab-case `<group>-<action>` name not
-/// taken, a `/api/v1/...` route not served.
+/// taken, whose group and action are Rust names; a `/api/v1/...` route not served.
 pub fn parse(workspace: &Workspace, name: &str, route: &str) -> Result<NewFunction, Error> {
     if !is_kebab_name(name) {
         return Err(
@@ -73,11 +105,18 @@ pub fn parse(workspace: &Workspace, name: &str, route: &str) -> Result<NewFuncti
     if workspace.root.join("functions").join(name).exists() {
         return Err(format!("functions/{name} exists already").into());
     }
+    let (group, action) = group_and_action(&workspace.root, name);
+    if !is_identifier(&group) || !is_identifier(&action) || group == "mod" {
+        return Err(format!(
+            "NAME {name:?} makes the handler api::{group}::{action}, which Rust cannot name: choose other words"
+        )
+        .into());
+    }
     let (method, path) = match route.split_once(' ') {
-        Some((method, path)) if METHODS.contains(&method) && is_api_path(path) => (method, path),
+        Some((method, path)) if METHODS.contains(&method) && api_path_parameters(path).is_some() => (method, path),
         _ => {
             return Err(format!(
-                "ROUTE must be \"<{}> /api/v1/...\", path parameters as {{id}} (not {route:?})",
+                "ROUTE must be \"<{}> /api/v1/...\", path parameters as {{id}}, each once (not {route:?})",
                 METHODS.join("|")
             )
             .into());
@@ -86,14 +125,12 @@ pub fn parse(workspace: &Workspace, name: &str, route: &str) -> Result<NewFuncti
     if workspace.routes()?.iter().any(|r| r.method == method && r.path == path) {
         return Err(format!("{method} {path} is routed already").into());
     }
-    let (group, action) = name.split_once('-').expect("a kebab name has a group");
-    Ok(NewFunction {
-        name: name.to_owned(),
-        method: method.to_owned(),
-        path: path.to_owned(),
-        group: group.to_owned(),
-        action: action.replace('-', "_"),
-    })
+    let module = workspace.root.join("shared/src/api").join(format!("{group}.rs"));
+    let text = std::fs::read_to_string(&module).unwrap_or_default();
+    if text.contains(&format!("fn {action}(")) || text.contains(&format!("fn {action}<")) {
+        return Err(format!("shared/src/api/{group}.rs has a function {action} already: choose another NAME").into());
+    }
+    Ok(NewFunction { name: name.to_owned(), method: method.to_owned(), path: path.to_owned(), group, action })
 }
 
 fn toml_list(values: &[&str]) -> String {
@@ -102,8 +139,7 @@ fn toml_list(values: &[&str]) -> String {
 
 fn manifest(new: &NewFunction) -> String {
     let NewFunction { name, method, path, group, action } = new;
-    let parameters: Vec<&str> =
-        path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
+    let parameters = api_path_parameters(path).unwrap_or_default();
     let sample = if parameters.is_empty() {
         String::new()
     } else {
@@ -245,8 +281,24 @@ pub fn run(name: &str, route: &str) -> Result<(), Error> {
     let root = crate::manifest::repository_root();
     let workspace = Workspace::load(&root)?;
     let new = parse(&workspace, name, route).map_err(|e| format!("make function: {e}"))?;
-    write(&root, &new)?;
-    crate::generate::run_at(&root, false)?;
+    // Nothing half-written: when a step fails, what the scaffold wrote is taken back.
+    let module = root.join("shared/src/api").join(format!("{}.rs", new.group));
+    let mod_rs = root.join("shared/src/api/mod.rs");
+    let before = [
+        (module.clone(), std::fs::read_to_string(&module).ok()),
+        (mod_rs.clone(), std::fs::read_to_string(&mod_rs).ok()),
+    ];
+    if let Err(e) = write(&root, &new).and_then(|()| crate::generate::run_at(&root, false)) {
+        let _ = std::fs::remove_dir_all(root.join("functions").join(&new.name));
+        for (path, text) in before {
+            let _ = match text {
+                Some(text) => std::fs::write(&path, text),
+                None => std::fs::remove_file(&path),
+            };
+        }
+        let _ = crate::generate::run_at(&root, false);
+        return Err(format!("make function: {e} (nothing was kept)").into());
+    }
     // The new member in Cargo.lock (no new dependency, so offline), and rustfmt's layout.
     for command in [&["update", "--workspace", "--offline", "--quiet"][..], &["fmt", "--all"][..]] {
         let status = std::process::Command::new("cargo").args(command).current_dir(&root).status()?;
@@ -279,6 +331,13 @@ mod tests {
             ("tasks-archive", "POST /api/v1/tasks/:id", "ROUTE must be"),
             ("tasks-archive", "POST /api/v1/tasks/{Id}", "ROUTE must be"),
             ("tasks-archive", "POST /api/v1/tasks//x", "ROUTE must be"),
+            ("tasks-archive", "POST /api/v1/tasks/{id}/x/{id}", "ROUTE must be"),
+            ("tasks-archive", "PUT /api/v1/tasks/{id}/archive", "ROUTE must be"),
+            ("tasks-move", "POST /api/v1/tasks/{id}/move", "Rust cannot name"),
+            ("type-list", "GET /api/v1/types", "Rust cannot name"),
+            ("tasks-2fa", "GET /api/v1/tasks/2fa", "kebab-case"),
+            ("mod-list", "GET /api/v1/mods", "Rust cannot name"),
+            ("tasks-check-assignee", "POST /api/v1/tasks/check", "has a function check_assignee already"),
         ] {
             let refused = parse(&workspace, name, route).unwrap_err().to_string();
             assert!(refused.contains(reason), "{name} {route}: {refused}");
@@ -292,5 +351,8 @@ mod tests {
         assert_eq!((new.group.as_str(), new.action.as_str()), ("tasks", "bulk_archive"));
         assert!(handler(&new).contains("operation_id = \"bulkArchiveTasks\""));
         assert!(manifest(&new).contains("handler = \"tasks::bulk_archive\""));
+        let key = parse(&workspace, "api-keys-rotate", "POST /api/v1/api-keys/{id}/rotate").unwrap();
+        assert_eq!((key.group.as_str(), key.action.as_str()), ("api_keys", "rotate"), "the longest existing module");
+        assert!(manifest(&key).contains("path = { id = \"${ID}\" }"));
     }
 }

@@ -36,9 +36,13 @@ async fn export_objects(s3: &aws_sdk_s3::Client, org_id: &str) -> Vec<String> {
     listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
 }
 
+/// The route that starts an export, and the deprecated one that answers as it does.
+const EXPORTS: &str = "/api/v1/organizations/me/exports";
+const DEPRECATED_EXPORT: &str = "/api/v1/organizations/me/export";
+
 /// Starts an export: its `Location`, which must be its own poll URL, and its body.
 async fn start_export(api: &Api, token: &str) -> (String, Value) {
-    let response = api.request(Method::GET, "/api/v1/organizations/me/export", Some(token)).send().await.unwrap();
+    let response = api.request(Method::POST, EXPORTS, Some(token)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let headers = response.headers().clone();
     let (_, body) = e2e::read(response).await;
@@ -86,8 +90,10 @@ async fn an_export_of_ten_thousand_tasks_is_one_checked_document_without_secrets
     ids.insert(made["id"].as_str().unwrap().to_owned());
 
     // Only an admin.
-    let (status, _) = api.call(Method::GET, "/api/v1/organizations/me/export", Some(&member.token), None).await;
+    let (status, _) = api.call(Method::POST, EXPORTS, Some(&member.token), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api.call(Method::GET, DEPRECATED_EXPORT, Some(&member.token), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the deprecated route refuses a member too");
 
     // One export at a time: its first read is held, and asking again meanwhile answers the
     // same export.
@@ -96,6 +102,12 @@ async fn an_export_of_ten_thousand_tasks_is_one_checked_document_without_secrets
     assert_eq!(first["status"], "pending", "{first}");
     let (again, _) = start_export(&api, &tenant.admin.token).await;
     assert_eq!(again, location, "a second export while the first runs");
+    // The deprecated GET answers as the POST does (the same running export), and says so.
+    let old = api.request(Method::GET, DEPRECATED_EXPORT, Some(&tenant.admin.token)).send().await.unwrap();
+    assert_eq!(old.status(), StatusCode::ACCEPTED);
+    assert_eq!(old.headers()["location"], location.as_str(), "the deprecated route answers the running export");
+    assert_eq!(old.headers()["deprecation"], "@1796601600");
+    assert_eq!(old.headers()["link"], "</api/v1/organizations/me/exports>; rel=\"successor-version\"");
 
     let export = finished_export(&api, &tenant.admin.token, &location).await;
     assert_eq!(held.hits().await, 1);
@@ -200,7 +212,7 @@ async fn an_export_is_its_admins_alone_and_a_demoted_admins_token_gets_nothing()
     let (status, body) = api.call(Method::GET, &location, Some(&promoted), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a demoted admin's token: {body}");
     assert!(body.get("download_url").is_none());
-    let (status, _) = api.call(Method::GET, "/api/v1/organizations/me/export", Some(&promoted), None).await;
+    let (status, _) = api.call(Method::POST, EXPORTS, Some(&promoted), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a demoted admin's token starts no export");
 }
 

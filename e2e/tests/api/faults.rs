@@ -258,7 +258,7 @@ async fn a_secret_unavailable_at_cold_start_answers_503_until_it_can_be_read() {
         .unwrap();
     let arn = created.arn.unwrap();
     let load = || async {
-        let secret = taskflow::config::secret_at(&sdk, taskflow::config::CURSOR_SECRET, &arn).await?;
+        let secret = taskflow::config::secret_at(&sdk, taskflow::config::CURSOR_KEY, &arn).await?;
         Ok::<_, ConfigError>(taskflow::store::CursorKey::new(secret.as_bytes()))
     };
     // The cold start's read and the first request's read both outlast the SDK's retries.

@@ -55,7 +55,7 @@ async fn a_squatter_makes_no_key_webhook_or_export_and_the_owners_reset_leaves_t
     assert!(problem["detail"].as_str().unwrap().contains("verify your email"), "{problem}");
     let (status, problem) = api.call(Method::POST, "/api/v1/webhooks", Some(&attacker), Some(webhook_body())).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no webhook either: {problem}");
-    let (status, _) = api.call(Method::GET, "/api/v1/organizations/me/export", Some(&attacker), None).await;
+    let (status, _) = api.call(Method::POST, "/api/v1/organizations/me/exports", Some(&attacker), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no export either");
 
     // A key made before this rule (written as the old code did) does not act either.

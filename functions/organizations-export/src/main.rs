@@ -1,4 +1,6 @@
-//! `GET /api/v1/organizations/me/export`
+//! `GET /api/v1/organizations/me/export`, deprecated: `POST /api/v1/organizations/me/exports`
+//! (organizations-export-create) starts an export; this answers as it does, with a
+//! `Deprecation` header, while clients move.
 use taskflow::{api, http};
 
 #[tokio::main(flavor = "current_thread")]
@@ -7,5 +9,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = taskflow::config::sdk_config().await?;
     let app = taskflow::app::App::from_env(&sdk)?;
     let publisher = taskflow::config::publisher(&sdk)?;
+    #[allow(deprecated)]
     http::serve(|req| api::organizations::export(&app, &publisher, req)).await
 }

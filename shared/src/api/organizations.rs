@@ -201,11 +201,13 @@ fn export_location(id: ExportId) -> String {
 /// How long a client should wait before polling a pending export again.
 const EXPORT_POLL_SECONDS: u32 = 2;
 
-/// `GET /api/v1/organizations/me/export`: admins only.
+const EXPORT_DESCRIPTION: &str = "Admins only. Starts an export of the organization, its users (without password hashes), tasks and invitations (without tokens), and answers 202 with its `Location` to poll (`getOrganizationExport`); once `ready`, that gives a link to the document, whose shape is `ExportDocument`. One export runs at a time: while one is pending, and for 5 minutes after one finished, this answers 202 with that one (its `status` says which), so a retried request starts nothing new. The document is read item by item while other requests go on, not as one snapshot, and written in 8 MiB parts, so its size has no limit of its own; the exporter's 5-minute timeout bounds it (see the README). Finished exports can be downloaded for 24 hours, then are deleted.";
+
+/// `POST /api/v1/organizations/me/exports`: admins only.
 #[utoipa::path(
-    get, path = "/api/v1/organizations/me/export", tag = "organizations", operation_id = "exportOrganization",
+    post, path = "/api/v1/organizations/me/exports", tag = "organizations", operation_id = "createOrganizationExport",
     summary = "Export the organization's data",
-    description = "Admins only. Starts an export of the organization, its users (without password hashes), tasks and invitations (without tokens), and answers 202 with its `Location` to poll (`getOrganizationExport`); once `ready`, that gives a link to the document, whose shape is `ExportDocument`. One export runs at a time: while one is pending, and for 5 minutes after one finished, this answers 202 with that one (its `status` says which). The document is read item by item while other requests go on, not as one snapshot, and written in 8 MiB parts, so its size has no limit of its own; the exporter's 5-minute timeout bounds it (see the README). Finished exports can be downloaded for 24 hours, then are deleted.",
+    description = EXPORT_DESCRIPTION,
     security(("bearer" = [])),
     responses(
         (status = 202, description = "The export is running (or finished a moment ago): poll `Location`.", body = ExportView, headers(
@@ -217,13 +219,52 @@ const EXPORT_POLL_SECONDS: u32 = 2;
         AuthenticatedErrors,
     )
 )]
+pub async fn create_export(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
+    start_export(app, publisher, &req).await
+}
+
+/// When `GET /api/v1/organizations/me/export` was deprecated (RFC 9745: a structured-field
+/// date, 2026-12-07T00:00:00Z): a GET that starts a job is not what clients or caches expect.
+const EXPORT_GET_DEPRECATED_AT: &str = "@1796601600";
+
+/// `GET /api/v1/organizations/me/export`: admins only; deprecated, answers as
+/// `POST /api/v1/organizations/me/exports` does, with `Deprecation` and a `Link` to it.
+#[utoipa::path(
+    get, path = "/api/v1/organizations/me/export", tag = "organizations", operation_id = "exportOrganization",
+    summary = "Export the organization's data (deprecated: POST /api/v1/organizations/me/exports)",
+    description = "Deprecated: use `createOrganizationExport` (`POST /api/v1/organizations/me/exports`); this answers exactly as it does, with a `Deprecation` header (RFC 9745) and a `Link` to it (`rel=\"successor-version\"`). It keeps answering until a release note gives its sunset.",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "The export is running (or finished a moment ago): poll `Location`.", body = ExportView, headers(
+            ("Location" = String, description = "The export's URL, to poll."),
+            ("Retry-After" = u32, description = "Seconds to wait before polling."),
+            ("Deprecation" = String, description = "When this route was deprecated (RFC 9745)."),
+            ("Link" = String, description = "The route that replaces it: `</api/v1/organizations/me/exports>; rel=\"successor-version\"`."),
+        )),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        AuthenticatedErrors,
+    )
+)]
+#[deprecated = "POST /api/v1/organizations/me/exports (create_export) starts an export"]
 pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = authenticate(app, &req).await?;
+    let mut response = start_export(app, publisher, &req).await?;
+    let headers = response.headers_mut();
+    headers.insert("deprecation", HeaderValue::from_static(EXPORT_GET_DEPRECATED_AT));
+    headers.insert(
+        header::LINK,
+        HeaderValue::from_static("</api/v1/organizations/me/exports>; rel=\"successor-version\""),
+    );
+    Ok(response)
+}
+
+async fn start_export(app: &App, publisher: &Publisher, req: &Request) -> Result<Response<Body>, ApiError> {
+    let principal = authenticate(app, req).await?;
     let caller = principal.as_admin()?.verified();
     let scope = principal.scope();
     let now = Utc::now();
     let export = Export::new(principal.user_id(), now);
-    let event = Event::organization_export_requested(scope.org_id(), &export, &provenance(&principal, &req));
+    let event = Event::organization_export_requested(scope.org_id(), &export, &provenance(&principal, req));
     let export = match app.store.exports().request(&scope, &caller, &export, &event).await? {
         ExportRequested::Started => {
             tracing::info!(export_id = %export.id, "export requested");
@@ -250,7 +291,7 @@ pub async fn export(app: &App, publisher: &Publisher, req: Request) -> Result<Re
     summary = "Poll an export",
     description = "Admins only; the caller's role is read with the export, so a demoted admin's token gets 403. While `pending`, poll again after `Retry-After`. When `ready`, `download_url` is a new pre-signed link to the document (`ExportDocument`) on each poll, valid until `download_expires_at` (15 minutes by default); each link handed out is an `export.downloaded` entry of the audit log. `failed` and `expired` exports have no link: ask for a new export. Another organization's export is not found, like a missing one.",
     security(("bearer" = [])),
-    params(("export_id" = ExportId, Path, description = "The export's id, from the `Location` of `exportOrganization`.")),
+    params(("export_id" = ExportId, Path, description = "The export's id, from the `Location` of `createOrganizationExport`.")),
     responses(
         (status = 200, description = "The export.", body = ExportView, headers(
             ("Retry-After" = u32, description = "While pending: seconds to wait before polling again."),

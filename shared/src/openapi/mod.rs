@@ -1,10 +1,12 @@
 //! The OpenAPI 3.1 document of the API, generated from the handlers' `#[utoipa::path]`
 //! attributes and the types they read and answer, so it cannot drift from the code. It is
 //! served by `GET /openapi.json` and committed as `openapi.json` (`make openapi`). Which
-//! handlers it documents is `handlers.rs`, written by `make gen` from the functions'
-//! manifests (each route's `handler`).
+//! handlers it documents is written at build time from the functions' manifests (each
+//! route's `handler`; `shared/build.rs`).
 
-mod handlers;
+mod handlers {
+    include!(concat!(env!("OUT_DIR"), "/handlers.rs"));
+}
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};

@@ -22,7 +22,7 @@ impl CursorKey {
         Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
     }
 
-    /// A fresh random secret (256 bits, hex) for `TASKFLOW_CURSOR_SECRET`.
+    /// A fresh random secret (256 bits, hex) for `TASKFLOW_CURSOR_KEY`.
     pub fn generate_secret() -> String {
         let mut bytes = [0u8; 32];
         aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
