@@ -7,7 +7,10 @@
 //! - the local router (`[workspace.metadata.lambda.watch.router]` in Cargo.toml), which
 //!   `cargo lambda watch` serves as API Gateway would;
 //! - the README's route table;
-//! - `events/<function>.json`, one sample event per function.
+//! - `events/<function>.json`, one sample event per function;
+//! - the LocalStack init hook's table (`localstack/init/ready.d/table.json`, from the code's
+//!   table definition) and its queues and subscriptions (the blocks after its `# make gen:`
+//!   lines), as the template makes them.
 //!
 //! `xtask gen --check` fails, naming the files, when a committed one differs from what it
 //! writes; the `generated` test runs it, so a manifest changed without `make gen` is caught.
@@ -25,6 +28,8 @@ use crate::manifest::{Manifest, Queue, Route, Workspace};
 const BASE_TEMPLATE: &str = "deploy/template.base.yaml";
 const MARKER: &str = "  # make gen: ";
 const ROUTER_HEADER: &str = "[workspace.metadata.lambda.watch.router]";
+const LOCALSTACK_HOOK: &str = "localstack/init/ready.d/01-taskflow.sh";
+const LOCALSTACK_TABLE: &str = "localstack/init/ready.d/table.json";
 const README_TABLE: &str = "| Route | Function |\n| --- | --- |\n";
 
 /// A fixed instant for the samples, so that they do not change on every run.
@@ -42,6 +47,8 @@ pub fn generate(workspace: &Workspace) -> Result<BTreeMap<PathBuf, String>, Erro
     files.insert(PathBuf::from("template.yaml"), template(workspace, &read(BASE_TEMPLATE)?)?);
     files.insert(PathBuf::from("Cargo.toml"), router(&read("Cargo.toml")?, &routes)?);
     files.insert(PathBuf::from("README.md"), route_table(&read("README.md")?, &routes)?);
+    files.insert(PathBuf::from(LOCALSTACK_HOOK), localstack_hook(workspace, &read(LOCALSTACK_HOOK)?)?);
+    files.insert(PathBuf::from(LOCALSTACK_TABLE), serde_json::to_string_pretty(&localstack_table())? + "\n");
     let public = public_operations()?;
     for (name, manifest) in &workspace.functions {
         let event = sample_event(name, manifest, &public)?;
@@ -325,6 +332,49 @@ fn route_table(readme: &str, routes: &[Route]) -> Result<String, Error> {
     let end = start + readme[start..].find("\n\n").map_or(readme.len() - start, |i| i + 1);
     let rows: String = routes.iter().map(|r| format!("| `{} {}` | `{}` |\n", r.method, r.path, r.function)).collect();
     Ok(format!("{}{}{}", &readme[..start], rows, &readme[end..]))
+}
+
+/// `text` with the block after its line `marker` (up to the next blank line) replaced.
+fn replace_block(text: &str, marker: &str, block: &str, file: &str) -> Result<String, Error> {
+    let at = text.find(marker).ok_or_else(|| format!("{file} has lost its line {marker:?}"))?;
+    let start = at + text[at..].find('\n').ok_or("a marker line ends")? + 1;
+    let end = start + text[start..].find("\n\n").map_or(text.len() - start, |i| i + 1);
+    Ok(format!("{}{block}{}", &text[..start], &text[end..]))
+}
+
+/// The LocalStack init hook with each consumer's queue and subscription, as the template's.
+fn localstack_hook(workspace: &Workspace, hook: &str) -> Result<String, Error> {
+    let mut queues = String::new();
+    let mut subscriptions = String::new();
+    for (_, queue) in workspace.consumers() {
+        writeln!(queues, "queue_with_dead_letters {}", queue.local_name)?;
+        let consumer = Consumer::named(&queue.consumer).ok_or("validated: a known consumer")?;
+        match consumer.event_types() {
+            Some(types) => writeln!(subscriptions, "subscribe {} '{}'", queue.local_name, json!({ "type": types }))?,
+            None => writeln!(subscriptions, "subscribe {}", queue.local_name)?,
+        }
+    }
+    let hook = replace_block(hook, "# make gen: the consumers' queues", &queues, LOCALSTACK_HOOK)?;
+    replace_block(&hook, "# make gen: the consumers' subscriptions", &subscriptions, LOCALSTACK_HOOK)
+}
+
+/// The table as `aws dynamodb create-table --cli-input-json` takes it, from the code's
+/// definition (the one the bootstrap creates and the template declares).
+fn localstack_table() -> Value {
+    use taskflow::store::schema::TABLE;
+    let key_schema = |partition: &str, sort: &str| json!([{"AttributeName": partition, "KeyType": "HASH"}, {"AttributeName": sort, "KeyType": "RANGE"}]);
+    json!({
+        "TableName": "taskflow",
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": TABLE.key_attributes().iter()
+            .map(|a| json!({"AttributeName": a, "AttributeType": "S"})).collect::<Vec<_>>(),
+        "KeySchema": key_schema(TABLE.partition_key, TABLE.sort_key),
+        "GlobalSecondaryIndexes": TABLE.indexes.iter().map(|i| json!({
+            "IndexName": i.name,
+            "KeySchema": key_schema(i.partition_key, i.sort_key),
+            "Projection": {"ProjectionType": "ALL"},
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The (method, path) of every operation the OpenAPI document marks as needing no token.

@@ -1,6 +1,7 @@
 #!/bin/bash
 # LocalStack init hook: the same resources as the template and `xtask bootstrap`. The
-# table's definition is table.json beside this file, which a test keeps equal to the code's.
+# table's definition is table.json beside this file, and the consumers' queues and
+# subscriptions are the blocks after the `# make gen:` lines, all written by `make gen`.
 # (make dev also bootstraps idempotently, so this hook is for using LocalStack on its own.)
 set -euo pipefail
 here=$(dirname "$0")
@@ -23,10 +24,11 @@ queue_with_dead_letters() {
   awslocal sqs create-queue --queue-name "$name" --attributes \
     "{\"VisibilityTimeout\":\"2\",\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"$dlq_arn\\\",\\\"maxReceiveCount\\\":3}\"}"
 }
+# make gen: the consumers' queues
+queue_with_dead_letters taskflow-audit
 queue_with_dead_letters taskflow-notifications
 queue_with_dead_letters taskflow-deletions
 queue_with_dead_letters taskflow-exports
-queue_with_dead_letters taskflow-audit
 queue_with_dead_letters taskflow-webhooks
 
 # The event topic, each consumer's queue subscribed to the types it wants (as `Consumer` in
@@ -44,10 +46,11 @@ print(json.dumps(attributes))' "$policy" "$(queue_arn "$queue-dlq")")
   awslocal sns subscribe --topic-arn "$topic_arn" --protocol sqs --notification-endpoint "$endpoint" \
     --attributes "$attributes"
 }
+# make gen: the consumers' subscriptions
+subscribe taskflow-audit
 subscribe taskflow-notifications '{"type":["task.created","task.assigned","invitation.created","password_reset.requested","email_verification.requested","webhook.disabled"]}'
 subscribe taskflow-deletions '{"type":["organization.deletion_requested"]}'
 subscribe taskflow-exports '{"type":["organization.export_requested"]}'
-subscribe taskflow-audit
 subscribe taskflow-webhooks '{"type":["task.created","task.updated","task.assigned","task.deleted","member.joined","member.role_changed","member.removed","invitation.created","invitation.revoked","organization.updated","api_key.created","api_key.revoked","webhook.created","webhook.updated","webhook.disabled","webhook.deleted","webhook.ping"]}'
 
 # The export bucket, encrypted, its documents gone after a day (as the template makes it).
