@@ -482,3 +482,49 @@ fn sample_event(name: &str, m: &Manifest, public: &[(String, String)]) -> Result
         "detail": {},
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(method: &str, path: &str, function: &str) -> Route {
+        Route { path: path.into(), method: method.into(), function: function.into() }
+    }
+
+    #[test]
+    fn a_comment_wraps_before_96_columns_and_keeps_every_word() {
+        let text = "word ".repeat(60);
+        let lines = comment(&text, "  ");
+        assert!(lines.lines().all(|l| l.len() <= 95 && l.starts_with("  # ")), "{lines}");
+        assert_eq!(lines.split_whitespace().filter(|w| *w == "word").count(), 60);
+    }
+
+    #[test]
+    fn a_yaml_string_keeps_what_plain_yaml_would_cut_or_misread() {
+        assert_eq!(yaml_string("a: b #c \"d\""), r#""a: b #c \"d\"""#);
+    }
+
+    #[test]
+    fn the_router_groups_a_paths_methods_and_keeps_the_rest_of_cargo_toml() {
+        let cargo = "[a]\nx = 1\n\n[workspace.metadata.lambda.watch.router]\n\"/old\" = []\n\n[b]\ny = 2\n";
+        let routes = [route("GET", "/t", "t-list"), route("POST", "/t", "t-create"), route("GET", "/u", "u-get")];
+        let written = router(cargo, &routes).unwrap();
+        assert_eq!(
+            written,
+            "[a]\nx = 1\n\n[workspace.metadata.lambda.watch.router]\n\"/t\" = [\n  \
+             { method = \"GET\", function = \"t-list\" },\n  { method = \"POST\", function = \"t-create\" },\n]\n\
+             \"/u\" = [{ method = \"GET\", function = \"u-get\" }]\n\n[b]\ny = 2\n"
+        );
+        assert!(router("[a]\n", &routes).is_err(), "a Cargo.toml without the table is refused");
+    }
+
+    #[test]
+    fn the_route_table_and_a_block_replace_only_their_rows() {
+        let readme = format!("intro\n\n{README_TABLE}| `GET /x` | `x` |\n\nafter\n");
+        let written = route_table(&readme, &[route("GET", "/y", "y-get")]).unwrap();
+        assert_eq!(written, format!("intro\n\n{README_TABLE}| `GET /y` | `y-get` |\n\nafter\n"));
+        let hook = "a\n# make gen: q\nold 1\nold 2\n\nb\n";
+        assert_eq!(replace_block(hook, "# make gen: q", "new\n", "hook").unwrap(), "a\n# make gen: q\nnew\n\nb\n");
+        assert!(replace_block(hook, "# make gen: z", "", "hook").unwrap_err().to_string().contains("hook has lost"));
+    }
+}
