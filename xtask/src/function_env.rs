@@ -66,7 +66,7 @@ pub fn environment_for(
 /// Replaces this process with `binary`, its arguments and the function's environment.
 pub fn exec(binary: &str, args: &[String]) -> Result<(), Error> {
     let function = Path::new(binary).file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let workspace = Workspace::load_here()?;
+    let workspace = Workspace::read(&crate::manifest::repository_root())?;
     let environment = environment_for(&workspace, function, std::env::vars()).ok_or_else(|| {
         format!("xtask function-env: {function} is not a function of this repository (functions/{function})")
     })?;

@@ -167,7 +167,18 @@ impl Workspace {
         Self::load(&repository_root())
     }
 
+    /// The workspace at `root`, checked (`validate`): what the generator, the bootstrap and
+    /// the poller work from.
     pub fn load(root: &Path) -> Result<Self, Error> {
+        let workspace = Self::read(root)?;
+        workspace.validate()?;
+        Ok(workspace)
+    }
+
+    /// The manifests as they are, unchecked: for what runs at every function's start (the
+    /// local environment filter), which needs one function's lists, not the whole
+    /// workspace's checks (each reads every file of shared/src).
+    pub fn read(root: &Path) -> Result<Self, Error> {
         #[derive(Deserialize)]
         struct Top {
             workspace: WorkspaceTable,
@@ -209,9 +220,7 @@ impl Workspace {
                 .ok_or_else(|| format!("{}: no [package.metadata.taskflow]", path.display()))?;
             functions.insert(package.package.name, manifest);
         }
-        let workspace = Workspace { root: root.to_owned(), taskflow: top.workspace.metadata.taskflow, functions };
-        workspace.validate()?;
-        Ok(workspace)
+        Ok(Workspace { root: root.to_owned(), taskflow: top.workspace.metadata.taskflow, functions })
     }
 
     /// Every route, by path then method.
