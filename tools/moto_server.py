@@ -159,6 +159,41 @@ def _one_at_a_time(method):
     return run
 
 
+# And a Query reads the whole table, sorted: moto's `Table.query` filters `all_items()`, which
+# sorts every item of the table (by DynamoType comparisons, in Python) on every call, and then
+# sorts what it kept again. Under the suite's table that is most of a Query's time, and the
+# outbox's re-publisher queries one index key per shard every two seconds. Here a Query of the
+# table reads its one partition (the same items `item.hash_key == hash_key` keeps), and a
+# Query of an index walks the table once, unsorted (the query sorts what it keeps).
+_all_items = Table.all_items
+_query = Table.query
+_querying = threading.local()
+
+
+def _all_items_for(self):
+    scope = getattr(_querying, "scope", None)
+    if scope is None or scope[0] is not self:
+        return _all_items(self)
+    _, hash_key, index_name = scope
+    if self.range_key_attr is None:
+        return list(self.items.values())
+    if index_name is None and hash_key is not None:
+        return list(self.items.get(hash_key, {}).values())
+    return [item for partition in list(self.items.values()) for item in partition.values()]
+
+
+def _query_partition(self, hash_key, *args, **kwargs):
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    _querying.scope = (self, hash_key, index_name)
+    try:
+        return _query(self, hash_key, *args, **kwargs)
+    finally:
+        _querying.scope = None
+
+
+Table.all_items = _all_items_for
+Table.query = _query_partition
+
 for _name, _method in list(vars(DynamoDBBackend).items()):
     if callable(_method) and not _name.startswith("_"):
         setattr(DynamoDBBackend, _name, _one_at_a_time(_method))

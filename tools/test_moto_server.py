@@ -189,6 +189,41 @@ class PatchedMoto(unittest.TestCase):
         received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
         self.assertEqual(len(received), 10)
 
+    def test_a_query_reads_its_partition_or_index_key_in_order_and_nothing_else(self):
+        self.db.create_table(
+            TableName="q", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "ipk")],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[{"IndexName": "by-ipk", "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": "ipk", "KeyType": "HASH"},
+                                                   {"AttributeName": "sk", "KeyType": "RANGE"}]}])
+        for pk in ("a", "b"):
+            for n in (3, 1, 2):
+                item = {"pk": {"S": pk}, "sk": {"S": f"s{n}"}}
+                if n != 2:
+                    item["ipk"] = {"S": f"x{n % 2}"}
+                self.db.put_item(TableName="q", Item=item)
+
+        def query(**kw):
+            pages, start = [], None
+            while True:
+                extra = {"ExclusiveStartKey": start} if start else {}
+                got = self.db.query(TableName="q", Limit=2, **kw, **extra)
+                pages += [(i["pk"]["S"], i["sk"]["S"]) for i in got["Items"]]
+                start = got.get("LastEvaluatedKey")
+                if not start:
+                    return pages
+
+        self.assertEqual(query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}}),
+                         [("a", "s1"), ("a", "s2"), ("a", "s3")])
+        self.assertEqual(query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
+                               ScanIndexForward=False), [("a", "s3"), ("a", "s2"), ("a", "s1")])
+        self.assertEqual(query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "none"}}), [])
+        self.assertEqual(query(IndexName="by-ipk", KeyConditionExpression="ipk = :p", ExpressionAttributeValues={":p": {"S": "x1"}}),
+                         [("a", "s1"), ("b", "s1"), ("a", "s3"), ("b", "s3")])
+        # And the table's own walk (a Scan) still sees everything, in moto's order.
+        self.assertEqual(len(self.db.scan(TableName="q")["Items"]), 6)
+
     def test_the_dashboard_state_survives_deleted_s3_objects(self):
         s3 = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test")
