@@ -7,19 +7,26 @@ use crate::auth::TokenVerifier;
 use crate::config::{self, ConfigError};
 use crate::domain::RateBudget;
 use crate::metrics::{self, Kind, Metric};
-use crate::store::Store;
+use crate::store::{RateLeases, Store};
 
 /// What every authenticated function needs, built once per cold start: the store, the
-/// verifier of access tokens (public key only) and the organizations' request budget.
+/// verifier of access tokens (public key only), the organizations' request budget and this
+/// instance's leases of it.
 pub struct App {
     pub store: Store,
     pub tokens: TokenVerifier,
     pub budget: RateBudget,
+    pub rate_leases: RateLeases,
 }
 
 impl App {
     pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self { tokens: config::token_verifier()?, store: config::store(sdk), budget: config::rate_budget()? })
+        Ok(Self {
+            tokens: config::token_verifier()?,
+            store: config::store(sdk),
+            budget: config::rate_budget()?,
+            rate_leases: RateLeases::new(),
+        })
     }
 }
 

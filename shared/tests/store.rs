@@ -4,10 +4,11 @@
 use chrono::Utc;
 use serde_json::json;
 use taskflow::auth::hash_password;
-use taskflow::domain::{Email, OrgName, OrgSlug, Password, Role, TaskDraft, TaskStatus};
+use taskflow::domain::{Email, OrgName, OrgSlug, Password, RateBudget, Role, TaskDraft, TaskStatus};
 use taskflow::store::schema::TABLE;
 use taskflow::store::{
-    Caller, Counted, DeleteRefused, Registration, Store, StoreError, TaskFilter, TenantScope, Unique,
+    Caller, Counted, DeleteRefused, Leased, RateLeases, Registration, Store, StoreError, TaskFilter, TenantScope,
+    Unique,
 };
 
 async fn fresh_store() -> Store {
@@ -229,34 +230,48 @@ fn new<'a>(
     taskflow::store::NewInvitation { invitation, token, event }
 }
 
+/// One request's lease (a batch of one), the way a lease's arithmetic is checked exactly.
+async fn lease_one(store: &Store, scope: &TenantScope, window: i64, quota: u32) -> Leased {
+    store.rate_limits().lease(scope, window, quota, 1).await.unwrap()
+}
+
 #[tokio::test]
-async fn concurrent_requests_count_exactly_up_to_the_quota_and_a_new_window_starts_afresh() {
+async fn concurrent_leases_grant_exactly_up_to_the_quota_and_a_new_window_starts_afresh() {
     let (store, client, table) = fresh_table().await;
     let scope = TenantScope::for_new_organization();
     register(&store, &scope, registration(&format!("{}@example.com", unique("r")), &unique("rate"))).await.unwrap();
     let (window, quota) = (1_000_000, 5);
 
-    // Twenty at once in one window, the item not yet there: five counted, each once.
+    // Twenty at once in one window, the item not yet there: five granted, each once.
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let (store, scope) = (store.clone(), scope.clone());
-        tasks.spawn(async move { store.rate_limits().count(&scope, window, quota).await });
+        tasks.spawn(async move { lease_one(&store, &scope, window, quota).await });
     }
-    let counts = tasks.join_all().await;
-    let mut used: Vec<u32> = counts
+    let mut counted: Vec<u32> = tasks
+        .join_all()
+        .await
         .iter()
-        .filter_map(|c| match c.as_ref().unwrap() {
-            Counted::Within { quota: 5, used } => Some(*used),
-            Counted::Over { quota: 5 } => None,
+        .filter_map(|leased| match leased {
+            Leased::Granted { quota: 5, counted, granted: 1, .. } => Some(*counted),
+            Leased::Over { quota: 5, .. } => None,
             other => panic!("{other:?}"),
         })
         .collect();
-    used.sort_unstable();
-    assert_eq!(used, [1, 2, 3, 4, 5]);
+    counted.sort_unstable();
+    assert_eq!(counted, [1, 2, 3, 4, 5]);
 
-    // A later window counts from one; an instance whose clock lags counts in it too.
-    assert_eq!(store.rate_limits().count(&scope, window + 2, quota).await.unwrap(), Counted::Within { quota, used: 1 });
-    assert_eq!(store.rate_limits().count(&scope, window, quota).await.unwrap(), Counted::Within { quota, used: 2 });
+    // A later window counts from one; an instance whose clock lags leases in it too.
+    let granted = |window, counted| Leased::Granted { window, quota, counted, granted: 1 };
+    assert_eq!(lease_one(&store, &scope, window + 2, quota).await, granted(window + 2, 1));
+    assert_eq!(lease_one(&store, &scope, window, quota).await, granted(window + 2, 2));
+
+    // A batch larger than what is left of the quota is granted only what is left.
+    assert_eq!(
+        store.rate_limits().lease(&scope, window + 2, quota, 10).await.unwrap(),
+        Leased::Granted { window: window + 2, quota, counted: 12, granted: 3 }
+    );
+    assert_eq!(lease_one(&store, &scope, window + 2, quota).await, Leased::Over { window: window + 2, quota });
 
     // An operator's quota for this organization wins over the stack's.
     client
@@ -270,21 +285,68 @@ async fn concurrent_requests_count_exactly_up_to_the_quota_and_a_new_window_star
         .await
         .unwrap();
     assert_eq!(
-        store.rate_limits().count(&scope, window + 2, quota).await.unwrap(),
-        Counted::Within { quota: 3, used: 3 }
+        lease_one(&store, &scope, window + 4, quota).await,
+        Leased::Granted { window: window + 4, quota: 3, counted: 1, granted: 1 }
     );
-    assert_eq!(store.rate_limits().count(&scope, window + 2, quota).await.unwrap(), Counted::Over { quota: 3 });
     assert_eq!(
-        store.rate_limits().count(&scope, window + 4, quota).await.unwrap(),
-        Counted::Within { quota: 3, used: 1 }
+        store.rate_limits().lease(&scope, window + 4, quota, 5).await.unwrap(),
+        Leased::Granted { window: window + 4, quota: 3, counted: 6, granted: 2 }
     );
+    assert_eq!(lease_one(&store, &scope, window + 4, quota).await, Leased::Over { window: window + 4, quota: 3 });
+}
+
+/// Several function instances (each its own `RateLeases`) serving one organization at once:
+/// together they serve no more than its quota, and refuse early by no more than what the
+/// others hold unspent, (instances - 1) x (lease - 1); each spends mostly from memory.
+#[tokio::test]
+async fn instances_that_lease_in_batches_serve_at_most_the_quota_together() {
+    let (store, client, table) = fresh_table().await;
+    let scope = TenantScope::for_new_organization();
+    register(&store, &scope, registration(&format!("{}@example.com", unique("r")), &unique("lease"))).await.unwrap();
+    let (window, quota, instances, requests_each) = (2_000_000, 40u32, 4u32, 30);
+    let budget = RateBudget::new(quota, 2).unwrap();
+    let lease = RateBudget::lease_size(quota);
+    assert_eq!(lease, 4);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..instances {
+        let (store, scope) = (store.clone(), scope.clone());
+        tasks.spawn(async move {
+            let leases = RateLeases::new();
+            let mut answers = Vec::new();
+            for _ in 0..requests_each {
+                answers.push(leases.spend(&store, &scope, &budget, window).await.unwrap());
+            }
+            answers
+        });
+    }
+    let answers: Vec<Counted> = tasks.join_all().await.into_iter().flatten().collect();
+    let served = answers.iter().filter(|a| matches!(a, Counted::Within { .. })).count() as u32;
+    assert!(answers.iter().all(|a| matches!(a, Counted::Within { quota: 40, .. } | Counted::Over { quota: 40 })));
+    assert!(served <= quota, "{served} served of a quota of {quota}");
+    assert!(served >= quota - (instances - 1) * (lease - 1), "{served} served: refused too early");
+
+    // The counter took one write per lease, not one per request.
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}", scope.org_id())))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("RATE_LIMIT".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let counted: u32 = item["used"].as_n().unwrap().parse().unwrap();
+    assert!(counted >= quota, "the quota was leased out: {counted}");
+    assert!(counted <= quota + instances * lease, "{counted}");
 }
 
 #[tokio::test]
 async fn an_organization_that_is_gone_gets_no_counter() {
     let (store, client, table) = fresh_table().await;
     let never_registered = TenantScope::for_new_organization();
-    assert_eq!(store.rate_limits().count(&never_registered, 1_000_000, 5).await.unwrap(), Counted::OrganizationGone);
+    assert_eq!(lease_one(&store, &never_registered, 1_000_000, 5).await, Leased::OrganizationGone);
     let items = client
         .query()
         .table_name(&table)

@@ -42,8 +42,9 @@ pub async fn health(_req: Request) -> Result<Response<Body>, ApiError> {
     http::json(StatusCode::OK, &Health { status: "ok" })
 }
 
-/// The verified caller of an authenticated route (by access token, or by API key), once the request is counted against its
-/// organization's budget: over it, 429 with `Retry-After` (the window's end).
+/// The verified caller of an authenticated route (by access token, or by API key), once the
+/// request is counted against its organization's budget (from this instance's lease of it,
+/// mostly without a call): over it, 429 with `Retry-After` (the window's end).
 async fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
     // Authenticated and counted already, by the Idempotency-Key layer around the handler:
     // once per request (a key's lookup and the organization's count are not repeated).
@@ -59,7 +60,7 @@ async fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
     http::record_principal(&principal);
     let now = Utc::now().timestamp();
     let window = app.budget.window_start(now);
-    match app.store.rate_limits().count(&principal.scope(), window, app.budget.quota).await? {
+    match app.rate_leases.spend(&app.store, &principal.scope(), &app.budget, window).await? {
         Counted::Within { quota, used } => http::record_rate(app.budget.state(now, quota, Some(used))),
         Counted::Over { quota } => {
             let state = app.budget.state(now, quota, None);

@@ -29,6 +29,15 @@ impl RateBudget {
         (window_seconds > 0).then_some(Self { quota, window_seconds })
     }
 
+    /// How many of an organization's requests a function instance leases at once from its
+    /// counter (see `store::rate_limits`): a tenth of the quota, at least 1 and at most 100. A
+    /// tenth keeps the counter's writes to about ten per window however busy the
+    /// organization, and what instances hold unspent small beside the quota; 100 keeps an
+    /// instance from sitting on much of a large organization's window.
+    pub fn lease_size(quota: u32) -> u32 {
+        (quota / 10).clamp(1, 100)
+    }
+
     pub fn window_seconds(&self) -> u32 {
         self.window_seconds
     }
@@ -64,6 +73,14 @@ mod tests {
         assert_eq!(budget.window_start(1_000_000), 1_000_000);
         assert_eq!(budget.window_start(-1), -2);
         assert_eq!(RateBudget::new(1, 0), None);
+    }
+
+    #[test]
+    fn a_lease_is_a_tenth_of_the_quota_within_one_and_a_hundred() {
+        assert_eq!(
+            [0, 1, 9, 10, 100, 999, 1_000, 1_000_000].map(RateBudget::lease_size),
+            [1, 1, 1, 1, 10, 99, 100, 100]
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub use mail_budget::{MailBudgetStore, Spent};
 pub use mail_deliveries::{Claim, ClaimRule, MailDeliveryState, MailDeliveryStore};
 pub use organizations::{DeletionRequest, NewAdmin, OrganizationStore, Registration, StaleRegistration};
 pub use outbox::OutboxStore;
-pub use rate_limits::{Counted, RateLimitStore};
+pub use rate_limits::{Counted, Leased, RateLeases, RateLimitStore};
 pub use sessions::{RefreshToken, Session, SessionStore};
 pub use table::cursor::{CursorError, CursorKey};
 pub(crate) use table::error::is_transient;
