@@ -70,6 +70,12 @@ pub const GUARD_SK: &str = "GUARD";
 /// them (a rotated refresh token's lookup is named by nothing else) without a scan.
 pub const OWNER: &str = "owner_org";
 
+/// A stable, evenly spread number for `text` (32-bit FNV-1a): which shard of a key an id
+/// goes to. The same in every instance and every release: changing it would move keys.
+pub fn spread(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
+}
+
 /// A pending notification, in the tenant's partition beside the task it is about.
 pub fn outbox_sk(event: EventId) -> String {
     format!("OUTBOX#{event}")
