@@ -392,6 +392,43 @@ async fn an_audit_entry_past_its_retention_is_not_shown_before_the_ttl_sweep_del
     assert_eq!(earlier.items.len(), 2, "before its retention ended, the expired entry was shown");
 }
 
+/// A batch of one organization's events is entered in one write: each once, a repeated one
+/// (in the batch or from before) answered as there already, none once the organization is
+/// gone.
+#[tokio::test]
+async fn a_batch_of_audit_entries_is_entered_once_each_and_never_for_a_gone_organization() {
+    use taskflow::domain::events::{Event, EventKind};
+    use taskflow::domain::{AuditEntry, TaskId};
+    use taskflow::store::{AuditFilter, Entered};
+
+    let store = fresh_store().await;
+    let scope = TenantScope::for_new_organization();
+    register(&store, &scope, registration(&format!("{}@example.com", unique("a")), &unique("audit"))).await.unwrap();
+    let now = Utc::now();
+    let entry = || {
+        let event = Event::new(scope.org_id(), now, &by(), EventKind::TaskDeleted { task_id: TaskId::generate() });
+        (AuditEntry::of(&event), (now + chrono::Duration::days(1)).timestamp())
+    };
+    let (a, b, c) = (entry(), entry(), entry());
+    let audit = store.audit();
+    assert_eq!(
+        audit.enter_all(&scope, &[a.clone(), b.clone(), a.clone()]).await.unwrap(),
+        [Entered::Written, Entered::Written, Entered::AlreadyThere]
+    );
+    // A redelivered event beside a new one: the new one is entered all the same.
+    assert_eq!(
+        audit.enter_all(&scope, &[b.clone(), c.clone()]).await.unwrap(),
+        [Entered::AlreadyThere, Entered::Written]
+    );
+    let page = audit.page(&scope, &AuditFilter::default(), 10, None, now).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+
+    let gone = TenantScope::for_new_organization();
+    let (d, e) = (entry(), entry());
+    assert_eq!(audit.enter_all(&gone, &[d, e]).await.unwrap(), [Entered::OrganizationGone, Entered::OrganizationGone]);
+    assert!(audit.page(&gone, &AuditFilter::default(), 10, None, now).await.unwrap().items.is_empty());
+}
+
 #[tokio::test]
 async fn a_keys_last_use_is_written_once_a_minute_and_never_brings_a_revoked_key_back() {
     use taskflow::domain::events::{Event, EventKind};

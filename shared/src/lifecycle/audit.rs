@@ -4,10 +4,13 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Duration;
 
-use super::{JobError, Step, each_message};
+use super::{JobError, Step, batch_response};
 use crate::auth;
 use crate::domain::AuditEntry;
-use crate::store::{Entered, Store};
+use crate::store::{Entered, Store, TenantScope};
+
+/// An entry and the time (Unix seconds) its retention ends.
+type Timed = (AuditEntry, i64);
 
 pub struct AuditWriter {
     store: Store,
@@ -20,18 +23,63 @@ impl AuditWriter {
         Self { store, retention }
     }
 
+    /// Enters the batch's events, all of one organization's in one write (see
+    /// [`crate::store::AuditStore::enter_all`]), the organizations' at once.
     pub async fn handle_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
-        each_message(&batch, "audit", |record| self.handle_message(record)).await
+        let mut outcomes: Vec<Option<Result<Step, JobError>>> = Vec::new();
+        // Each organization's entries, with the positions of their messages in the batch.
+        let mut by_organization: Vec<(TenantScope, Vec<usize>, Vec<Timed>)> = Vec::new();
+        for (n, record) in batch.records.iter().enumerate() {
+            match self.entry_of(record) {
+                Ok((scope, entry)) => {
+                    match by_organization.iter_mut().find(|(known, ..)| *known == scope) {
+                        Some((_, positions, entries)) => {
+                            positions.push(n);
+                            entries.push(entry);
+                        }
+                        None => by_organization.push((scope, vec![n], vec![entry])),
+                    }
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+        let written =
+            futures_util::future::join_all(by_organization.iter().map(|(scope, positions, entries)| async move {
+                (positions, self.store.audit().enter_all(scope, entries).await)
+            }))
+            .await;
+        for (positions, result) in written {
+            match result {
+                Ok(entered) => {
+                    for (&n, entered) in positions.iter().zip(entered) {
+                        outcomes[n] = Some(Ok(step_of(entered)));
+                    }
+                }
+                Err(e) => {
+                    let error = JobError::from(e);
+                    for &n in positions {
+                        outcomes[n] = Some(Err(error.clone()));
+                    }
+                }
+            }
+        }
+        let outcomes = outcomes.into_iter().map(|o| o.unwrap_or(Ok(Step::AlreadyDone))).collect();
+        batch_response(&batch, "audit", outcomes)
     }
 
-    async fn handle_message(&self, record: &SqsMessage) -> Result<Step, JobError> {
+    /// The message's entry and when its retention ends, in the scope of its organization.
+    fn entry_of(&self, record: &SqsMessage) -> Result<(TenantScope, Timed), JobError> {
         let (event, scope) = auth::queued_event(record).map_err(|e| JobError::Permanent(e.to_string()))?;
-        let entry = AuditEntry::of(&event);
         let expires_at = (event.occurred_at + self.retention).timestamp();
-        Ok(match self.store.audit().enter(&scope, &entry, expires_at).await? {
-            Entered::Written => Step::Finished,
-            Entered::AlreadyThere => Step::AlreadyDone,
-            Entered::OrganizationGone => Step::Abandoned,
-        })
+        Ok((scope, (AuditEntry::of(&event), expires_at)))
+    }
+}
+
+fn step_of(entered: Entered) -> Step {
+    match entered {
+        Entered::Written => Step::Finished,
+        Entered::AlreadyThere => Step::AlreadyDone,
+        Entered::OrganizationGone => Step::Abandoned,
     }
 }

@@ -21,7 +21,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use crate::notifications::PublishError;
 use crate::store::StoreError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum JobError {
     /// Retrying will not help (a message that is not this job's).
     #[error("permanent: {0}")]
@@ -76,12 +76,17 @@ where
     let step = &step;
     // Boxed: a step's future nests every store call of a job, deeper than the compiler's
     // layout limit when inlined into the runtime's.
-    let outcomes = futures_util::future::join_all(
-        batch.records.iter().map(|record| async move { (record, Box::pin(step(record)).await) }),
-    )
-    .await;
+    let outcomes =
+        futures_util::future::join_all(batch.records.iter().map(|record| async move { Box::pin(step(record)).await }))
+            .await;
+    batch_response(batch, job, outcomes)
+}
+
+/// The answer to an SQS batch whose messages came to `outcomes` (in the batch's order): each
+/// logged, the failed ones reported.
+fn batch_response(batch: &SqsEvent, job: &str, outcomes: Vec<Result<Step, JobError>>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    for (record, outcome) in outcomes {
+    for (record, outcome) in batch.records.iter().zip(outcomes) {
         let id = record.message_id.clone().unwrap_or_default();
         match outcome {
             Ok(done) => tracing::info!(message_id = %id, job, step = ?done, "job step done"),
