@@ -29,11 +29,11 @@ impl RateBudget {
         (window_seconds > 0).then_some(Self { quota, window_seconds })
     }
 
-    /// How many of an organization's requests a function instance leases at once from its
+    /// The most of an organization's requests a function instance leases at once from its
     /// counter (see `store::rate_limits`): a tenth of the quota, at least 1 and at most 100. A
-    /// tenth keeps the counter's writes to about ten per window however busy the
-    /// organization, and what instances hold unspent small beside the quota; 100 keeps an
-    /// instance from sitting on much of a large organization's window.
+    /// tenth keeps a busy organization's counter to a few writes per window, and what one
+    /// instance may hold unspent small beside the quota; 100 keeps an instance from sitting on
+    /// much of a large organization's window.
     pub fn lease_size(quota: u32) -> u32 {
         (quota / 10).clamp(1, 100)
     }

@@ -1,18 +1,19 @@
 //! Per-organization request budgets: one counter item in the organization's partition
 //! (`RATE_LIMIT`) counts the requests of the current fixed window, in leases.
 //!
-//! No request writes it on its own. Each function instance leases a batch of the window's
-//! requests with one conditional update and spends them from memory ([`RateLeases`]); the
-//! batch is a tenth of the quota, at most 100 ([`RateBudget::lease_size`]). So the counter
-//! takes at most one write per batch (an organization at 5,000 requests a second writes it
-//! about 50 times a second, far from the 1,000 one item takes) and a warm read is one
-//! DynamoDB call (the lease's, once per batch, aside).
+//! No request writes it on its own. Each function instance leases some of the window's
+//! requests with one conditional update and spends them from memory ([`RateLeases`], which
+//! sizes each lease by what the instance serves, up to a tenth of the quota and at most 100:
+//! [`RateBudget::lease_size`]). So the counter takes one write per lease, never one per
+//! request (an organization at 5,000 requests a second writes it about 50 times a second, far
+//! from the 1,000 one item takes), and a warm read is one DynamoDB call, a lease aside.
 //!
 //! - Leasing in the current window is one conditional `UpdateItem` (1 WCU) that adds the
-//!   batch while the window's count is under the quota; it grants the batch, or what was left
-//!   of the quota when that is less. So the organization is **never served more than its
-//!   quota** in a window; it may be refused early by what other instances hold unspent, at
-//!   most (instances − 1) × (batch − 1) requests.
+//!   lease's size while the window's count is under the quota; it grants that size, or what
+//!   was left of the quota when that is less. So the organization is **never served more than
+//!   its quota** in a window (an operator's lower quota applies from each instance's next
+//!   lease); it may be refused early by what other instances hold unspent (see
+//!   [`RateLeases`]).
 //! - The first lease of a later window finds the old window in the refused update's answer
 //!   (`ReturnValuesOnConditionCheckFailure`) and starts the new one with a second
 //!   conditional update, once per window.
@@ -55,7 +56,8 @@ pub enum Counted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Leased {
     /// `granted` (at least one) of the `quota` requests of the window that starts at
-    /// `window` are the caller's to serve; the window's count is now `counted`.
+    /// `window` are the caller's to serve; `counted` of them are now leased out (the count,
+    /// at most the quota: a batch larger than what was left counts only what it got).
     Granted { window: i64, quota: u32, counted: u32, granted: u32 },
     /// The window's quota is spent: nothing was granted.
     Over { window: i64, quota: u32 },
@@ -119,7 +121,7 @@ impl RateLimitStore<'_> {
             if let Some(quota) = started {
                 return Ok(match quota {
                     0 => Leased::Over { window, quota },
-                    _ => Leased::Granted { window, quota, counted: batch, granted: batch.min(quota) },
+                    _ => Leased::Granted { window, quota, counted: batch.min(quota), granted: batch.min(quota) },
                 });
             }
         }
@@ -164,7 +166,7 @@ impl RateLimitStore<'_> {
                 let counted: u32 = number(&item, USED).unwrap_or(batch);
                 // The count was under the quota before this batch: what is left of it, or the batch.
                 let granted = batch.min(quota.saturating_add(batch).saturating_sub(counted)).max(1);
-                Ok(Ok(Leased::Granted { window: window_start, quota, counted, granted }))
+                Ok(Ok(Leased::Granted { window: window_start, quota, counted: counted.min(quota), granted }))
             }
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
@@ -239,9 +241,17 @@ enum Creation {
     OrganizationGone,
 }
 
-/// This instance's leases, one per organization it served lately: what is left of each, and
-/// whether the window's quota was found spent (then the window's later requests are refused
-/// without a call).
+/// This instance's leases, one per organization it served lately: what is left of each, how
+/// large the last one was, and whether the window's quota was found spent (then the window's
+/// later requests are refused without a call).
+///
+/// A lease is sized by what this instance serves, so that what it may hold unspent stays in
+/// proportion: its first lease of a window is half its last one of the window before (one,
+/// for an organization it has not served lately), and each further lease in the window twice
+/// the one before, never more than [`RateBudget::lease_size`] of the organization's quota.
+/// So an instance holds unspent at most as many requests as it has served in the window, or
+/// half its last lease of the window before, whichever is more: dozens of functions that each
+/// serve an organization a request now and then take one each, not a batch each.
 #[derive(Default)]
 pub struct RateLeases {
     held: Mutex<HashMap<OrgId, Lease>>,
@@ -251,10 +261,19 @@ pub struct RateLeases {
 struct Lease {
     window: i64,
     quota: u32,
-    /// The window's count when this instance last leased (its own unspent requests included).
+    /// The window's count when this instance last leased (its own unspent requests included),
+    /// at most the quota.
     counted: u32,
     left: u32,
+    /// How many requests the last lease asked for.
+    size: u32,
     over: bool,
+}
+
+/// What to lease next, when the instance holds nothing for the window.
+struct Next {
+    quota: Option<u32>,
+    size: u32,
 }
 
 /// How many organizations' leases an instance keeps before it forgets the ones of past windows.
@@ -266,8 +285,8 @@ impl RateLeases {
     }
 
     /// Spends one request of the organization in the window that starts at `window_start`:
-    /// from this instance's lease while it lasts, else from a new lease of the organization's
-    /// batch ([`RateBudget::lease_size`] of its quota, the stack's until a lease has told it).
+    /// from this instance's lease while it lasts, else from a new lease (sized as the type
+    /// describes, against the organization's quota, the stack's until a lease has told it).
     pub async fn spend(
         &self,
         store: &Store,
@@ -276,30 +295,37 @@ impl RateLeases {
         window_start: i64,
     ) -> Result<Counted, StoreError> {
         let org = scope.org_id();
-        let quota = match self.take(org, window_start) {
+        let next = match self.take(org, window_start) {
             Ok(counted) => return Ok(counted),
-            Err(known_quota) => known_quota.unwrap_or(budget.quota),
+            Err(next) => next,
         };
-        let leased =
-            store.rate_limits().lease(scope, window_start, budget.quota, RateBudget::lease_size(quota)).await?;
+        let size = next.size.clamp(1, RateBudget::lease_size(next.quota.unwrap_or(budget.quota)));
+        let leased = store.rate_limits().lease(scope, window_start, budget.quota, size).await?;
         let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if held.len() >= LEASES_KEPT {
             held.retain(|_, lease| lease.window >= window_start);
         }
         match leased {
             Leased::Granted { window, quota, counted, granted } => {
-                let lease = held.entry(org).or_insert(Lease { window, quota, counted, left: 0, over: false });
-                if lease.window != window {
-                    *lease = Lease { window, quota, counted, left: 0, over: false };
+                let fresh = Lease { window, quota, counted, left: 0, size, over: false };
+                let lease = held.entry(org).or_insert(fresh);
+                if lease.window != window || lease.over {
+                    *lease = fresh;
                 }
-                // A concurrent request of this instance may have leased too: both batches are ours.
+                // A concurrent request of this instance may have leased too: both leases are ours.
                 lease.left += granted - 1;
                 lease.counted = lease.counted.max(counted);
+                lease.size = lease.size.max(size);
                 lease.quota = quota;
                 Ok(Counted::Within { quota, used: lease.counted.saturating_sub(lease.left) })
             }
             Leased::Over { window, quota } => {
-                held.insert(org, Lease { window, quota, counted: quota, left: 0, over: true });
+                // Unless a concurrent request of this instance leased meanwhile: its lease stands.
+                let lease =
+                    held.entry(org).or_insert(Lease { window, quota, counted: quota, left: 0, size, over: true });
+                if lease.window != window || lease.left == 0 {
+                    *lease = Lease { window, quota, counted: quota, left: 0, size: lease.size.max(size), over: true };
+                }
                 Ok(Counted::Over { quota })
             }
             Leased::OrganizationGone => Ok(Counted::OrganizationGone),
@@ -307,10 +333,10 @@ impl RateLeases {
     }
 
     /// One request from the lease held for the window (or a later one, which an instance with
-    /// a clock ahead started); else the quota last learnt, if any.
-    fn take(&self, org: OrgId, window_start: i64) -> Result<Counted, Option<u32>> {
+    /// a clock ahead started); else what to lease next.
+    fn take(&self, org: OrgId, window_start: i64) -> Result<Counted, Next> {
         let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(lease) = held.get_mut(&org) else { return Err(None) };
+        let Some(lease) = held.get_mut(&org) else { return Err(Next { quota: None, size: 1 }) };
         if lease.window >= window_start {
             if lease.left > 0 {
                 lease.left -= 1;
@@ -319,7 +345,8 @@ impl RateLeases {
             if lease.over {
                 return Ok(Counted::Over { quota: lease.quota });
             }
+            return Err(Next { quota: Some(lease.quota), size: lease.size.saturating_mul(2) });
         }
-        Err(Some(lease.quota))
+        Err(Next { quota: Some(lease.quota), size: lease.size / 2 })
     }
 }
