@@ -64,7 +64,11 @@ impl AuditWriter {
                 }
             }
         }
-        let outcomes = outcomes.into_iter().map(|o| o.unwrap_or(Ok(Step::AlreadyDone))).collect();
+        // Every message has its outcome by now; one without would be handed out again, not dropped.
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(JobError::Transient("no outcome was recorded".into()))))
+            .collect();
         batch_response(&batch, "audit", outcomes)
     }
 

@@ -119,9 +119,20 @@ impl OutboxStore<'_> {
                 .limit(limit)
                 .send()
         });
+        // A key that could not be read is read again by the next run; the others are sent now.
         let mut items: Vec<OutboxItem> = Vec::new();
+        let mut failed = None;
         for answer in futures_util::future::join_all(queries).await {
-            items.extend(super::table::readable_items::<OutboxItem>(answer?.items.unwrap_or_default()));
+            match answer {
+                Ok(out) => items.extend(super::table::readable_items::<OutboxItem>(out.items.unwrap_or_default())),
+                Err(e) => failed = Some(StoreError::from(e)),
+            }
+        }
+        if let Some(error) = failed {
+            if items.is_empty() {
+                return Err(error);
+            }
+            tracing::warn!(%error, "an outbox index key could not be read; the next run reads it again");
         }
         items.sort_by(|a, b| a.outbox_at.cmp(&b.outbox_at));
         items.truncate(usize::try_from(limit).unwrap_or(0));
