@@ -469,6 +469,53 @@ async fn a_batch_of_audit_entries_is_entered_once_each_and_never_for_a_gone_orga
     assert!(audit.page(&gone, &AuditFilter::default(), 10, None, now).await.unwrap().items.is_empty());
 }
 
+/// The audit writer's batch: two organizations' events, a repeated one and a message that is
+/// no event. Each organization's are entered (once), the repeat is acknowledged as done, and
+/// only the malformed message is reported failed, by its own id.
+#[tokio::test]
+async fn an_audit_batch_enters_each_organizations_events_and_fails_only_the_bad_message() {
+    use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+    use taskflow::domain::TaskId;
+    use taskflow::domain::events::{Event, EventKind};
+    use taskflow::lifecycle::AuditWriter;
+    use taskflow::store::AuditFilter;
+
+    let store = fresh_store().await;
+    let (first, second) = (TenantScope::for_new_organization(), TenantScope::for_new_organization());
+    for scope in [&first, &second] {
+        register(&store, scope, registration(&format!("{}@example.com", unique("a")), &unique("batch"))).await.unwrap();
+    }
+    let now = Utc::now();
+    let event = |scope: &TenantScope| {
+        Event::new(scope.org_id(), now, &by(), EventKind::TaskDeleted { task_id: TaskId::generate() }).to_json()
+    };
+    let bodies = [event(&first), event(&second), "not an event".to_owned(), event(&first)];
+    let mut records: Vec<SqsMessage> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            let mut record = SqsMessage::default();
+            record.message_id = Some(format!("m{n}"));
+            record.body = Some(body.clone());
+            record
+        })
+        .collect();
+    let mut repeat = records[0].clone();
+    repeat.message_id = Some("m0-again".into());
+    records.push(repeat);
+    let mut batch = SqsEvent::default();
+    batch.records = records;
+
+    let answer = AuditWriter::new(store.clone(), chrono::Duration::days(1)).handle_batch(batch).await;
+    let failed: Vec<String> = answer.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(failed, ["m2"]);
+    let entries = |scope: TenantScope| {
+        let store = store.clone();
+        async move { store.audit().page(&scope, &AuditFilter::default(), 10, None, now).await.unwrap().items.len() }
+    };
+    assert_eq!((entries(first).await, entries(second).await), (2, 1));
+}
+
 #[tokio::test]
 async fn a_keys_last_use_is_written_once_a_minute_and_never_brings_a_revoked_key_back() {
     use taskflow::domain::events::{Event, EventKind};
