@@ -129,7 +129,7 @@ test-e2e: tools contract-tools build $(NEXTEST)
 test-deploy: deploy-tools build
 	$(ACTIONLINT) .github/workflows/deploy.yml
 	$(DEPLOY_VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/workflows/deploy.yml
-	$(DEPLOY_VENV)/bin/pytest deploy/tests tools/test_new_function.py bench/test_cost.py bench/test_work.py -q -p no:cacheprovider
+	$(DEPLOY_VENV)/bin/pytest deploy/tests tools/test_new_function.py bench/test_cost.py bench/test_work.py bench/test_heat.py -q -p no:cacheprovider
 
 # Every function built for arm64 by `sam build`, as a deploy builds it (cargo-lambda with Zig, no
 # Docker): SAM runs cargo-lambda once per function, in the release profile (fat LTO), which links

@@ -69,13 +69,15 @@ MIX = {
 #   work_ms                   time spent besides those calls, for the same estimate
 #   measured_as               the function whose measured figures describe this kind (None: always estimated)
 # Every authenticated request counts against its organization's budget (shared/src/store/
-# rate_limits.rs): one conditional UpdateItem of the organization's counter (under 1 KB, 1
-# write unit) while the window is the current one. The first request of each later window
-# makes it two (a refused update, 1 unit, then the window's start, 1 unit); the first
-# request ever, a transaction (4 units). A busy organization, which the budget is for, pays
-# the one; the figures below count it (`rate_counted`), and RATE_COUNTER_SPARSE what an
-# organization that sends one request per window pays instead.
-RATE_COUNTER_WRITE_UNITS = 1
+# rate_limits.rs), in leases: an instance leases a batch of the window's requests with one
+# conditional UpdateItem of the organization's counter (under 1 KB, 1 write unit) and spends it
+# from memory. The batch is a tenth of the quota, 1 to 100 (RateBudget::lease_size): 10 for the
+# stack's default of 100, so a busy organization, which the budget is for, pays a tenth of a
+# unit per request (`rate_counted`). An organization that sends one request per window leases
+# each time, and the first lease of a window is two updates (a refused one, then the window's
+# start): RATE_COUNTER_SPARSE is what it pays instead.
+DEFAULT_LEASE = 10
+RATE_COUNTER_WRITE_UNITS = 1 / DEFAULT_LEASE
 RATE_COUNTER_SPARSE_WRITE_UNITS = 2
 TASK_ITEM_KB = 0.5  # assumed size of a stored task
 LIST_PAGE = 20  # tasks-list's default page; it reads one item more to know whether a next page exists
@@ -592,9 +594,9 @@ def markdown(b):
     lines += [
         f"| **total** | **{_usd(b['total'])}** | |",
         "",
-        f"Of which the organizations' request counters (rate limits): {RATE_COUNTER_WRITE_UNITS} write unit on each authenticated",
-        f"request ({rc['share']:.1%} of the mix), {_usd(rc['usd'])} per million requests; an organization that sends one request",
-        f"per window pays {RATE_COUNTER_SPARSE_WRITE_UNITS} units and a second call, {_usd(rc['sparse_usd'])}.",
+        f"Of which the organizations' request counters (rate limits): one lease (1 write unit) per {DEFAULT_LEASE} authenticated",
+        f"requests ({rc['share']:.1%} of the mix), {_usd(rc['usd'])} per million requests; an organization that sends one request",
+        f"per window leases each time and pays {RATE_COUNTER_SPARSE_WRITE_UNITS} units and a second call, {_usd(rc['sparse_usd'])}.",
         "",
         "Not counted: CloudWatch Logs ingestion and X-Ray traces (Tracing is Active), Secrets Manager calls at cold start,",
         "the SQS event source mapping's empty long polls (a fixed cost per month, not per request), data transfer, storage,",

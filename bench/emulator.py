@@ -65,19 +65,48 @@ def write_items(table, items):
             pending = dynamodb("BatchWriteItem", {"RequestItems": pending}).get("UnprocessedItems") or None
 
 
+def scan_all(table, filter_expression, values):
+    """Every item of `table` the filter keeps (the bench's seeding only; never a request path)."""
+    found, start = [], None
+    while True:
+        body = {"TableName": table, "FilterExpression": filter_expression, "ExpressionAttributeValues": values}
+        if start:
+            body["ExclusiveStartKey"] = start
+        page = dynamodb("Scan", body)
+        found += page.get("Items", [])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return found
+
+
 def mails():
     _loopback()
     with urllib.request.urlopen(f"{ENDPOINT}/moto-api/data.json", timeout=30) as response:
         return json.loads(response.read()).get("ses", {}).get("Message", [])
 
 
-def invitation_token(to, deadline_s=90):
-    """The token in the invitation mail to `to`, once the stack's mailer has sent it."""
+VERIFICATION_SUBJECT = "Confirm your TaskFlow email address"
+
+
+def mailed_token(to, subject=None, deadline_s=90):
+    """The token in the newest mail to `to` (whose subject contains `subject`, if given), once
+    the stack's mailer has sent one."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
-        for mail in mails():
-            if to in (mail.get("destinations") or {}).get("ToAddresses", []) and "<code>" in (mail.get("body") or ""):
+        for mail in reversed(mails()):
+            about = subject is None or subject in (mail.get("subject") or "")
+            if about and to in (mail.get("destinations") or {}).get("ToAddresses", []) and "<code>" in (mail.get("body") or ""):
                 body = mail["body"]
                 return body.split("<code>", 1)[1].split("</code>", 1)[0]
         time.sleep(0.2)
-    raise RuntimeError(f"no invitation mail to {to} within {deadline_s} s")
+    raise RuntimeError(f"no mail {('about ' + repr(subject) + ' ') if subject else ''}to {to} within {deadline_s} s")
+
+
+def invitation_token(to, deadline_s=90):
+    """The token in the invitation mail to `to`, once the stack's mailer has sent it."""
+    return mailed_token(to, "invited", deadline_s)
+
+
+def verification_token(to, deadline_s=90):
+    """The token in the verification mail to `to`, once the stack's mailer has sent it."""
+    return mailed_token(to, VERIFICATION_SUBJECT, deadline_s)

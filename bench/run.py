@@ -27,6 +27,7 @@ from pathlib import Path
 
 import cost
 import emulator
+import heat
 import tls
 import work
 
@@ -133,7 +134,7 @@ def api_event(method, path, token=None, path_parameters=None, query="", body=Non
     }
 
 
-def run_function(binary, events, env, log=None, cpu=None):
+def run_function(binary, events, env, log=None, cpu=None, timeout=120):
     """Spawns the binary against a fresh Runtime API, feeds it `events`, and answers the
     time from spawn to the first answer, each invocation's time, the peak RSS, and the CPU
     time (user + system) the process used in all (it idles once its events are done).
@@ -148,7 +149,7 @@ def run_function(binary, events, env, log=None, cpu=None):
         process = subprocess.Popen([str(binary)], env=full_env, stdout=log or subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         pid = process.pid
     try:
-        if not stub.done.wait(120):
+        if not stub.done.wait(timeout):
             raise RuntimeError(f"{binary.parent.name} did not finish its events: errors {stub.errors[:2]}")
         peak_kib = next(
             int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
@@ -171,8 +172,11 @@ def run_function(binary, events, env, log=None, cpu=None):
     answer = json.loads(first[1])
     status = answer.get("statusCode") if isinstance(answer, dict) else None
     per_call = [stub.answered[r][0] - stub.served[r] for r in stub.served]
+    answers = [json.loads(stub.answered[r][1]) for r in stub.served]
+    answers = [a if isinstance(a, dict) else {} for a in answers]
     return {
         "cold_ms": (first[0] - started) * 1000, "status": status, "calls_ms": [c * 1000 for c in per_call],
+        "statuses": [a.get("statusCode") for a in answers], "answers": answers,
         "peak_rss_kib": peak_kib, "cpu_ms": cpu_s * 1000, "answer": answer,
     }
 
@@ -206,6 +210,8 @@ def fixtures():
         "email": email, "password": BENCH_PASSWORD, "organization_name": "Bench", "organization_slug": f"bench-{suffix}",
     })
     token = registered["access_token"]
+    # An unverified admin may not make an API key (README, Account lifetime).
+    http("POST", "/api/v1/auth/verify-email", {"token": emulator.verification_token(email)})
     task = None
     for i in range(30):
         task = http("POST", "/api/v1/tasks", {"title": f"bench task {i}"}, token)
@@ -613,7 +619,10 @@ def attempt(what, measure, otherwise):
         return otherwise
 
 
-LATER_PASSES = ("work", "tls", "scale", "rate")
+LATER_PASSES = ("work", "tls", "scale", "rate", "heat")
+# Where `--only heat` keeps its figures: `heat`, or `heat_before` for the layout before issue 32.
+HEAT_RESULT = os.environ.get("BENCH_HEAT_RESULT", "heat")
+HEAT_TASKS = int(os.environ.get("BENCH_HEAT_TASKS", "10000"))
 
 
 def later_passes(results, native, env, data, passes):
@@ -628,6 +637,10 @@ def later_passes(results, native, env, data, passes):
         results["scale"] = attempt("scale", lambda: scale(native, env), None)
     if "rate" in passes:
         results["rate_counter"] = attempt("rate counter", lambda: rate_counter(native, env, data), None)
+    if "heat" in passes:
+        results[HEAT_RESULT] = attempt("heat", lambda: heat.measure(
+            native, env, http, login, emulator, api_event, run_function, ROOT / "target" / "bench" / "heat", tasks=HEAT_TASKS,
+        ), None)
 
 
 def function_env():
@@ -645,7 +658,14 @@ def rerun(passes):
         raise SystemExit(f"--only takes {', '.join(LATER_PASSES)}; not {', '.join(sorted(unknown))}")
     out = ROOT / "bench"
     results = json.loads((out / "results.json").read_text())
-    later_passes(results, BUILDS["x86_64"], function_env(), fixtures(), passes)
+    # BENCH_BUILD: binaries laid out as <function>/bootstrap elsewhere (e.g. a debug build).
+    native = Path(os.environ.get("BENCH_BUILD", BUILDS["x86_64"]))
+    before = json.loads(json.dumps(results))
+    later_passes(results, native, function_env(), fixtures(), passes)
+    # What the passes changed goes into the results as they are now: another `--only` run
+    # may have written its own figures meanwhile.
+    changed = {key: value for key, value in results.items() if before.get(key) != value}
+    results = {**json.loads((out / "results.json").read_text()), **changed}
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "REPORT.md").write_text(report(results))
     print((out / "REPORT.md").read_text())
@@ -705,6 +725,10 @@ def main():
         results["seed"] = seed
 
     out = ROOT / "bench"
+    # The heat model's figures of the layout before the last change to it stay beside the new ones.
+    previous = out / "results.json"
+    if previous.exists() and "heat_before" in (kept := json.loads(previous.read_text())):
+        results["heat_before"] = kept["heat_before"]
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "REPORT.md").write_text(report(results))
     print((out / "REPORT.md").read_text())
@@ -760,7 +784,7 @@ def report(results):
         )
     lines += [
         "", *work.section(functions), *first_request_section(results), *scale_section(results),
-        *rate_counter_section(results), *own_code_section(results), *seed_section(results), *cost_section(results),
+        *rate_counter_section(results), *heat_section(results), *own_code_section(results), *seed_section(results), *cost_section(results),
     ]
     # What a person learned from the runs: written in bench/FINDINGS.md, so a new run keeps it.
     findings = ROOT / "bench" / "FINDINGS.md"
@@ -851,6 +875,56 @@ def scale_section(results):
         "",
     ]
     return lines
+
+
+def heat_section(results):
+    """The heat model (bench/heat.py): one large organization's ceiling, before and after."""
+    lines = ["## Heat: one large organization's ceiling in DynamoDB", ""]
+    after, before = results.get("heat"), results.get("heat_before")
+    if not after:
+        return lines + ["Not measured in this run.", ""]
+    lines += [
+        f"One organization of {after['users']} users and {after['tasks']:,} tasks (three statuses, assigned round the users),",
+        f"then {after['requests_per_route']} requests of each route in its function's binary, through a recording proxy in",
+        "front of the emulator that tallies DynamoDB's capacity rules per partition key value (table and index); a",
+        "route's ceiling is the rate at which its hottest key reaches 1,000 write or 3,000 read units a second, with no",
+        "credit for split-for-heat (bench/heat.py). The mix weighs the routes per 100 requests: "
+        + ", ".join(f"{r} {w}" for r, w in after["mix"].items()) + ".",
+        "",
+    ]
+    rate = lambda v: "unbounded" if v == float("inf") else f"{v:,.0f}/s"  # noqa: E731
+    head = "| route | calls per request | ceiling | hottest key |"
+    if before:
+        head = "| route | calls per request (before) | ceiling (before) | hottest key (before) | calls per request | ceiling | hottest key |"
+    lines += [head, "| --- |" + " ---: | ---: | --- |" * (2 if before else 1)]
+    rows = list(after["routes"]) + ["mix"]
+    for route in rows:
+        def cells(figures):
+            if figures is None:
+                return ["", "", ""]
+            if route == "mix":
+                return [f"{figures['mix_calls_per_request']:.2f}", rate(figures["mix_ceiling_per_second"]), f"`{figures['mix_hottest_key']}`"]
+            r = figures["routes"].get(route)
+            return ["", "", ""] if r is None else [f"{r['calls_per_request']:.2f}", rate(r["ceiling_per_second"]), f"`{r['hottest_key']}`"]
+        name = "**the mix**" if route == "mix" else route
+        lines.append("| " + " | ".join([name] + (cells(before) if before else []) + cells(after)) + " |")
+    lines += ["", "The hottest keys of the mix, per request:", "", "| key | read units | write units |", "| --- | ---: | ---: |"]
+    lines += [f"| `{k['key']}` | {k['read_per_request']:.3f} | {k['write_per_request']:.3f} |" for k in after["hottest_keys"]]
+    for name, figures in (("before", before), ("now", after)):
+        kinds = (figures or {}).get("mix_hottest_key_writes_by_item")
+        if kinds:
+            lines += ["", f"What the mix writes on its hottest key, `{figures['mix_hottest_key']}` ({name}), per request, by kind of item: "
+                      + ", ".join(f"{kind} {units:.2f}" for kind, units in kinds.items()) + "."]
+    for name, figures in (("before", before), ("now", after)):
+        if figures is None:
+            continue
+        if figures.get("consumer_failures"):
+            lines += ["", f"Consumer messages that failed in the pass ({name}; their work up to the failure is counted): "
+                      + ", ".join(f"{k} {v}" for k, v in figures["consumer_failures"].items()) + "."]
+        shared = figures["shared_by_organizations"]
+        lines += ["", f"Keys written by both of two unrelated organizations ({name}): "
+                  + (", ".join(f"`{k}`" for k in shared) if shared else "none") + "."]
+    return lines + [""]
 
 
 def seed_section(results):

@@ -100,10 +100,11 @@ class Breakdown(unittest.TestCase):
         self.assertAlmostEqual(b["components"]["Lambda requests"], 0.20)
         self.assertAlmostEqual(b["components"]["HTTP API"], 1.00)
         self.assertAlmostEqual(b["components"]["DynamoDB reads"], 0.125)  # one consistent GetItem
-        self.assertAlmostEqual(b["components"]["DynamoDB writes"], 0.625)  # the organization's request counter
+        # The organization's request counter: one lease (1 unit) per batch of 10 requests.
+        self.assertAlmostEqual(b["components"]["DynamoDB writes"], 0.0625)
         self.assertEqual(b["components"]["SES"], 0)
-        self.assertAlmostEqual(b["total"], gb_s * 0.0000133334 * 1e6 + 0.20 + 1.00 + 0.125 + 0.625)
-        self.assertAlmostEqual(b["rate_counter"]["usd"], 0.625)
+        self.assertAlmostEqual(b["total"], gb_s * 0.0000133334 * 1e6 + 0.20 + 1.00 + 0.125 + 0.0625)
+        self.assertAlmostEqual(b["rate_counter"]["usd"], 0.0625)
         self.assertAlmostEqual(b["rate_counter"]["sparse_usd"], 1.25)
 
     def test_cold_starts_are_billed_at_the_cold_median(self):
