@@ -168,7 +168,9 @@ def _partition_value(request, schema):
 
 def touches(action, request, answer, schema, shadow):
     """What one DynamoDB call charged, per key: a list of Touch. `answer` is the parsed
-    answer (None when the call was refused: a refused write still consumes its units)."""
+    answer, None when the call was refused: a refused write still consumes its units on the
+    table, but writes no index entry (and the items stay as they were)."""
+    refused = answer is None
     answer = answer or {}
     table = schema.partition_key
 
@@ -177,10 +179,12 @@ def touches(action, request, answer, schema, shadow):
             item = body["Item"]
             key = schema.item_key(item)
             units = write_units(item_size(item))
-            return [Touch(("table", key[0]), key, write=units * factor)] + shadow.replaced(key, item)
+            indexes = [] if refused else shadow.replaced(key, item)
+            return [Touch(("table", key[0]), key, write=units * factor)] + indexes
         key = schema.item_key(body["Key"])
         if kind == "Delete":
-            return [Touch(("table", key[0]), key, write=factor)] + shadow.replaced(key, None)
+            indexes = [] if refused else shadow.replaced(key, None)
+            return [Touch(("table", key[0]), key, write=factor)] + indexes
         return [Touch(("table", key[0]), key, write=factor)]  # Update, ConditionCheck
 
     if action == "GetItem":
@@ -229,7 +233,9 @@ def touches(action, request, answer, schema, shadow):
                 else:
                     found += write_of("Delete", entry["DeleteRequest"], 1.0)
         return found
-    return []  # DescribeTable and the like: no item
+    if action in ("DescribeTable", "DescribeTimeToLive", "ListTables"):
+        return []
+    raise ValueError(f"the heat model does not know what {action} costs")
 
 
 # --- the projection ----------------------------------------------------------------------
@@ -299,6 +305,18 @@ def write_breakdown(tallies, weights, key):
     return dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
 
 
+def unowned_keys(tallies, org_id):
+    """{key: write units per request} of the keys the organization's requests wrote whose
+    value does not name the organization: keys it shares with others (how many others is the
+    key's design: `OUTBOX` was every organization's, each `OUTBOX#nn` about one in eight's)."""
+    found = defaultdict(float)
+    for tally in tallies.values():
+        for key, units in tally.write.items():
+            if units > 0 and org_id not in (key[1] or ""):
+                found[key] += units / max(tally.requests, 1)
+    return dict(found)
+
+
 def shared_keys(first, second):
     """The keys two organizations' runs both wrote: with two unrelated organizations, a key
     every organization writes (nothing of either's own)."""
@@ -325,17 +343,24 @@ class Recorder:
             raise RuntimeError(f"the emulator must be on loopback, not {endpoint!r}")
         self.route = None
         self.tallies = defaultdict(Tally)
+        self.errors = []
         self.shadow = Shadow(schema)
         self.lock = threading.Lock()
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without this, Nagle's algorithm and the
+            # client's delayed ACK hold the second back for tens of milliseconds.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
 
             def _forward(self):
+                route = recorder.route  # the route whose request this call serves, as it arrives
+                if self.headers.get("Transfer-Encoding"):
+                    recorder.errors.append("a chunked request body (the SDK sends Content-Length)")
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
@@ -352,7 +377,10 @@ class Recorder:
                 upstream.close()
                 target_header = self.headers.get("X-Amz-Target", "")
                 if target_header.startswith(TARGET_PREFIX):
-                    recorder.record(target_header[len(TARGET_PREFIX):], body, response.status, answer)
+                    try:
+                        recorder.record(route, target_header[len(TARGET_PREFIX):], body, response.status, answer)
+                    except Exception as e:  # noqa: BLE001 - a call the model cannot price fails the pass
+                        recorder.errors.append(f"{target_header}: {type(e).__name__}: {e}")
 
             do_GET = do_POST = do_PUT = do_DELETE = _forward
 
@@ -364,15 +392,15 @@ class Recorder:
     def endpoint(self):
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def record(self, action, body, status, answer):
+    def record(self, route, action, body, status, answer):
         request = json.loads(body or b"{}")
         parsed = json.loads(answer or b"{}") if status == 200 else None
         if parsed is None and action in ("GetItem", "Query", "BatchGetItem", "TransactGetItems"):
             return  # a refused read reads nothing
         found = touches(action, request, parsed, self.shadow.schema, self.shadow)
         with self.lock:
-            if self.route is not None:
-                self.tallies[self.route].add(found)
+            if route is not None:
+                self.tallies[route].add(found)
 
     def close(self):
         self.server.shutdown()
@@ -499,6 +527,7 @@ def report(org_id, tallies, second_org_tallies, weights=MIX):
         "hottest_keys": [{"key": label(k, org_id), "read_per_request": r, "write_per_request": w} for k, (r, w) in top],
         "mix_hottest_key_writes_by_item": write_breakdown(tallies, weights, key) if key else {},
         "shared_by_organizations": [label(k, org_id) for k in shared_keys(tallies, second_org_tallies)],
+        "keys_not_of_the_organization": {label(k, org_id): w for k, w in sorted(unowned_keys(tallies, org_id).items())},
     }
 
 
@@ -575,6 +604,10 @@ def measure(native, env, http, login, emulator, api_event, run_function, logs_di
         failed = {}
         logs = logs_dir
         logs.mkdir(parents=True, exist_ok=True)
+        def check_recorder(what):
+            if recorder.errors:
+                raise RuntimeError(f"{what}: the recorder could not price {len(recorder.errors)} calls: {recorder.errors[:3]}")
+
         for who, people, ids, n in ((org_id, tokens, task_ids, per_route), (other_id, other_tokens, other_tasks, 10)):
             recorder.tallies = defaultdict(Tally)
             for route in MIX:
@@ -583,6 +616,7 @@ def measure(native, env, http, login, emulator, api_event, run_function, logs_di
                 run = run_function(native / route / "bootstrap", events, heat_env, timeout=900)
                 recorder.route = None
                 recorder.tallies[route].requests += len(events)
+                check_recorder(route)
                 refused = [s for s in run["statuses"] if not 200 <= (s or 0) < 300]
                 if refused:
                     raise RuntimeError(f"{route}: {len(refused)} of {len(events)} answered {sorted(set(refused))}")
@@ -598,6 +632,7 @@ def measure(native, env, http, login, emulator, api_event, run_function, logs_di
                         failed[f"{consumer} ({route})"] = failed.get(f"{consumer} ({route})", 0) + sum(
                             len(a.get("batchItemFailures") or []) for a in run["answers"])
                 recorder.route = None
+                check_recorder(f"{route}'s consumers")
             tallies[who] = recorder.tallies
     finally:
         recorder.close()

@@ -664,7 +664,7 @@ def rerun(passes):
     later_passes(results, native, function_env(), fixtures(), passes)
     # What the passes changed goes into the results as they are now: another `--only` run
     # may have written its own figures meanwhile.
-    changed = {key: value for key, value in results.items() if before.get(key) != value}
+    changed = {key: value for key, value in results.items() if value is not None and before.get(key) != value}
     results = {**json.loads((out / "results.json").read_text()), **changed}
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "REPORT.md").write_text(report(results))
@@ -921,8 +921,13 @@ def heat_section(results):
         if figures.get("consumer_failures"):
             lines += ["", f"Consumer messages that failed in the pass ({name}; their work up to the failure is counted): "
                       + ", ".join(f"{k} {v}" for k, v in figures["consumer_failures"].items()) + "."]
+        unowned = figures.get("keys_not_of_the_organization")
+        if unowned is not None:
+            lines += ["", f"Keys the organization wrote that do not name it, so other organizations write them too ({name}; write "
+                      "units per request): " + (", ".join(f"`{k}` {w:.3f}" for k, w in unowned.items()) if unowned else "none") + "."]
         shared = figures["shared_by_organizations"]
-        lines += ["", f"Keys written by both of two unrelated organizations ({name}): "
+        lines += ["", f"Keys written by both of two unrelated organizations ({name}; with the outbox's 4 keys of 32 per "
+                  "organization, two organizations share one about one time in five): "
                   + (", ".join(f"`{k}`" for k in shared) if shared else "none") + "."]
     return lines + [""]
 

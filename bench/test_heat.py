@@ -55,12 +55,35 @@ class Touches(unittest.TestCase):
             {"ConditionCheck": {"Key": {"pk": s("ORG#a"), "sk": s("USER#u")}}},
             {"Put": {"Item": task}},
         ]}
-        found = heat.touches("TransactWriteItems", request, None, SCHEMA, self.shadow)
+        found = heat.touches("TransactWriteItems", request, {}, SCHEMA, self.shadow)
         self.assertEqual(found, [
             heat.Touch(("table", "ORG#a"), ("ORG#a", "USER#u"), write=2.0),
             heat.Touch(("table", "ORG#a"), ("ORG#a", "TASK#1"), write=2.0),
             heat.Touch(("tasks-by-status", "ORG#a#STATUS#todo"), write=1.0),
         ])
+
+    def test_a_refused_write_charges_the_table_only_and_changes_no_item(self):
+        task = {"pk": s("ORG#a"), "sk": s("TASK#1"), "status_pk": s("ORG#a#STATUS#todo")}
+        refused = heat.touches("TransactWriteItems", {"TransactItems": [{"Put": {"Item": task}}]}, None, SCHEMA, self.shadow)
+        self.assertEqual(refused, [heat.Touch(("table", "ORG#a"), ("ORG#a", "TASK#1"), write=2.0)])
+        # The item was never written: deleting it later removes no index entry.
+        deleted = heat.touches("DeleteItem", {"Key": {"pk": s("ORG#a"), "sk": s("TASK#1")}}, {}, SCHEMA, self.shadow)
+        self.assertEqual(deleted, [heat.Touch(("table", "ORG#a"), ("ORG#a", "TASK#1"), write=1.0)])
+
+    def test_the_key_conditions_taskflow_uses_name_their_partition(self):
+        outbox = {"IndexName": "outbox-by-age", "KeyConditionExpression": "#pk = :pk AND #at < :cutoff",
+                  "ExpressionAttributeNames": {"#pk": "outbox_pk", "#at": "outbox_at"},
+                  "ExpressionAttributeValues": {":pk": s("OUTBOX#07"), ":cutoff": s("2026")}}
+        self.assertEqual(heat.touches("Query", outbox, {}, SCHEMA, self.shadow)[0].key, ("outbox-by-age", "OUTBOX#07"))
+        between = {"KeyConditionExpression": "sk BETWEEN :a AND :b AND pk = :pk",
+                   "ExpressionAttributeValues": {":pk": s("ORG#a"), ":a": s("A"), ":b": s("B")}}
+        self.assertEqual(heat.touches("Query", between, {}, SCHEMA, self.shadow)[0].key, ("table", "ORG#a"))
+
+    def test_a_call_the_model_cannot_price_is_an_error_not_free(self):
+        with self.assertRaises(ValueError):
+            heat.touches("Scan", {"TableName": "t"}, {}, SCHEMA, self.shadow)
+        with self.assertRaises(ValueError):
+            heat.touches("Query", {"KeyConditionExpression": "begins_with(sk, :p)"}, {}, SCHEMA, self.shadow)
 
     def test_moving_an_item_to_another_index_key_removes_the_old_entry_and_a_delete_its_last(self):
         before = {"pk": s("ORG#a"), "sk": s("TASK#1"), "status_pk": s("ORG#a#STATUS#todo")}
@@ -108,6 +131,10 @@ class Ceilings(unittest.TestCase):
                heat.Touch(("table", "ORG#b"), ("ORG#b", "TASK#2"), write=8.0)])
         self.assertEqual(heat.write_breakdown({"r": t}, {"r": 1}, ("table", "ORG#a")), {"OUTBOX": 1.5, "TASK": 1.0})
         self.assertEqual(heat.item_kind("RATE_LIMIT"), "RATE_LIMIT")
+
+    def test_keys_that_do_not_name_the_organization_are_the_ones_it_shares(self):
+        t = self.tally(2, writes=[(("outbox-by-age", "OUTBOX#03"), 1.0), (("table", "ORG#a"), 4.0)])
+        self.assertEqual(heat.unowned_keys({"r": t}, "a"), {("outbox-by-age", "OUTBOX#03"): 0.5})
 
     def test_labels_hide_the_organizations_id(self):
         self.assertEqual(heat.label(("table", "ORG#123#T4"), "123"), "ORG#{org}#T4")
