@@ -1,12 +1,14 @@
 """The bench's own calls to the emulator (moto_server on loopback, $AWS_ENDPOINT_URL), in the
 AWS JSON protocol: to seed the scale case's items, to read an item's stored form, to give
 the measured publishers a topic of their own and hand tasks-create's message to the mailer,
-and to read the mails moto kept. Never a request path of TaskFlow; never anything but loopback."""
+and to read the mails moto kept; and the task ids and SQS events those passes make for it.
+Never a request path of TaskFlow; never anything but loopback."""
 
 import json
 import os
 import time
 import urllib.request
+import uuid
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import urlencode, urlparse
 
@@ -55,6 +57,24 @@ def sns(action, params):
     with urllib.request.urlopen(request, timeout=60) as response:
         root = ElementTree.fromstring(response.read())
     return {element.tag.rsplit("}", 1)[-1]: element.text for element in root.iter() if len(element) == 0}
+
+
+def uuid7(ms):
+    """A UUIDv7 for `ms` (task ids are v7, so a tenant's tasks sort by creation time): the
+    id of a task the bench writes straight to the table."""
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | (0x7 << 76) | (((rand >> 62) & 0xFFF) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
+def sqs_event(messages, source="bench"):
+    """The SQS event an event source mapping would hand a consumer for `messages` (as
+    ReceiveMessage answered them), each received once."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"], "md5OfBody": m["MD5OfBody"],
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:{source}", "awsRegion": REGION,
+    } for m in messages]}
 
 
 def write_items(table, items):

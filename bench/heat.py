@@ -24,13 +24,18 @@ The pure part (sizes, touches, ceilings) is unit-tested in bench/test_heat.py; `
 drives the local stack.
 """
 
+import concurrent.futures
 import http.client
 import json
 import math
 import random
+import re
 import threading
+import time
+import tomllib
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlparse
 
 WRITE_LIMIT = 1000.0  # write units a second, per partition key value
@@ -451,15 +456,6 @@ def mix_events(route, n, users, task_ids, api_event, rng):
     return events
 
 
-def _uuid7(rng):
-    """A UUIDv7 of now with `rng`'s random bits (task ids are v7)."""
-    import time
-    import uuid
-
-    value = (int(time.time() * 1000) << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62) | rng.getrandbits(62)
-    return uuid.UUID(int=value)
-
-
 # The queue consumers a task's events reach.
 CONSUMERS = ("audit-writer", "notifications-mailer", "webhooks-dispatcher")
 
@@ -468,10 +464,6 @@ def consumer_filters(root=None):
     """{consumer: the event types its subscription takes, or None for all}, read from
     template.yaml (generated from the manifests): the subscription whose endpoint is the
     queue the consumer's manifest names."""
-    import re
-    import tomllib
-    from pathlib import Path
-
     root = root or Path(__file__).resolve().parents[1]
     template = (root / "template.yaml").read_text()
     filters = {}
@@ -495,14 +487,6 @@ def _drain(emulator, queue):
         if not got:
             return batches
         batches.append(got)
-
-
-def _sqs_event(messages):
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"], "md5OfBody": m["MD5OfBody"],
-        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:heat", "awsRegion": "us-east-1",
-    } for m in messages]}
 
 
 def report(org_id, tallies, second_org_tallies, weights=MIX):
@@ -531,13 +515,10 @@ def report(org_id, tallies, second_org_tallies, weights=MIX):
     }
 
 
-def measure(native, env, http, login, emulator, api_event, run_function, logs_dir, users=10, tasks=10_000, per_route=200, seed=7):
+def measure(native, env, http, emulator, api_event, run_function, logs_dir, users=10, tasks=10_000, per_route=200, seed=7):
     """Seeds one organization of `users` users and `tasks` tasks through the running stack,
     then runs each route of the mix `per_route` times in its function's binary through the
     recorder, and the same mix briefly for a second organization; answers `report(...)`."""
-    import concurrent.futures
-    import time
-
     rng = random.Random(seed)
     table = env.get("TASKFLOW_TABLE_NAME", "taskflow")
     schema = Schema.of(emulator.dynamodb("DescribeTable", {"TableName": table})["Table"])
@@ -575,7 +556,7 @@ def measure(native, env, http, login, emulator, api_event, run_function, logs_di
             copies = []
             for n in range(n_tasks - through_api):
                 template = stored[n % len(stored)]
-                text = json.dumps(template).replace(template["id"]["S"], str(_uuid7(rng)))
+                text = json.dumps(template).replace(template["id"]["S"], emulator.uuid7(int(time.time() * 1000)))
                 copies.append(json.loads(text))
             emulator.write_items(table, copies)
         return org_id, tokens, task_ids
@@ -627,7 +608,7 @@ def measure(native, env, http, login, emulator, api_event, run_function, logs_di
                     batches = _drain(emulator, queue)
                     if batches:
                         with (logs / f"{consumer}-{route}.log").open("w") as log:
-                            run = run_function(native / consumer / "bootstrap", [_sqs_event(b) for b in batches],
+                            run = run_function(native / consumer / "bootstrap", [emulator.sqs_event(b, "heat") for b in batches],
                                                {**heat_env, "AWS_LAMBDA_LOG_LEVEL": "warn"}, log, timeout=900)
                         failed[f"{consumer} ({route})"] = failed.get(f"{consumer} ({route})", 0) + sum(
                             len(a.get("batchItemFailures") or []) for a in run["answers"])

@@ -20,7 +20,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -315,11 +314,7 @@ def dynamodb_work(native, env, data):
     # The mail tasks-create's event causes, as the SQS event source mapping would hand it over.
     received = emulator.sqs("ReceiveMessage", {"QueueUrl": queue, "MaxNumberOfMessages": 1, "WaitTimeSeconds": 5})
     message = received["Messages"][0]
-    measure("notifications-mailer", {"Records": [{
-        "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
-        "md5OfBody": message["MD5OfBody"], "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench-work", "awsRegion": "us-east-1",
-    }]})
+    measure("notifications-mailer", emulator.sqs_event([message], "bench-work"))
     measure("notifications-republisher", {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})
     return found
 
@@ -327,13 +322,6 @@ def dynamodb_work(native, env, data):
 SCALE_RUNS = int(os.environ.get("BENCH_SCALE_RUNS", "50"))
 SCALE_TENANTS = int(os.environ.get("BENCH_SCALE_TENANTS", "50"))
 SCALE_TASKS = int(os.environ.get("BENCH_SCALE_TASKS", "2000"))
-
-
-def uuid7(ms):
-    """A UUIDv7 for `ms` (task ids are v7, so a tenant's tasks sort by creation time)."""
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms << 80) | (0x7 << 76) | (((rand >> 62) & 0xFFF) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
 
 
 def tenant_with_a_task(table):
@@ -355,7 +343,7 @@ def add_copies(tenant, count, table):
     emulator, so that the tenant has `count` tasks."""
     template, first = json.dumps(tenant["item"]), tenant["task_id"]
     base_ms = int(time.time() * 1000) - count
-    emulator.write_items(table, [json.loads(template.replace(first, uuid7(base_ms + i))) for i in range(count - 1)])
+    emulator.write_items(table, [json.loads(template.replace(first, emulator.uuid7(base_ms + i))) for i in range(count - 1)])
     tenant["tasks"] = count
     return tenant
 
@@ -639,7 +627,7 @@ def later_passes(results, native, env, data, passes):
         results["rate_counter"] = attempt("rate counter", lambda: rate_counter(native, env, data), None)
     if "heat" in passes:
         results[HEAT_RESULT] = attempt("heat", lambda: heat.measure(
-            native, env, http, login, emulator, api_event, run_function, ROOT / "target" / "bench" / "heat", tasks=HEAT_TASKS,
+            native, env, http, emulator, api_event, run_function, ROOT / "target" / "bench" / "heat", tasks=HEAT_TASKS,
         ), None)
 
 
